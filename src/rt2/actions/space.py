@@ -39,12 +39,14 @@ class ActionDim:
         object.__setattr__(self, "kind", DimKind(self.kind))
         if not self.name:
             raise ValueError("ActionDim.name must be a non-empty string")
-        if self.kind in (DimKind.CONTINUOUS, DimKind.GRIPPER):
-            if not (np.isfinite(self.low) and np.isfinite(self.high) and self.low < self.high):
-                raise ValueError(
-                    f"ActionDim {self.name!r}: need finite low < high, got low={self.low}, "
-                    f"high={self.high}"
-                )
+        finite = np.isfinite(self.low) and np.isfinite(self.high)
+        if self.kind in (DimKind.CONTINUOUS, DimKind.GRIPPER) and not (
+            finite and self.low < self.high
+        ):
+            raise ValueError(
+                f"ActionDim {self.name!r}: need finite low < high, got low={self.low}, "
+                f"high={self.high}"
+            )
         if self.kind == DimKind.TERMINATE:
             object.__setattr__(self, "low", 0.0)
             object.__setattr__(self, "high", 1.0)
@@ -112,7 +114,9 @@ class ActionSpace:
         try:
             return self.names.index(name)
         except ValueError:
-            raise KeyError(f"no action dimension {name!r} in {self.name!r}; dims: {self.names}") from None
+            raise KeyError(
+                f"no action dimension {name!r} in {self.name!r}; dims: {self.names}"
+            ) from None
 
     def validate(self, actions: np.ndarray) -> np.ndarray:
         """Check ``actions`` has shape (..., D) and finite values; return it as float64."""
@@ -144,7 +148,9 @@ class ActionSpace:
             dims.append(replace(d, low=float(lo), high=float(hi)))
         return replace(self, dims=tuple(dims))
 
-    def with_stats(self, stats: dict[str, Any], low_key: str = "q01", high_key: str = "q99") -> ActionSpace:
+    def with_stats(
+        self, stats: dict[str, Any], low_key: str = "q01", high_key: str = "q99"
+    ) -> ActionSpace:
         """Bounds from dataset statistics (OpenVLA uses the 1st/99th percentiles)."""
         for key in (low_key, high_key):
             if key not in stats:
@@ -155,14 +161,22 @@ class ActionSpace:
         return {
             "name": self.name,
             "dims": [
-                {"name": d.name, "kind": str(d.kind), "low": d.low, "high": d.high, "num_values": d.num_values}
+                {
+                    "name": d.name,
+                    "kind": str(d.kind),
+                    "low": d.low,
+                    "high": d.high,
+                    "num_values": d.num_values,
+                }
                 for d in self.dims
             ],
         }
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> ActionSpace:
-        return cls(dims=tuple(ActionDim(**d) for d in data["dims"]), name=data.get("name", "custom"))
+        return cls(
+            dims=tuple(ActionDim(**d) for d in data["dims"]), name=data.get("name", "custom")
+        )
 
     @classmethod
     def preset(cls, name: str, **options: Any) -> ActionSpace:
@@ -218,7 +232,10 @@ def _rt1(translation: float = 0.05, rotation: float = 0.25, base: float = 0.1) -
 
 def _language_table(terminate: bool = False, max_delta: float = 0.05) -> ActionSpace:
     """Language-Table: a planar end-effector delta (dx, dy) in metres per 10 Hz step."""
-    dims = [ActionDim("dx", low=-max_delta, high=max_delta), ActionDim("dy", low=-max_delta, high=max_delta)]
+    dims = [
+        ActionDim("dx", low=-max_delta, high=max_delta),
+        ActionDim("dy", low=-max_delta, high=max_delta),
+    ]
     if terminate:
         dims.insert(0, ActionDim("terminate", DimKind.TERMINATE))
     return ActionSpace(name="language_table", dims=tuple(dims))

@@ -1,0 +1,90 @@
+"""The backbone protocol: the narrow interface a vision-language model offers to rt2.
+
+A backbone owns a text tokenizer, turns images into embeddings in its LM's space, computes the
+next-token loss on answer tokens, and decodes incrementally with a KV cache. Everything RT-2
+specific (prompts, action tokens, grammar) lives above it, in :mod:`rt2.model`.
+
+Sequence layout for every backbone: ``[image tokens][text tokens]``. ``attention_mask`` (B, T)
+marks real text tokens (padding may be on either side); ``image_mask`` (B,) marks rows that have
+an image (text-only samples, such as world-knowledge facts, have their image tokens masked out).
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from rt2.actions.mapping import TextTokenizer
+
+IGNORE_INDEX = -100
+
+
+@dataclass
+class BackboneOutput:
+    logits: torch.Tensor  # (B, T, V) over text positions; logits[:, t] predicts token t + 1
+    loss: torch.Tensor | None = None  # mean next-token loss over labelled positions
+
+
+class VLMBackbone(nn.Module, ABC):
+    """Abstract image+text backbone. Subclasses set ``tokenizer``, ``image_size``,
+    ``num_image_tokens`` and ``max_positions`` and implement the abstract methods."""
+
+    tokenizer: TextTokenizer
+    image_size: int
+    num_image_tokens: int
+    max_positions: int
+
+    def preprocess_images(self, images: np.ndarray | torch.Tensor) -> torch.Tensor:
+        """uint8 images (B, H, W, 3) -> float pixels (B, 3, S, S) in [-1, 1] at ``image_size``."""
+        x = torch.as_tensor(np.asarray(images))
+        if x.ndim != 4 or x.shape[-1] != 3:
+            raise ValueError(f"expected images of shape (B, H, W, 3), got {tuple(x.shape)}")
+        x = x.permute(0, 3, 1, 2).float().div_(255.0)  # (B, 3, H, W)
+        if x.shape[-2:] != (self.image_size, self.image_size):
+            x = F.interpolate(x, size=(self.image_size,) * 2, mode="bilinear", antialias=True)
+        return x.sub_(0.5).div_(0.5)
+
+    @abstractmethod
+    def embed_images(self, pixels: torch.Tensor) -> torch.Tensor:
+        """Pixels (B, 3, S, S) -> image tokens (B, N, D) in the LM's embedding space."""
+
+    @abstractmethod
+    def forward(
+        self,
+        pixels: torch.Tensor,
+        input_ids: torch.Tensor,
+        attention_mask: torch.Tensor,
+        image_mask: torch.Tensor | None = None,
+        labels: torch.Tensor | None = None,
+    ) -> BackboneOutput:
+        """Teacher-forced pass; ``labels`` (B, T) hold ``IGNORE_INDEX`` outside answers."""
+
+    @abstractmethod
+    def prefill(
+        self,
+        image_embeds: torch.Tensor,
+        input_ids: torch.Tensor,
+        attention_mask: torch.Tensor,
+        image_mask: torch.Tensor | None = None,
+    ) -> tuple[torch.Tensor, Any]:
+        """Run the prompt; return last-position logits (B, V) and an opaque decode cache."""
+
+    @abstractmethod
+    def decode_step(self, input_ids: torch.Tensor, cache: Any) -> tuple[torch.Tensor, Any]:
+        """Feed one token per row (B, 1); return logits (B, V) and the updated cache."""
+
+    def num_parameters(self, trainable_only: bool = False) -> int:
+        return sum(p.numel() for p in self.parameters() if p.requires_grad or not trainable_only)
+
+
+def next_token_loss(logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+    """Mean cross-entropy of logits (B, T, V) predicting labels shifted by one (B, T)."""
+    shift_logits = logits[:, :-1].reshape(-1, logits.shape[-1]).float()  # (B*(T-1), V)
+    shift_labels = labels[:, 1:].reshape(-1)  # (B*(T-1),)
+    return F.cross_entropy(shift_logits, shift_labels, ignore_index=IGNORE_INDEX)

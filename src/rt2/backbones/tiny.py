@@ -1,0 +1,204 @@
+"""``tiny``: a small ViT + small causal Transformer LM + byte tokenizer, trained from scratch.
+
+Sized to train on 2 CPU cores in minutes (about 5M parameters by default). It stands in for a
+pretrained VLM when the point is the pipeline, not web knowledge: the RT-2 "from scratch" ablation.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+import torch
+from torch import nn
+
+from rt2.backbones.base import BackboneOutput, VLMBackbone, next_token_loss
+from rt2.backbones.byte_tokenizer import ByteTokenizer
+from rt2.backbones.layers import Block, init_weights
+from rt2.backbones.registry import register_backbone
+
+
+@dataclass(frozen=True)
+class TinyConfig:
+    """Sizes of the tiny backbone; ``pool`` average-pools the patch grid before the LM."""
+
+    image_size: int = 128
+    patch_size: int = 16
+    pool: int = 2
+    vision_dim: int = 192
+    vision_layers: int = 4
+    vision_heads: int = 3
+    lm_dim: int = 256
+    lm_layers: int = 4
+    lm_heads: int = 4
+    max_positions: int = 512
+    num_extra_tokens: int = 256
+
+    def __post_init__(self) -> None:
+        for name in (
+            "image_size",
+            "patch_size",
+            "pool",
+            "vision_dim",
+            "vision_layers",
+            "vision_heads",
+            "lm_dim",
+            "lm_layers",
+            "lm_heads",
+            "max_positions",
+        ):
+            if getattr(self, name) <= 0:
+                raise ValueError(f"TinyConfig.{name} must be positive, got {getattr(self, name)}")
+        grid = self.image_size // self.patch_size
+        if self.image_size % self.patch_size or grid % self.pool:
+            raise ValueError(
+                f"TinyConfig: image_size {self.image_size} must be a multiple of patch_size "
+                f"{self.patch_size} and the grid {grid} a multiple of pool {self.pool}"
+            )
+
+    @property
+    def grid(self) -> int:
+        return self.image_size // self.patch_size
+
+    @property
+    def num_image_tokens(self) -> int:
+        return (self.grid // self.pool) ** 2
+
+
+@dataclass
+class TinyCache:
+    """KV cache of the tiny LM for a batch being decoded."""
+
+    kv: list[tuple[torch.Tensor, torch.Tensor]]  # per layer: (B, H, T_past, Dh) keys, values
+    key_mask: torch.Tensor  # (B, T_past) bool, True for real (non-pad) positions
+    next_pos: torch.Tensor  # (B,) position id of the next token
+
+
+class TinyBackbone(VLMBackbone):
+    def __init__(self, config: TinyConfig | None = None) -> None:
+        super().__init__()
+        c = self.config = config or TinyConfig()
+        self.tokenizer = ByteTokenizer(c.num_extra_tokens)
+        self.image_size = c.image_size
+        self.num_image_tokens = c.num_image_tokens
+        self.max_positions = c.max_positions
+        # vision tower
+        self.patch = nn.Conv2d(3, c.vision_dim, c.patch_size, stride=c.patch_size)
+        self.vision_pos = nn.Parameter(torch.zeros(1, c.grid**2, c.vision_dim))
+        self.vision_blocks = nn.ModuleList(
+            Block(c.vision_dim, c.vision_heads) for _ in range(c.vision_layers)
+        )
+        self.vision_norm = nn.LayerNorm(c.vision_dim)
+        self.projector = nn.Sequential(
+            nn.Linear(c.vision_dim, c.lm_dim), nn.GELU(), nn.Linear(c.lm_dim, c.lm_dim)
+        )
+        # language model
+        self.tok_emb = nn.Embedding(self.tokenizer.vocab_size, c.lm_dim)
+        self.pos_emb = nn.Embedding(c.max_positions, c.lm_dim)
+        self.blocks = nn.ModuleList(Block(c.lm_dim, c.lm_heads) for _ in range(c.lm_layers))
+        self.norm = nn.LayerNorm(c.lm_dim)
+        self.head = nn.Linear(c.lm_dim, self.tokenizer.vocab_size, bias=False)
+        init_weights(self)
+        nn.init.normal_(self.vision_pos, std=0.02)
+        self.head.weight = self.tok_emb.weight  # tied input/output embeddings
+
+    def extra_config(self) -> dict:
+        return asdict(self.config)
+
+    # ---- vision -------------------------------------------------------------------------
+    def embed_images(self, pixels: torch.Tensor) -> torch.Tensor:
+        c = self.config
+        x = self.patch(pixels).flatten(2).transpose(1, 2) + self.vision_pos  # (B, G*G, Dv)
+        for block in self.vision_blocks:
+            x, _ = block(x)
+        x = self.vision_norm(x)
+        if c.pool > 1:
+            B, _, Dv = x.shape
+            x = x.transpose(1, 2).reshape(B, Dv, c.grid, c.grid)  # (B, Dv, G, G)
+            x = nn.functional.avg_pool2d(x, c.pool).flatten(2).transpose(1, 2)  # (B, N, Dv)
+        return self.projector(x)  # (B, N, D)
+
+    # ---- language model -----------------------------------------------------------------
+    def _full_mask(
+        self, attention_mask: torch.Tensor, image_mask: torch.Tensor | None
+    ) -> torch.Tensor:
+        B = attention_mask.shape[0]
+        img = torch.ones(B, dtype=torch.bool) if image_mask is None else image_mask.bool()
+        return torch.cat([img[:, None].expand(B, self.num_image_tokens), attention_mask.bool()], 1)
+
+    def _positions(self, key_mask: torch.Tensor) -> torch.Tensor:
+        pos = (key_mask.long().cumsum(1) - 1).clamp(min=0)  # (B, T)
+        if int(pos.max()) >= self.max_positions:
+            raise ValueError(
+                f"sequence of {int(pos.max()) + 1} positions exceeds max_positions={self.max_positions}"
+            )
+        return pos
+
+    def _run(
+        self,
+        x: torch.Tensor,
+        key_mask: torch.Tensor,
+        positions: torch.Tensor,
+        cache: TinyCache | None,
+    ) -> tuple[torch.Tensor, list[tuple[torch.Tensor, torch.Tensor]]]:
+        """x (B, T, D) embeddings; key_mask (B, T_past + T) bool -> hidden (B, T, D), new KV."""
+        x = x + self.pos_emb(positions)
+        T, Tk = x.shape[1], key_mask.shape[1]
+        causal = torch.ones(T, Tk, dtype=torch.bool).tril(diagonal=Tk - T)  # (T, Tk)
+        mask = causal[None, None] & key_mask[:, None, None, :]  # (B, 1, T, Tk)
+        # a padded query with no visible key would give NaNs: let it see itself
+        self_key = torch.zeros(T, Tk, dtype=torch.bool)
+        self_key[torch.arange(T), torch.arange(Tk - T, Tk)] = True  # query t sees its own key
+        mask = mask | self_key[None, None]
+        kv = []
+        for i, block in enumerate(self.blocks):
+            x, layer_kv = block(x, mask, None if cache is None else cache.kv[i])
+            kv.append(layer_kv)
+        return self.norm(x), kv
+
+    def forward(
+        self,
+        pixels: torch.Tensor,
+        input_ids: torch.Tensor,
+        attention_mask: torch.Tensor,
+        image_mask: torch.Tensor | None = None,
+        labels: torch.Tensor | None = None,
+    ) -> BackboneOutput:
+        image_embeds = self.embed_images(pixels)  # (B, N, D)
+        x = torch.cat([image_embeds, self.tok_emb(input_ids)], dim=1)  # (B, N + T, D)
+        key_mask = self._full_mask(attention_mask, image_mask)
+        h, _ = self._run(x, key_mask, self._positions(key_mask), None)
+        logits = self.head(h[:, self.num_image_tokens :])  # (B, T, V)
+        loss = None if labels is None else next_token_loss(logits, labels)
+        return BackboneOutput(logits=logits, loss=loss)
+
+    def prefill(
+        self,
+        image_embeds: torch.Tensor,
+        input_ids: torch.Tensor,
+        attention_mask: torch.Tensor,
+        image_mask: torch.Tensor | None = None,
+    ) -> tuple[torch.Tensor, TinyCache]:
+        if not bool(attention_mask[:, -1].all()):
+            raise ValueError("prefill needs left-padded prompts (the last position must be real)")
+        x = torch.cat([image_embeds, self.tok_emb(input_ids)], dim=1)  # (B, N + T, D)
+        key_mask = self._full_mask(attention_mask, image_mask)
+        positions = self._positions(key_mask)
+        h, kv = self._run(x, key_mask, positions, None)
+        logits = self.head(h[:, -1])  # (B, V)
+        return logits, TinyCache(kv=kv, key_mask=key_mask, next_pos=positions[:, -1] + 1)
+
+    def decode_step(
+        self, input_ids: torch.Tensor, cache: TinyCache
+    ) -> tuple[torch.Tensor, TinyCache]:
+        if int(cache.next_pos.max()) >= self.max_positions:
+            raise ValueError(f"decoding past max_positions={self.max_positions}")
+        B = input_ids.shape[0]
+        key_mask = torch.cat([cache.key_mask, torch.ones(B, 1, dtype=torch.bool)], dim=1)
+        h, kv = self._run(self.tok_emb(input_ids), key_mask, cache.next_pos[:, None], cache)
+        return self.head(h[:, -1]), TinyCache(kv=kv, key_mask=key_mask, next_pos=cache.next_pos + 1)
+
+
+@register_backbone("tiny")
+def build_tiny(**options: object) -> TinyBackbone:
+    """The tiny from-scratch backbone; options are :class:`TinyConfig` fields."""
+    return TinyBackbone(TinyConfig(**options))  # type: ignore[arg-type]

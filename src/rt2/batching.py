@@ -1,0 +1,195 @@
+"""Samples and the batch builder: robot demonstrations as VQA, mixed with ordinary VQA/captions.
+
+A robot sample becomes ``prompt = "Q: what action should the robot take to {instruction}? A:"``
+with the action tokens as the answer; a text sample keeps its own prompt and answer. The loss is
+masked to answer tokens (and the closing EOS), so both kinds can share one batch.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from rt2.actions.mapping import TextTokenizer, TokenMapping
+from rt2.actions.tokenizer import ActionTokenizer
+from rt2.backbones.base import IGNORE_INDEX
+
+ROBOT_PROMPT = "Q: what action should the robot take to {instruction}? A:"
+
+
+@dataclass(frozen=True)
+class PromptFormat:
+    """How robot samples are written. ``plan_prefix``/``action_prefix`` are the chain-of-thought
+    markers: the answer becomes ``" Plan: {plan}. Action:"`` followed by the action tokens."""
+
+    robot: str = ROBOT_PROMPT
+    plan_prefix: str = " Plan: "
+    action_prefix: str = " Action:"
+
+    def __post_init__(self) -> None:
+        if "{instruction}" not in self.robot:
+            raise ValueError(
+                f"PromptFormat.robot must contain '{{instruction}}', got {self.robot!r}"
+            )
+
+    def robot_prompt(self, instruction: str) -> str:
+        return self.robot.format(instruction=instruction.strip().rstrip("?.!"))
+
+    def plan_text(self, plan: str) -> str:
+        return f"{self.plan_prefix}{plan.strip().rstrip('.')}.{self.action_prefix}"
+
+
+@dataclass(frozen=True)
+class RobotSample:
+    """One robot step: ``image`` (H, W, 3) uint8, instruction, ``action`` (D,) continuous."""
+
+    image: np.ndarray
+    instruction: str
+    action: np.ndarray | None = None  # None for prompts to act on
+    plan: str | None = None  # chain-of-thought plan, e.g. "pick the apple"
+
+
+@dataclass(frozen=True)
+class TextSample:
+    """A VQA / caption / text-only sample: ``image`` (H, W, 3) uint8 or None for text only."""
+
+    image: np.ndarray | None
+    prompt: str
+    answer: str
+
+
+Sample = RobotSample | TextSample
+
+
+@dataclass
+class Batch:
+    pixels: torch.Tensor  # (B, 3, S, S) float
+    image_mask: torch.Tensor  # (B,) bool, False for text-only rows
+    input_ids: torch.Tensor  # (B, T) long
+    attention_mask: torch.Tensor  # (B, T) long, 1 for real tokens
+    labels: torch.Tensor | None  # (B, T) long, IGNORE_INDEX outside answers; None for prompts
+    is_robot: torch.Tensor  # (B,) bool
+    action_bins: torch.Tensor | None = None  # (B, D) long, -1 for non-robot rows
+
+    def __len__(self) -> int:
+        return self.input_ids.shape[0]
+
+    def to(self, device: torch.device | str) -> Batch:
+        return Batch(
+            **{k: v.to(device) if isinstance(v, torch.Tensor) else v for k, v in vars(self).items()}
+        )
+
+
+class BatchBuilder:
+    """Turns samples into padded tensors for a backbone with the given tokenizers."""
+
+    def __init__(
+        self,
+        text_tokenizer: TextTokenizer,
+        action_tokenizer: ActionTokenizer,
+        mapping: TokenMapping,
+        preprocess_images,  # Callable[[np.ndarray (B, H, W, 3)], torch.Tensor (B, 3, S, S)]
+        image_size: int,
+        prompt: PromptFormat | None = None,
+        max_length: int | None = None,
+    ) -> None:
+        self.tok = text_tokenizer
+        self.actions = action_tokenizer
+        self.mapping = mapping
+        self.preprocess = preprocess_images
+        self.image_size = image_size
+        self.prompt = prompt or PromptFormat()
+        self.max_length = max_length
+
+    # ---- pieces ---------------------------------------------------------------------------
+    def prompt_ids(self, sample: Sample) -> list[int]:
+        text = (
+            self.prompt.robot_prompt(sample.instruction)
+            if isinstance(sample, RobotSample)
+            else sample.prompt
+        )
+        return [self.tok.bos_id, *self.tok.encode(text)]
+
+    def answer_ids(self, sample: Sample) -> tuple[list[int], np.ndarray | None]:
+        """Answer ids ending in EOS, and the action bins for robot samples."""
+        if isinstance(sample, TextSample):
+            return [*self.tok.encode(" " + sample.answer.strip()), self.tok.eos_id], None
+        if sample.action is None:
+            raise ValueError(f"robot sample {sample.instruction!r} has no action to learn")
+        bins = self.actions.encode(np.asarray(sample.action)[None])[0]  # (D,)
+        ids = self.mapping.bins_to_ids(bins)
+        if sample.plan is not None:
+            ids = self.tok.encode(self.prompt.plan_text(sample.plan)) + ids
+        return [*ids, self.tok.eos_id], bins
+
+    def _images(self, samples: Sequence[Sample]) -> tuple[torch.Tensor, torch.Tensor]:
+        blank = np.zeros((self.image_size, self.image_size, 3), dtype=np.uint8)
+        has = [s.image is not None for s in samples]
+        imgs = [s.image if s.image is not None else blank for s in samples]
+        shapes = {np.shape(i) for i in imgs}
+        if len(shapes) > 1:  # mixed sizes: resize each on its own
+            pixels = torch.cat([self.preprocess(np.asarray(i)[None]) for i in imgs])
+        else:
+            pixels = self.preprocess(np.stack(imgs))
+        return pixels, torch.tensor(has, dtype=torch.bool)
+
+    def _check_length(self, n: int) -> None:
+        if self.max_length is not None and n > self.max_length:
+            raise ValueError(f"a sample has {n} tokens, more than max_length={self.max_length}")
+
+    # ---- batches --------------------------------------------------------------------------
+    def collate(self, samples: Sequence[Sample]) -> Batch:
+        """Training batch: prompt + answer, right-padded, labels on the answer only."""
+        if not samples:
+            raise ValueError("cannot collate an empty list of samples")
+        rows, label_rows, bins_rows = [], [], []
+        for s in samples:
+            p, (a, bins) = self.prompt_ids(s), self.answer_ids(s)
+            self._check_length(len(p) + len(a))
+            rows.append(p + a)
+            label_rows.append([IGNORE_INDEX] * len(p) + a)
+            bins_rows.append(bins if bins is not None else np.full(self.actions.dim, -1))
+        T = max(len(r) for r in rows)
+        ids = torch.full((len(rows), T), self.tok.pad_id, dtype=torch.long)
+        labels = torch.full((len(rows), T), IGNORE_INDEX, dtype=torch.long)
+        mask = torch.zeros((len(rows), T), dtype=torch.long)
+        for i, (r, lab) in enumerate(zip(rows, label_rows, strict=True)):
+            ids[i, : len(r)] = torch.tensor(r)
+            labels[i, : len(r)] = torch.tensor(lab)
+            mask[i, : len(r)] = 1
+        pixels, image_mask = self._images(samples)
+        return Batch(
+            pixels=pixels,
+            image_mask=image_mask,
+            input_ids=ids,
+            attention_mask=mask,
+            labels=labels,
+            is_robot=torch.tensor([isinstance(s, RobotSample) for s in samples]),
+            action_bins=torch.as_tensor(np.stack(bins_rows), dtype=torch.long),
+        )
+
+    def prompts(self, samples: Sequence[Sample]) -> Batch:
+        """Generation batch: prompts only, left-padded so every row ends at the last position."""
+        if not samples:
+            raise ValueError("cannot build prompts from an empty list of samples")
+        rows = [self.prompt_ids(s) for s in samples]
+        for r in rows:
+            self._check_length(len(r))
+        T = max(len(r) for r in rows)
+        ids = torch.full((len(rows), T), self.tok.pad_id, dtype=torch.long)
+        mask = torch.zeros((len(rows), T), dtype=torch.long)
+        for i, r in enumerate(rows):
+            ids[i, T - len(r) :] = torch.tensor(r)
+            mask[i, T - len(r) :] = 1
+        pixels, image_mask = self._images(samples)
+        return Batch(
+            pixels=pixels,
+            image_mask=image_mask,
+            input_ids=ids,
+            attention_mask=mask,
+            labels=None,
+            is_robot=torch.tensor([isinstance(s, RobotSample) for s in samples]),
+        )
