@@ -1,0 +1,118 @@
+"""``rt2 eval``: closed-loop evaluation of a policy on task suites -> report, plot, videos."""
+
+from __future__ import annotations
+
+import argparse
+
+HELP = "Evaluate a policy (expert, random or a checkpoint) closed loop on task suites."
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--policy", default="expert", help="'expert', 'random' or a checkpoint path"
+    )
+    parser.add_argument(
+        "--suite", default="seen", help="comma-separated suites, e.g. seen,unseen_objects,emergent"
+    )
+    parser.add_argument("--episodes", type=int, default=50, help="episodes per suite")
+    parser.add_argument("--out", required=True, help="report directory")
+    parser.add_argument("--tasks", default=None, help="user task file (YAML/JSON)")
+    parser.add_argument("--seed", type=int, default=0, help="episode i uses seed SEED + i")
+    parser.add_argument("--videos", type=int, default=2, help="episodes per suite saved as GIFs")
+    parser.add_argument("--num-envs", type=int, default=8, help="envs stepped in lockstep")
+    parser.add_argument("--image-size", type=int, default=128, help="square observation size (px)")
+    parser.add_argument(
+        "--max-steps", type=int, default=None, help="episode step limit (env default)"
+    )
+    parser.add_argument("--noise", type=float, default=0.0, help="expert action noise")
+    parser.add_argument(
+        "--terminate-action", action="store_true", help="action space has terminate"
+    )
+    parser.add_argument("--no-progress", action="store_true", help="disable the progress bar")
+
+
+def command_line(args: argparse.Namespace) -> list[str]:
+    """An ``rt2 eval`` argument list equivalent to ``args`` (recorded in the report)."""
+    argv = ["eval"]
+    for key, value in sorted(vars(args).items()):
+        if key.startswith("_") or key == "command" or value is None or value is False:
+            continue
+        flag = "--" + key.replace("_", "-")
+        argv += [flag] if value is True else [flag, str(value)]
+    return argv
+
+
+def run(args: argparse.Namespace) -> int:
+    import time
+    from pathlib import Path
+
+    from rich.console import Console
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeRemainingColumn,
+    )
+
+    from rt2.actions import ActionSpace
+    from rt2.evaluation.policies import load_policy
+    from rt2.evaluation.report import run_metadata, write_report
+    from rt2.evaluation.runner import EpisodeRecord, EvalConfig, run_evaluation
+
+    suites = tuple(s.strip() for s in args.suite.split(",") if s.strip())
+    config = EvalConfig(
+        suites=suites,
+        episodes=args.episodes,
+        seed=args.seed,
+        num_envs=args.num_envs,
+        image_size=args.image_size,
+        max_steps=args.max_steps,
+        task_file=args.tasks,
+        terminate_action=args.terminate_action,
+        videos=args.videos,
+    )
+    space = ActionSpace.preset("language_table", terminate=args.terminate_action)
+    policy = load_policy(args.policy, action_space=space, seed=args.seed, noise=args.noise)
+    out = Path(args.out)
+    console = Console(stderr=True)
+    successes = 0
+    progress = Progress(
+        TextColumn("[bold]eval"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("{task.fields[status]}"),
+        TimeRemainingColumn(),
+        console=console,
+        disable=args.no_progress,
+    )
+    with progress:
+        task = progress.add_task("eval", total=len(suites) * args.episodes, status="")
+
+        def on_episode(rec: EpisodeRecord) -> None:
+            nonlocal successes
+            successes += rec.success
+            done = progress.tasks[0].completed + 1
+            progress.update(task, advance=1, status=f"{rec.suite} | success {successes / done:.0%}")
+
+        start = time.perf_counter()
+        records = run_evaluation(config, policy, on_episode=on_episode, video_dir=out)
+        seconds = time.perf_counter() - start
+    meta = run_metadata(
+        command_line(args),
+        args.seed,
+        {
+            "policy": args.policy,
+            "config": {k: v for k, v in vars(config).items()},
+            "wall_seconds": seconds,
+            "env_steps": sum(r.steps for r in records),
+        },
+    )
+    summary = write_report(out, records, meta)
+    for suite, s in summary["suites"].items():
+        console.print(
+            f"{suite:>22}: {100 * s['success_rate']:5.1f}% "
+            f"[{100 * s['ci95_low']:.1f}, {100 * s['ci95_high']:.1f}] over {s['n']} episodes"
+        )
+    console.print(f"report: {out / 'report.md'} ({meta['env_steps']} env steps in {seconds:.1f}s)")
+    return 0
