@@ -60,10 +60,8 @@ class ActionGrammar:
             if node.value is not None:
                 if node.dim + 1 < self.num_dims:
                     follow = self.nodes[roots[node.dim + 1]].children
-                elif eos_id is not None and node.children:
-                    follow = {eos_id: DONE}  # EOS ends a value that could be extended
-                else:
-                    follow = {}  # a leaf of the last dimension: the action is complete
+                else:  # EOS ends the action (optional after a leaf, see is_done)
+                    follow = {eos_id: DONE} if eos_id is not None else {}
                 clash = set(table) & set(follow)
                 if clash:
                     raise ValueError(
@@ -108,8 +106,11 @@ class ActionGrammar:
         return nxt
 
     def is_done(self, state: int) -> bool:
-        """True when no token can follow (the action is complete)."""
-        return state == DONE or not self._next[state]
+        """True once the action is complete and nothing could extend it (EOS is optional)."""
+        if state == DONE:
+            return True
+        node = self.nodes[state]
+        return node.value is not None and node.dim == self.num_dims - 1 and not node.children
 
     def dim_of(self, state: int) -> int:
         return self.num_dims if state == DONE else self.nodes[state].dim
@@ -132,8 +133,7 @@ class ActionGrammar:
         if state != DONE:
             node = self.nodes[state]
             if node.value is None or node.dim != self.num_dims - 1:
-                raise ValueError(
-                    f"incomplete action: {len(bins)} of {self.num_dims} values in {list(ids)}"
-                )
+                n = len(bins) + (node.value is not None)
+                raise ValueError(f"incomplete action: {n} of {self.num_dims} values in {list(ids)}")
             bins.append(node.value)
         return np.array(bins, dtype=np.int64)

@@ -1,0 +1,27 @@
+import numpy as np
+import pytest
+
+from rt2.model import build_vla
+
+SMALL = dict(
+    image_size=64, patch_size=16, pool=1, vision_dim=64, vision_layers=1, vision_heads=2,
+    lm_dim=64, lm_layers=2, lm_heads=2,
+)  # fmt: skip
+
+
+@pytest.fixture
+def small_config() -> dict:
+    return dict(SMALL)
+
+
+@pytest.fixture
+def small_vla():
+    def make(space: str = "rt2", mapping: str = "reserved", **kw):
+        return build_vla("tiny", space, mapping=mapping, **{**SMALL, **kw})
+
+    return make
+
+
+@pytest.fixture
+def images():
+    return np.random.default_rng(0).integers(0, 256, size=(4, 64, 64, 3), dtype=np.uint8)

@@ -1,0 +1,84 @@
+import numpy as np
+import pytest
+import torch
+
+from rt2.backbones import ByteTokenizer, TinyConfig, available_backbones, build_backbone
+
+
+def test_registry_lists_and_suggests():
+    assert "tiny" in available_backbones()
+    with pytest.raises(KeyError, match=r"known backbones: \[.*'tiny'.*Did you mean 'tiny'"):
+        build_backbone("tinny")
+
+
+def test_config_errors_name_the_field():
+    with pytest.raises(ValueError, match="lm_dim must be positive, got 0"):
+        TinyConfig(lm_dim=0)
+    with pytest.raises(ValueError, match="multiple of patch_size"):
+        TinyConfig(image_size=100)
+
+
+def test_byte_tokenizer_round_trip():
+    tok = ByteTokenizer()
+    text = "pousse la pomme vers le 3 — über"
+    assert tok.decode(tok.encode(text)) == text
+    assert tok.vocab_size == 3 + 256 + 256
+    assert tok.decode([tok.bos_id, *tok.encode("a"), tok.vocab_size - 1]) == "a<extra_255>"
+
+
+@pytest.fixture
+def backbone():
+    torch.manual_seed(0)
+    return build_backbone("tiny", image_size=64, pool=1, lm_layers=2, vision_layers=1).eval()
+
+
+def test_kv_cache_matches_full_forward_with_left_padding(backbone):
+    pixels = backbone.preprocess_images(np.zeros((2, 80, 80, 3), np.uint8))  # resized to 64
+    assert pixels.shape == (2, 3, 64, 64)
+    ids = torch.randint(3, 200, (2, 12))
+    mask = torch.ones(2, 12, dtype=torch.long)
+    mask[1, :4] = 0  # left padding in row 1
+    image_mask = torch.tensor([True, False])  # row 1 is text only
+    with torch.no_grad():
+        full = backbone(pixels, ids, mask, image_mask).logits  # (2, 12, V)
+        logits, cache = backbone.prefill(
+            backbone.embed_images(pixels), ids[:, :8], mask[:, :8], image_mask
+        )
+        steps = [logits]
+        for t in range(8, 12):
+            logits, cache = backbone.decode_step(ids[:, t : t + 1], cache)
+            steps.append(logits)
+    assert torch.allclose(torch.stack(steps, 1), full[:, 7:], atol=1e-4)
+    assert torch.isfinite(full).all()
+
+
+def test_padding_does_not_change_real_logits(backbone):
+    pixels = backbone.preprocess_images(np.zeros((1, 64, 64, 3), np.uint8))
+    ids = torch.randint(3, 200, (1, 6))
+    with torch.no_grad():
+        plain = backbone(pixels, ids, torch.ones(1, 6, dtype=torch.long)).logits
+        padded_ids = torch.cat([ids, torch.zeros(1, 3, dtype=torch.long)], 1)
+        padded_mask = torch.tensor([[1] * 6 + [0] * 3])
+        padded = backbone(pixels, padded_ids, padded_mask).logits[:, :6]
+    assert torch.allclose(plain, padded, atol=1e-5)
+
+
+def test_text_only_rows_ignore_the_image(backbone):
+    ids = torch.randint(3, 200, (2, 5))
+    mask = torch.ones(2, 5, dtype=torch.long)
+    a = backbone.preprocess_images(np.zeros((2, 64, 64, 3), np.uint8))
+    b = backbone.preprocess_images(np.full((2, 64, 64, 3), 255, np.uint8))
+    no_image = torch.tensor([False, False])
+    with torch.no_grad():
+        la = backbone(a, ids, mask, no_image).logits
+        lb = backbone(b, ids, mask, no_image).logits
+        lc = backbone(b, ids, mask).logits
+    assert torch.allclose(la, lb, atol=1e-5)
+    assert not torch.allclose(la, lc, atol=1e-3)
+
+
+def test_too_long_sequences_raise(backbone):
+    pixels = backbone.preprocess_images(np.zeros((1, 64, 64, 3), np.uint8))
+    ids = torch.randint(3, 200, (1, backbone.max_positions))
+    with pytest.raises(ValueError, match="exceeds max_positions"):
+        backbone(pixels, ids, torch.ones_like(ids))
