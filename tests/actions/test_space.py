@@ -21,7 +21,7 @@ def test_unknown_preset_suggests_closest():
 
 
 def test_bad_dims_are_named():
-    with pytest.raises(ValueError, match="'dx'.*low < high"):
+    with pytest.raises(ValueError, match=r"'dx'.*low < high"):
         ActionDim("dx", low=1.0, high=-1.0)
     with pytest.raises(ValueError, match="duplicate dimension names"):
         ActionSpace((ActionDim("a"), ActionDim("a")))

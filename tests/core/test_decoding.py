@@ -53,7 +53,7 @@ def test_grammar_holds_against_adversarial_logits(images, small_config, mapping)
 class Scripted(TinyBackbone):
     """Emits a fixed token script (per row), whatever the input: for testing mode switches."""
 
-    script: list[int] = []
+    script: tuple[int, ...] = ()
 
     def _onehot(self, n: int, step: int) -> torch.Tensor:
         logits = torch.zeros(n, self.tokenizer.vocab_size)
@@ -69,7 +69,7 @@ class Scripted(TinyBackbone):
 
 def scripted_vla(text: str, space: str = "language_table", **sampling):
     bb = Scripted(TinyConfig(image_size=64, pool=1, lm_layers=1, vision_layers=1))
-    bb.script = [*bb.tokenizer.encode(text), bb.tokenizer.eos_id]
+    bb.script = (*bb.tokenizer.encode(text), bb.tokenizer.eos_id)
     vla = build_vla(bb, space, mapping="integers")
     vla.sampling = SamplingConfig(**sampling)
     return vla
