@@ -28,7 +28,9 @@ def _ellipse(cx: float, cy: float, rx: float, ry: float, n: int = 18) -> np.ndar
 
 
 def _rect(cx: float, cy: float, hw: float, hh: float) -> np.ndarray:
-    return np.array([[cx - hw, cy - hh], [cx + hw, cy - hh], [cx + hw, cy + hh], [cx - hw, cy + hh]])
+    return np.array(
+        [[cx - hw, cy - hh], [cx + hw, cy - hh], [cx + hw, cy + hh], [cx - hw, cy + hh]]
+    )
 
 
 def _regular(n: int, r: float, rot: float = np.pi / 2) -> np.ndarray:
@@ -82,7 +84,7 @@ def _block_outline(poly: np.ndarray, rgb: Rgb) -> list[Layer]:
 C = COLOURS
 
 
-def _shape_layers(shape: str, rgb: Rgb, r: float) -> list[Layer]:  # noqa: PLR0911, C901
+def _shape_layers(shape: str, rgb: Rgb, r: float) -> list[Layer]:
     if shape == "cube":
         return _block_outline(_rect(0, 0, 0.82 * r, 0.82 * r), rgb)
     if shape == "star":
@@ -111,18 +113,53 @@ def _shape_layers(shape: str, rgb: Rgb, r: float) -> list[Layer]:  # noqa: PLR09
     if shape == "lemon":
         poly = np.concatenate([_ellipse(0, 0, 0.95 * r, 0.72 * r, 20)])
         tips = np.array([[1.15 * r, 0.0], [-1.15 * r, 0.0]])
-        return [(poly, rgb), (np.array([[0.85 * r, 0.2 * r], tips[0], [0.85 * r, -0.2 * r]]), rgb), (np.array([[-0.85 * r, 0.2 * r], tips[1], [-0.85 * r, -0.2 * r]]), rgb)]
+        return [
+            (poly, rgb),
+            (np.array([[0.85 * r, 0.2 * r], tips[0], [0.85 * r, -0.2 * r]]), rgb),
+            (np.array([[-0.85 * r, 0.2 * r], tips[1], [-0.85 * r, -0.2 * r]]), rgb),
+        ]
     if shape == "strawberry":
-        body = np.array([[-0.9, 0.5], [-0.6, 0.8], [0.6, 0.8], [0.9, 0.5], [0.5, -0.4], [0.0, -1.0], [-0.5, -0.4]]) * r
-        seeds = [(_circle(x * r, y * r, 0.07 * r, 6), (250, 230, 120)) for x, y in ((-0.4, 0.3), (0.3, 0.35), (0.0, -0.1), (-0.2, -0.5), (0.35, -0.25))]
+        body = (
+            np.array(
+                [
+                    [-0.9, 0.5],
+                    [-0.6, 0.8],
+                    [0.6, 0.8],
+                    [0.9, 0.5],
+                    [0.5, -0.4],
+                    [0.0, -1.0],
+                    [-0.5, -0.4],
+                ]
+            )
+            * r
+        )
+        seeds = [
+            (_circle(x * r, y * r, 0.07 * r, 6), (250, 230, 120))
+            for x, y in ((-0.4, 0.3), (0.3, 0.35), (0.0, -0.1), (-0.2, -0.5), (0.35, -0.25))
+        ]
         return [(body, rgb), *seeds, (_star(0.55 * r, 0.2 * r, 5) + [0, 0.8 * r], C["green"])]
     if shape == "orange":
         return [(_circle(0, 0, r), rgb), (_circle(0.15 * r, 0.2 * r, 0.12 * r, 8), (200, 100, 20))]
     if shape == "grapes":
-        pts = ((0, 0.55), (-0.45, 0.3), (0.45, 0.3), (0, 0.05), (-0.3, -0.25), (0.3, -0.25), (0, -0.6))
-        return [*[(_circle(x * r, y * r, 0.34 * r, 10), rgb) for x, y in pts], (_rect(0, 0.95 * r, 0.06 * r, 0.2 * r), C["green"])]
+        pts = (
+            (0, 0.55),
+            (-0.45, 0.3),
+            (0.45, 0.3),
+            (0, 0.05),
+            (-0.3, -0.25),
+            (0.3, -0.25),
+            (0, -0.6),
+        )
+        return [
+            *[(_circle(x * r, y * r, 0.34 * r, 10), rgb) for x, y in pts],
+            (_rect(0, 0.95 * r, 0.06 * r, 0.2 * r), C["green"]),
+        ]
     if shape == "pear":
-        return [(_circle(0, -0.3 * r, 0.75 * r), rgb), (_circle(0, 0.4 * r, 0.5 * r), rgb), (_rect(0, 0.95 * r, 0.06 * r, 0.18 * r), C["brown"])]
+        return [
+            (_circle(0, -0.3 * r, 0.75 * r), rgb),
+            (_circle(0, 0.4 * r, 0.5 * r), rgb),
+            (_rect(0, 0.95 * r, 0.06 * r, 0.18 * r), C["brown"]),
+        ]
     if shape == "can":
         return [
             (_circle(0, 0, r), rgb),
@@ -163,8 +200,17 @@ def _shape_layers(shape: str, rgb: Rgb, r: float) -> list[Layer]:  # noqa: PLR09
             (_circle(0.62 * r, 0.25 * r, 0.08 * r, 6), C["black"]),
         ]
     if shape == "car":
-        wheels = [(_rect(x * r, y * r, 0.22 * r, 0.1 * r), C["black"]) for x in (-0.6, 0.6) for y in (-0.62, 0.62)]
-        return [*wheels, (_rect(0, 0, 1.05 * r, 0.58 * r), rgb), (_rect(0.25 * r, 0, 0.2 * r, 0.45 * r), (150, 200, 240)), (_rect(-0.4 * r, 0, 0.15 * r, 0.45 * r), (150, 200, 240))]
+        wheels = [
+            (_rect(x * r, y * r, 0.22 * r, 0.1 * r), C["black"])
+            for x in (-0.6, 0.6)
+            for y in (-0.62, 0.62)
+        ]
+        return [
+            *wheels,
+            (_rect(0, 0, 1.05 * r, 0.58 * r), rgb),
+            (_rect(0.25 * r, 0, 0.2 * r, 0.45 * r), (150, 200, 240)),
+            (_rect(-0.4 * r, 0, 0.15 * r, 0.45 * r), (150, 200, 240)),
+        ]
     if shape == "bear":
         return [
             (_circle(-0.6 * r, 0.6 * r, 0.32 * r, 10), rgb),
@@ -192,7 +238,10 @@ def object_layers(entry: CatalogueEntry) -> tuple[Layer, ...]:
     """Coloured polygons (local frame, metres) that draw ``entry`` seen from above."""
     if entry.kind != "object":
         raise ValueError(f"{entry.name!r} is a mark; draw it with draw_mark")
-    return tuple((np.asarray(p, dtype=np.float64), rgb) for p, rgb in _shape_layers(entry.shape, entry.rgb, entry.radius))
+    return tuple(
+        (np.asarray(p, dtype=np.float64), rgb)
+        for p, rgb in _shape_layers(entry.shape, entry.rgb, entry.radius)
+    )
 
 
 def _text(img: np.ndarray, text: str, c: tuple[float, float], h: float, rgb: Rgb) -> None:
@@ -205,7 +254,9 @@ def _text(img: np.ndarray, text: str, c: tuple[float, float], h: float, rgb: Rgb
     cv2.putText(img, text, org, font, scale, rgb, thick, cv2.LINE_AA)
 
 
-def draw_mark(img: np.ndarray, entry: CatalogueEntry, centre: tuple[float, float], half: float) -> None:  # noqa: C901, PLR0912
+def draw_mark(
+    img: np.ndarray, entry: CatalogueEntry, centre: tuple[float, float], half: float
+) -> None:
     """Rasterise a printed mark onto ``img`` (H, W, 3) RGB, centred at ``centre`` px, ``half`` px."""
     if entry.kind != "mark":
         raise ValueError(f"{entry.name!r} is not a mark")
@@ -248,7 +299,15 @@ def draw_mark(img: np.ndarray, entry: CatalogueEntry, centre: tuple[float, float
     elif s == "dollar":
         _text(img, "$", (cx, cy), 1.5 * h, rgb)
     elif s == "cat":
-        cv2.fillPoly(img, [np.array([p(-0.7, -0.2), p(-0.55, -0.9), p(-0.15, -0.55)]), np.array([p(0.7, -0.2), p(0.55, -0.9), p(0.15, -0.55)])], rgb, aa)
+        cv2.fillPoly(
+            img,
+            [
+                np.array([p(-0.7, -0.2), p(-0.55, -0.9), p(-0.15, -0.55)]),
+                np.array([p(0.7, -0.2), p(0.55, -0.9), p(0.15, -0.55)]),
+            ],
+            rgb,
+            aa,
+        )
         cv2.circle(img, p(0, 0.1), round(0.65 * h), rgb, -1, aa)
         for sx in (-0.25, 0.25):
             cv2.circle(img, p(sx, 0), max(1, round(0.1 * h)), (20, 20, 20), -1, aa)
@@ -259,7 +318,9 @@ def draw_mark(img: np.ndarray, entry: CatalogueEntry, centre: tuple[float, float
     elif s == "dog":
         cv2.circle(img, p(0, 0), round(0.6 * h), rgb, -1, aa)
         for sx in (-0.62, 0.62):
-            cv2.ellipse(img, p(sx, 0.05), (round(0.2 * h), round(0.5 * h)), 0, 0, 360, (70, 40, 20), -1, aa)
+            cv2.ellipse(
+                img, p(sx, 0.05), (round(0.2 * h), round(0.5 * h)), 0, 0, 360, (70, 40, 20), -1, aa
+            )
         cv2.circle(img, p(0, 0.3), round(0.25 * h), (210, 180, 140), -1, aa)
         cv2.circle(img, p(0, 0.22), max(1, round(0.1 * h)), (20, 20, 20), -1, aa)
         for sx in (-0.22, 0.22):
@@ -270,7 +331,9 @@ def draw_mark(img: np.ndarray, entry: CatalogueEntry, centre: tuple[float, float
         cv2.circle(img, p(-0.4, -0.08), max(1, round(0.08 * h)), (20, 20, 20), -1, aa)
     elif s == "house":
         cv2.rectangle(img, p(-0.6, -0.1), p(0.6, 0.85), rgb, -1)
-        cv2.fillPoly(img, [np.array([p(-0.85, -0.1), p(0, -0.85), p(0.85, -0.1)])], (90, 60, 40), aa)
+        cv2.fillPoly(
+            img, [np.array([p(-0.85, -0.1), p(0, -0.85), p(0.85, -0.1)])], (90, 60, 40), aa
+        )
         cv2.rectangle(img, p(-0.15, 0.35), p(0.15, 0.85), (90, 60, 40), -1)
     elif s == "tree":
         cv2.rectangle(img, p(-0.12, 0.2), p(0.12, 0.9), (110, 70, 40), -1)
@@ -278,7 +341,14 @@ def draw_mark(img: np.ndarray, entry: CatalogueEntry, centre: tuple[float, float
     elif s == "sun":
         for k in range(8):
             a = k * np.pi / 4
-            cv2.line(img, p(0.5 * np.cos(a), 0.5 * np.sin(a)), p(0.92 * np.cos(a), 0.92 * np.sin(a)), (240, 150, 30), lw, aa)
+            cv2.line(
+                img,
+                p(0.5 * np.cos(a), 0.5 * np.sin(a)),
+                p(0.92 * np.cos(a), 0.92 * np.sin(a)),
+                (240, 150, 30),
+                lw,
+                aa,
+            )
         cv2.circle(img, p(0, 0), round(0.45 * h), rgb, -1, aa)
     elif s == "flag_france":
         for k, col in enumerate(((0, 60, 160), (250, 250, 250), (220, 30, 50))):
@@ -297,6 +367,8 @@ def draw_mark(img: np.ndarray, entry: CatalogueEntry, centre: tuple[float, float
         cv2.circle(img, p(0, 0), round(0.85 * h), rgb, -1, aa)
         for sx in (-0.3, 0.3):
             cv2.circle(img, p(sx, -0.2), max(1, round(0.1 * h)), (20, 20, 20), -1, aa)
-        cv2.ellipse(img, p(0, 0.1), (round(0.45 * h), round(0.4 * h)), 0, 20, 160, (20, 20, 20), lw, aa)
+        cv2.ellipse(
+            img, p(0, 0.1), (round(0.45 * h), round(0.4 * h)), 0, 20, 160, (20, 20, 20), lw, aa
+        )
     else:
         raise KeyError(f"no drawing for mark shape {s!r}")

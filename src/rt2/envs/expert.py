@@ -94,7 +94,11 @@ class TabletopExpert:
         contact = rm + EFFECTOR_RADIUS
         rel = e - o
         rel_n = float(np.linalg.norm(rel))
-        behind = rel_n > 1e-9 and float(np.dot(rel / rel_n, -d)) >= BEHIND_COS and rel_n <= contact + BEHIND_GAP + 0.02
+        behind = (
+            rel_n > 1e-9
+            and float(np.dot(rel / rel_n, -d)) >= BEHIND_COS
+            and rel_n <= contact + BEHIND_GAP + 0.02
+        )
         if behind:
             step = min(PUSH_SPEED, dist)
             desired = o - d * contact + d * step
@@ -105,18 +109,33 @@ class TabletopExpert:
             return self._limit(pre - e, APPROACH_SPEED)
         return self._limit(self._around(u, pos, o, e, d, contact + 0.03) - e, APPROACH_SPEED)
 
-    def _around(self, u: Any, pos: dict[str, np.ndarray], o: np.ndarray, e: np.ndarray, d: np.ndarray, radius: float) -> np.ndarray:
+    def _around(
+        self,
+        u: Any,
+        pos: dict[str, np.ndarray],
+        o: np.ndarray,
+        e: np.ndarray,
+        d: np.ndarray,
+        radius: float,
+    ) -> np.ndarray:
         """Next waypoint on a circle around the mover toward the behind side, avoiding others."""
         th_e = float(np.arctan2(*(e - o)[::-1]))
         th_p = float(np.arctan2(-d[1], -d[0]))
         short = _wrap(th_p - th_e)
-        others = [(pos[n], r) for n, r in zip(u.world.names, u.world.radii, strict=True) if n != u.task.mover]
+        others = [
+            (pos[n], r)
+            for n, r in zip(u.world.names, u.world.radii, strict=True)
+            if n != u.task.mover
+        ]
         lo, hi = u.world.lo, u.world.hi
         best, best_cost = None, np.inf
         for span in (short, short - np.sign(short) * 2 * np.pi):
             ts = th_e + np.linspace(0, span, 12)
             pts = o + radius * np.stack([np.cos(ts), np.sin(ts)], axis=1)  # (12, 2)
-            blocked = any(np.min(np.linalg.norm(pts - q, axis=1)) < rq + EFFECTOR_RADIUS + 0.003 for q, rq in others)
+            blocked = any(
+                np.min(np.linalg.norm(pts - q, axis=1)) < rq + EFFECTOR_RADIUS + 0.003
+                for q, rq in others
+            )
             outside = bool(np.any(pts < lo - 0.01) or np.any(pts > hi + 0.01))
             cost = abs(span) + (10.0 if blocked else 0.0) + (5.0 if outside else 0.0)
             if cost < best_cost:
@@ -135,7 +154,11 @@ class TabletopExpert:
         want = task.goal.radius + 0.03
         rm = get_object(task.mover).radius
         half = u.world.half
-        others = [(pos[n], r) for n, r in zip(u.world.names, u.world.radii, strict=True) if n != task.mover]
+        others = [
+            (pos[n], r)
+            for n, r in zip(u.world.names, u.world.radii, strict=True)
+            if n != task.mover
+        ]
         w = o - q
         best, best_cost = None, np.inf
         for ang in np.linspace(0, 2 * np.pi, 36, endpoint=False):

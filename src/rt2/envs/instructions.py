@@ -26,7 +26,12 @@ LOCATIONS: dict[str, tuple[float, float]] = {
     "bottom right corner": (1, -1),
 }
 #: Directions for relative moves: word -> unit vector (x right, y up).
-DIRECTIONS: dict[str, tuple[float, float]] = {"left": (-1, 0), "right": (1, 0), "up": (0, 1), "down": (0, -1)}
+DIRECTIONS: dict[str, tuple[float, float]] = {
+    "left": (-1, 0),
+    "right": (1, 0),
+    "up": (0, 1),
+    "down": (0, -1),
+}
 #: Relative block positions: phrase -> unit offset from the reference object.
 RELATIONS: dict[str, tuple[float, float]] = {
     "to the left of": (-1, 0),
@@ -36,20 +41,48 @@ RELATIONS: dict[str, tuple[float, float]] = {
 }
 
 TEMPLATES: dict[str, tuple[str, ...]] = {
-    "block_to_block": ("push {a} to {b}", "move {a} to {b}", "slide {a} into {b}", "push {a} next to {b}"),
-    "block_to_absolute": ("push {a} to the {loc}", "move {a} to the {loc}", "slide {a} to the {loc} of the board"),
+    "block_to_block": (
+        "push {a} to {b}",
+        "move {a} to {b}",
+        "slide {a} into {b}",
+        "push {a} next to {b}",
+    ),
+    "block_to_absolute": (
+        "push {a} to the {loc}",
+        "move {a} to the {loc}",
+        "slide {a} to the {loc} of the board",
+    ),
     "block_to_relative": ("move {a} {dir}", "push {a} {dir}", "slide {a} a bit {dir}"),
     "separate": ("separate {a} and {b}", "pull {a} away from {b}", "move {a} away from {b}"),
-    "block_to_block_relative": ("put {a} {rel} {b}", "move {a} so it is {rel} {b}", "push {a} {rel} {b}"),
+    "block_to_block_relative": (
+        "put {a} {rel} {b}",
+        "move {a} so it is {rel} {b}",
+        "push {a} {rel} {b}",
+    ),
     "move_near": ("move {a} near {b}", "push {a} close to {b}", "bring {a} near {b}"),
-    "push_onto_mark": ("push {a} onto {m}", "move {a} onto {m}", "slide {a} to {m}", "put {a} on {m}"),
+    "push_onto_mark": (
+        "push {a} onto {m}",
+        "move {a} onto {m}",
+        "slide {a} to {m}",
+        "put {a} on {m}",
+    ),
 }
 
 # ---- other languages (emergent "reasoning" group only) ------------------------------------
 _VERB = {"fr": "pousse", "de": "schiebe", "es": "empuja"}
-_FR_COL = {"red": ("rouge", "rouge"), "blue": ("bleu", "bleue"), "green": ("vert", "verte"), "yellow": ("jaune", "jaune")}
+_FR_COL = {
+    "red": ("rouge", "rouge"),
+    "blue": ("bleu", "bleue"),
+    "green": ("vert", "verte"),
+    "yellow": ("jaune", "jaune"),
+}
 _DE_COL = {"red": "roten", "blue": "blauen", "green": "grünen", "yellow": "gelben"}
-_ES_COL = {"red": ("rojo", "roja"), "blue": ("azul", "azul"), "green": ("verde", "verde"), "yellow": ("amarillo", "amarilla")}
+_ES_COL = {
+    "red": ("rojo", "roja"),
+    "blue": ("azul", "azul"),
+    "green": ("verde", "verde"),
+    "yellow": ("amarillo", "amarilla"),
+}
 # name -> (direct object, "to" phrase) per language
 _PHRASES: dict[str, dict[str, tuple[str, str]]] = {"fr": {}, "de": {}, "es": {}}
 for _c in _FR_COL:
@@ -58,14 +91,56 @@ for _c in _FR_COL:
     _PHRASES["de"][f"{_c} cube"] = (f"den {_DE_COL[_c]} Würfel", f"zum {_DE_COL[_c]} Würfel")
     _PHRASES["de"][f"{_c} star"] = (f"den {_DE_COL[_c]} Stern", f"zum {_DE_COL[_c]} Stern")
     _PHRASES["es"][f"{_c} cube"] = (f"el cubo {_ES_COL[_c][0]}", f"hacia el cubo {_ES_COL[_c][0]}")
-    _PHRASES["es"][f"{_c} star"] = (f"la estrella {_ES_COL[_c][1]}", f"hacia la estrella {_ES_COL[_c][1]}")
-_PHRASES["fr"].update({"apple": ("la pomme", "vers la pomme"), "banana": ("la banane", "vers la banane"), "cola can": ("la canette de cola", "vers la canette de cola"), "water bottle": ("la bouteille d'eau", "vers la bouteille d'eau")})
-_PHRASES["de"].update({"apple": ("den Apfel", "zum Apfel"), "banana": ("die Banane", "zur Banane"), "cola can": ("die Coladose", "zur Coladose"), "water bottle": ("die Wasserflasche", "zur Wasserflasche")})
-_PHRASES["es"].update({"apple": ("la manzana", "hacia la manzana"), "banana": ("el plátano", "hacia el plátano"), "cola can": ("la lata de cola", "hacia la lata de cola"), "water bottle": ("la botella de agua", "hacia la botella de agua")})
+    _PHRASES["es"][f"{_c} star"] = (
+        f"la estrella {_ES_COL[_c][1]}",
+        f"hacia la estrella {_ES_COL[_c][1]}",
+    )
+_PHRASES["fr"].update(
+    {
+        "apple": ("la pomme", "vers la pomme"),
+        "banana": ("la banane", "vers la banane"),
+        "cola can": ("la canette de cola", "vers la canette de cola"),
+        "water bottle": ("la bouteille d'eau", "vers la bouteille d'eau"),
+    }
+)
+_PHRASES["de"].update(
+    {
+        "apple": ("den Apfel", "zum Apfel"),
+        "banana": ("die Banane", "zur Banane"),
+        "cola can": ("die Coladose", "zur Coladose"),
+        "water bottle": ("die Wasserflasche", "zur Wasserflasche"),
+    }
+)
+_PHRASES["es"].update(
+    {
+        "apple": ("la manzana", "hacia la manzana"),
+        "banana": ("el plátano", "hacia el plátano"),
+        "cola can": ("la lata de cola", "hacia la lata de cola"),
+        "water bottle": ("la botella de agua", "hacia la botella de agua"),
+    }
+)
 _LOC_I18N = {
-    "fr": {"top left corner": "vers le coin supérieur gauche", "top right corner": "vers le coin supérieur droit", "bottom left corner": "vers le coin inférieur gauche", "bottom right corner": "vers le coin inférieur droit", "center": "vers le centre"},
-    "de": {"top left corner": "in die obere linke Ecke", "top right corner": "in die obere rechte Ecke", "bottom left corner": "in die untere linke Ecke", "bottom right corner": "in die untere rechte Ecke", "center": "in die Mitte"},
-    "es": {"top left corner": "hacia la esquina superior izquierda", "top right corner": "hacia la esquina superior derecha", "bottom left corner": "hacia la esquina inferior izquierda", "bottom right corner": "hacia la esquina inferior derecha", "center": "hacia el centro"},
+    "fr": {
+        "top left corner": "vers le coin supérieur gauche",
+        "top right corner": "vers le coin supérieur droit",
+        "bottom left corner": "vers le coin inférieur gauche",
+        "bottom right corner": "vers le coin inférieur droit",
+        "center": "vers le centre",
+    },
+    "de": {
+        "top left corner": "in die obere linke Ecke",
+        "top right corner": "in die obere rechte Ecke",
+        "bottom left corner": "in die untere linke Ecke",
+        "bottom right corner": "in die untere rechte Ecke",
+        "center": "in die Mitte",
+    },
+    "es": {
+        "top left corner": "hacia la esquina superior izquierda",
+        "top right corner": "hacia la esquina superior derecha",
+        "bottom left corner": "hacia la esquina inferior izquierda",
+        "bottom right corner": "hacia la esquina inferior derecha",
+        "center": "hacia el centro",
+    },
 }
 #: Families that have translations.
 TRANSLATED_FAMILIES = ("block_to_block", "block_to_absolute")
@@ -110,7 +185,7 @@ def math_expression(d: int, rng: np.random.Generator) -> str:
     """A phrase whose value is digit ``d``: "the sum of two plus one" for 3."""
     options = []
     for a in range(0, d + 1):
-        if 0 < a and d - a > 0:
+        if a > 0 and d - a > 0:
             options.append(f"the sum of {number_word(a)} plus {number_word(d - a)}")
     for a in range(d + 1, 10):
         options.append(f"the result of {number_word(a)} minus {number_word(a - d)}")
@@ -139,5 +214,7 @@ def foreign(language: str, family: str, mover: str, target: str) -> str:
     elif family == "block_to_absolute":
         to = _LOC_I18N[language][target]
     else:
-        raise KeyError(f"family {family!r} has no {language} templates; translated: {TRANSLATED_FAMILIES}")
+        raise KeyError(
+            f"family {family!r} has no {language} templates; translated: {TRANSLATED_FAMILIES}"
+        )
     return f"{_VERB[language]} {obj} {to}"

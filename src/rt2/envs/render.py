@@ -34,7 +34,10 @@ class Renderer:
         self._verts: list[np.ndarray] = []  # per object (K, 2) local vertices
         self._splits: list[list[int]] = []
         self._colours: list[list[tuple[int, int, int]]] = []
-        self._eff: tuple[tuple[int, int, int], tuple[int, int, int]] = ((50, 50, 55), (150, 150, 160))
+        self._eff: tuple[tuple[int, int, int], tuple[int, int, int]] = (
+            (50, 50, 55),
+            (150, 150, 160),
+        )
 
     # ---- per episode ----------------------------------------------------------------------
     def build(self, scene: Scene) -> None:
@@ -45,9 +48,12 @@ class Renderer:
         jitter = cv2.getRotationMatrix2D((n / 2, n / 2), look.rotation, look.scale)
         jitter[:, 2] += np.array(look.shift) * n
         self._affine = (np.vstack([jitter, [0, 0, 1]]) @ base)[:2]  # (2, 3) world -> image px
+        base = base.copy()
 
         seed = scene.texture_seed
-        canvas = floor_texture(env.floor, seed + 1, n, n)
+        pad = n // 5 if look.rotation != 0 or look.scale != 1 or look.shift != (0.0, 0.0) else 0
+        base[:2, 2] += pad  # canvas has real floor around the view for the camera jitter
+        canvas = floor_texture(env.floor, seed + 1, n + 2 * pad, n + 2 * pad)
         hx, hy = env.width / 2, env.height / 2
         b = env.border_width
         x0, y0 = (base @ [-hx - b, hy + b, 1])[:2]
@@ -61,8 +67,12 @@ class Renderer:
             entry = get_object(m.name)
             cx, cy = (base @ [m.pos[0], m.pos[1], 1])[:2]
             draw_mark(canvas, entry, (cx, cy), entry.radius * s)
-        if look.rotation != 0 or look.scale != 1 or look.shift != (0.0, 0.0):
-            canvas = cv2.warpAffine(canvas, jitter, (n, n), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT)
+        if pad:
+            unpad = np.array([[1.0, 0.0, -pad], [0.0, 1.0, -pad], [0.0, 0.0, 1.0]])
+            warp = (np.vstack([jitter, [0, 0, 1]]) @ unpad)[:2]
+            canvas = cv2.warpAffine(
+                canvas, warp, (n, n), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT
+            )
         gain = np.array(look.tint, np.float32) * look.brightness  # (3,)
         self._gain = gain
         self.background = np.clip(canvas.astype(np.float32) * gain, 0, 255).astype(np.uint8)
@@ -78,7 +88,11 @@ class Renderer:
 
     def _lit(self, rgb: tuple[int, int, int]) -> tuple[int, int, int]:
         g = self._gain
-        return (min(255, int(rgb[0] * g[0])), min(255, int(rgb[1] * g[1])), min(255, int(rgb[2] * g[2])))
+        return (
+            min(255, int(rgb[0] * g[0])),
+            min(255, int(rgb[1] * g[1])),
+            min(255, int(rgb[2] * g[2])),
+        )
 
     # ---- per frame ------------------------------------------------------------------------
     def draw(self, positions: np.ndarray, angles: np.ndarray, effector: np.ndarray) -> np.ndarray:
@@ -88,14 +102,16 @@ class Renderer:
         img = self.background.copy()
         a = self._affine * _ONE  # (2, 3), fixed point
         lin, off = a[:, :2], a[:, 2]
-        for verts, splits, cols, pos, ang in zip(self._verts, self._splits, self._colours, positions, angles, strict=True):
+        for verts, splits, cols, pos, ang in zip(
+            self._verts, self._splits, self._colours, positions, angles, strict=True
+        ):
             c, s = np.cos(ang), np.sin(ang)
             m = lin @ np.array([[c, -s], [s, c]])  # (2, 2) local -> fixed-point px
             px = (verts @ m.T + (lin @ pos + off)).astype(np.int32)  # (K, 2)
             for poly, col in zip(np.split(px, splits), cols, strict=True):
                 cv2.fillPoly(img, [poly], col, cv2.LINE_AA, _SHIFT)
         e = (lin @ effector + off).astype(np.int32)
-        r = self._px_per_m * EFFECTOR_RADIUS * _ONE
+        r = self._px_per_m * EFFECTOR_RADIUS * 1.3 * _ONE  # drawn a bit larger than its collider
         centre = (int(e[0]), int(e[1]))
         cv2.circle(img, centre, int(r), self._eff[0], -1, cv2.LINE_AA, _SHIFT)
         cv2.circle(img, centre, int(r * 0.55), self._eff[1], -1, cv2.LINE_AA, _SHIFT)

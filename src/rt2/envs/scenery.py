@@ -81,7 +81,11 @@ def _tiles(a: Rgb, grout: Rgb, n: int) -> Callable[[np.random.Generator, int, in
         cell = max(3, w // n)
         yy, xx = np.mgrid[0:h, 0:w]
         line = ((xx % cell) < 1) | ((yy % cell) < 1)
-        base = _mix(a, (min(a[0] + 25, 255), min(a[1] + 25, 255), min(a[2] + 25, 255)), _noise(rng, h, w, cell))
+        base = _mix(
+            a,
+            (min(a[0] + 25, 255), min(a[1] + 25, 255), min(a[2] + 25, 255)),
+            _noise(rng, h, w, cell),
+        )
         base[line] = grout
         return base
 
@@ -155,7 +159,9 @@ class Environment:
         if not (0.25 <= self.height <= self.width):
             raise ValueError(f"Environment.height: expected 0.25 m..width, got {self.height}")
         if self.floor not in FLOORS:
-            raise ValueError(f"Environment.floor: unknown floor {self.floor!r}; known {sorted(FLOORS)}")
+            raise ValueError(
+                f"Environment.floor: unknown floor {self.floor!r}; known {sorted(FLOORS)}"
+            )
         if self.border_width < 0:
             raise ValueError(f"Environment.border_width: expected >= 0, got {self.border_width}")
 

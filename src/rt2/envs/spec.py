@@ -21,7 +21,9 @@ class SpecError(ValueError):
 
 
 def _range(name: str, v: Any, lo: float, hi: float) -> tuple[float, float]:
-    if not (isinstance(v, list | tuple) and len(v) == 2 and all(isinstance(x, int | float) for x in v)):
+    if not (
+        isinstance(v, list | tuple) and len(v) == 2 and all(isinstance(x, int | float) for x in v)
+    ):
         raise SpecError(f"{name}: expected a [min, max] pair of numbers, got {v!r}")
     a, b = float(v[0]), float(v[1])
     if not (lo <= a <= b <= hi):
@@ -72,38 +74,59 @@ class GroupSpec:
     weight: float = 1.0
     where: str = field(default="spec", compare=False)
 
-    def __post_init__(self) -> None:  # noqa: C901
+    def __post_init__(self) -> None:
         w = self.where
         if not isinstance(self.families, dict) or not self.families:
-            raise SpecError(f"{w}.families: expected a non-empty mapping family -> weight, got {self.families!r}")
+            raise SpecError(
+                f"{w}.families: expected a non-empty mapping family -> weight, got {self.families!r}"
+            )
         for fam, wt in self.families.items():
             if fam not in FAMILIES:
                 raise SpecError(f"{w}.families: unknown family {fam!r}; known: {list(FAMILIES)}")
             if not (isinstance(wt, int | float) and wt > 0):
                 raise SpecError(f"{w}.families.{fam}: expected a positive weight, got {wt!r}")
         for name in ("objects", "distractors"):
-            object.__setattr__(self, name, _names(f"{w}.{name}", getattr(self, name), None, "object"))
+            object.__setattr__(
+                self, name, _names(f"{w}.{name}", getattr(self, name), None, "object")
+            )
         for name in ("marks", "distractor_marks"):
             object.__setattr__(self, name, _names(f"{w}.{name}", getattr(self, name), None, "mark"))
         if len(self.objects) < 2:
             raise SpecError(f"{w}.objects: expected at least 2 objects, got {list(self.objects)}")
-        object.__setattr__(self, "backgrounds", _names(f"{w}.backgrounds", self.backgrounds, BACKGROUNDS))
-        object.__setattr__(self, "environments", _names(f"{w}.environments", self.environments, ENVIRONMENTS))
+        object.__setattr__(
+            self, "backgrounds", _names(f"{w}.backgrounds", self.backgrounds, BACKGROUNDS)
+        )
+        object.__setattr__(
+            self, "environments", _names(f"{w}.environments", self.environments, ENVIRONMENTS)
+        )
         object.__setattr__(self, "languages", _names(f"{w}.languages", self.languages, LANGUAGES))
         for name in ("backgrounds", "environments", "languages"):
             if not getattr(self, name):
                 raise SpecError(f"{w}.{name}: expected at least one entry, got []")
         if "push_onto_mark" in self.families and not self.marks:
             raise SpecError(f"{w}.marks: family 'push_onto_mark' needs target marks, got []")
-        object.__setattr__(self, "num_distractors", _range(f"{w}.num_distractors", self.num_distractors, 0, 8))
-        object.__setattr__(self, "num_distractor_marks", _range(f"{w}.num_distractor_marks", self.num_distractor_marks, 0, 6))
+        object.__setattr__(
+            self, "num_distractors", _range(f"{w}.num_distractors", self.num_distractors, 0, 8)
+        )
+        object.__setattr__(
+            self,
+            "num_distractor_marks",
+            _range(f"{w}.num_distractor_marks", self.num_distractor_marks, 0, 6),
+        )
         object.__setattr__(self, "brightness", _range(f"{w}.brightness", self.brightness, 0.3, 2.0))
-        for name, hi in (("tint", 0.5), ("camera_shift", 0.2), ("camera_rotation", 45.0), ("camera_scale", 0.4)):
+        for name, hi in (
+            ("tint", 0.5),
+            ("camera_shift", 0.2),
+            ("camera_rotation", 45.0),
+            ("camera_scale", 0.4),
+        ):
             v = getattr(self, name)
             if not (isinstance(v, int | float) and 0 <= v <= hi):
                 raise SpecError(f"{w}.{name}: expected a number in [0, {hi}], got {v!r}")
         if self.refer_objects not in ("name", "fact"):
-            raise SpecError(f"{w}.refer_objects: expected 'name' or 'fact', got {self.refer_objects!r}")
+            raise SpecError(
+                f"{w}.refer_objects: expected 'name' or 'fact', got {self.refer_objects!r}"
+            )
         if self.refer_marks not in ("name", "math"):
             raise SpecError(f"{w}.refer_marks: expected 'name' or 'math', got {self.refer_marks!r}")
         if not (isinstance(self.weight, int | float) and self.weight > 0):

@@ -51,7 +51,9 @@ def parse_suite(data: Any, where: str) -> SuiteSpec:
         raise SpecError(f"{where}: expected a mapping, got {type(data).__name__}")
     for key in data:
         if key not in ("name", "description", "defaults", "groups"):
-            raise SpecError(f"{where}.{key}: unknown field; expected name, description, defaults, groups")
+            raise SpecError(
+                f"{where}.{key}: unknown field; expected name, description, defaults, groups"
+            )
     defaults = data.get("defaults") or {}
     groups_in = data.get("groups")
     if not isinstance(groups_in, dict) or not groups_in:
@@ -65,9 +67,12 @@ def parse_suite(data: Any, where: str) -> SuiteSpec:
             groups[gname] = (GroupSpec.from_dict(base, f"{where}.groups.{gname}"),)
         else:
             if not isinstance(mix, list) or not mix:
-                raise SpecError(f"{where}.groups.{gname}.mix: expected a non-empty list, got {mix!r}")
+                raise SpecError(
+                    f"{where}.groups.{gname}.mix: expected a non-empty list, got {mix!r}"
+                )
             groups[gname] = tuple(
-                GroupSpec.from_dict({**base, **entry}, f"{where}.groups.{gname}.mix[{i}]") for i, entry in enumerate(mix)
+                GroupSpec.from_dict({**base, **entry}, f"{where}.groups.{gname}.mix[{i}]")
+                for i, entry in enumerate(mix)
             )
     return SuiteSpec(str(data.get("name", where)), str(data.get("description", "")), groups)
 
@@ -89,7 +94,10 @@ def sample_look(spec: GroupSpec, rng: np.random.Generator) -> Look:
     return Look(
         brightness=float(rng.uniform(*spec.brightness)),
         tint=tint,  # type: ignore[arg-type]
-        shift=(float(rng.uniform(-1, 1) * spec.camera_shift), float(rng.uniform(-1, 1) * spec.camera_shift)),
+        shift=(
+            float(rng.uniform(-1, 1) * spec.camera_shift),
+            float(rng.uniform(-1, 1) * spec.camera_shift),
+        ),
         rotation=float(rng.uniform(-1, 1) * spec.camera_rotation),
         scale=float(1 + rng.uniform(-1, 1) * spec.camera_scale),
     )
@@ -144,7 +152,9 @@ class SuiteSampler:
         groups = list(self.suite.groups)
         if group is None:
             if family is not None:  # only groups that have the family
-                groups = [g for g in groups if any(family in s.families for s in self.suite.groups[g])] or groups
+                groups = [
+                    g for g in groups if any(family in s.families for s in self.suite.groups[g])
+                ] or groups
             group = _choice(rng, groups)
         elif group not in self.suite.groups:
             raise KeyError(f"suite {self.suite.name!r} has no group {group!r}; groups: {groups}")

@@ -85,7 +85,9 @@ class TabletopEnv(gym.Env[dict[str, Any], np.ndarray]):
         self.terminate_action = terminate_action
         self.action_spec = ActionSpace.preset("language_table", terminate=terminate_action)
         self.action_space = gym.spaces.Box(
-            self.action_spec.low.astype(np.float32), self.action_spec.high.astype(np.float32), dtype=np.float32
+            self.action_spec.low.astype(np.float32),
+            self.action_spec.high.astype(np.float32),
+            dtype=np.float32,
         )
         self._delta_slice = slice(1, 3) if terminate_action else slice(0, 2)
         self._delta_low = self.action_spec.low[self._delta_slice]
@@ -108,13 +110,17 @@ class TabletopEnv(gym.Env[dict[str, Any], np.ndarray]):
         self._marks: dict[str, np.ndarray] = {}
 
     # ---- gym API --------------------------------------------------------------------------
-    def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None) -> tuple[dict[str, Any], dict[str, Any]]:
+    def reset(
+        self, *, seed: int | None = None, options: dict[str, Any] | None = None
+    ) -> tuple[dict[str, Any], dict[str, Any]]:
         """New episode. ``options`` may set ``group`` and ``family`` for this episode."""
         super().reset(seed=seed)
         opts = options or {}
         group = opts.get("group", self.group)
         family = opts.get("family", self.family)
-        self.scene, self.task, self.split_group = self.sampler.sample(self.np_random, group=group, family=family)
+        self.scene, self.task, self.split_group = self.sampler.sample(
+            self.np_random, group=group, family=family
+        )
         self.world = PushWorld(self.scene, self.substeps)
         self._marks = {m.name: np.array(m.pos) for m in self.scene.marks}
         self._obs_renderer.build(self.scene)

@@ -54,7 +54,9 @@ class Layout:
     def free(self, p: np.ndarray, r: float, gap: float = 0.02) -> bool:
         return all(np.linalg.norm(p - q) >= r + rq + gap for q, rq in self.items)
 
-    def sample(self, r: float, ok: object = None, inset: float = INSET, tries: int = 200) -> np.ndarray:
+    def sample(
+        self, r: float, ok: object = None, inset: float = INSET, tries: int = 200
+    ) -> np.ndarray:
         """A free point for a disc of radius ``r`` satisfying ``ok(p)``; it is then occupied."""
         lo = self.half - inset
         for _ in range(tries):
@@ -85,7 +87,7 @@ def _refer(name: str, spec: GroupSpec, rng: np.random.Generator, facts: list[str
     return text
 
 
-def sample_task(  # noqa: C901, PLR0912, PLR0915
+def sample_task(
     spec: GroupSpec, env: Environment, family: str, rng: np.random.Generator
 ) -> tuple[tuple[Placed, ...], tuple[Placed, ...], Task, np.ndarray]:
     """Lay out objects and marks for ``family`` and write the task.
@@ -96,7 +98,11 @@ def sample_task(  # noqa: C901, PLR0912, PLR0915
     if not langs:
         raise Retry(f"no language of {spec.languages} supports {family!r}")
     lang = langs[int(rng.integers(len(langs)))]
-    movers = list(spec.objects) if lang == "en" else [o for o in spec.objects if o in ins.translatable_objects(lang)]
+    movers = (
+        list(spec.objects)
+        if lang == "en"
+        else [o for o in spec.objects if o in ins.translatable_objects(lang)]
+    )
     lay = Layout(env, rng)
     hx, hy = lay.half
     facts: list[str] = []
@@ -141,7 +147,9 @@ def sample_task(  # noqa: C901, PLR0912, PLR0915
         rb = get_object(b).radius
         pa = lay.sample(ra, lambda p: lay.inside(p, 0.09))
         ang = rng.uniform(0, 2 * np.pi)
-        pb = lay.add(pa + (ra + rb + rng.uniform(0.006, 0.015)) * np.array([np.cos(ang), np.sin(ang)]), rb)
+        pb = lay.add(
+            pa + (ra + rb + rng.uniform(0.006, 0.015)) * np.array([np.cos(ang), np.sin(ang)]), rb
+        )
         placed |= {a: pa, b: pb}
         goal = Goal("far", SEPARATE_DISTANCE, ref=b)
         goal_pt, target_key = pb, b
@@ -155,7 +163,9 @@ def sample_task(  # noqa: C901, PLR0912, PLR0915
         goal_pt = pb + off
 
         def ok(p: np.ndarray) -> bool:
-            return bool(np.linalg.norm(p - goal_pt) >= 0.12 and _seg_dist(pb, p, goal_pt) >= ra + rb + 0.012)
+            return bool(
+                np.linalg.norm(p - goal_pt) >= 0.12 and _seg_dist(pb, p, goal_pt) >= ra + rb + 0.012
+            )
 
         pa = lay.sample(ra, ok)
         placed |= {a: pa, b: pb}
@@ -176,14 +186,21 @@ def sample_task(  # noqa: C901, PLR0912, PLR0915
         raise KeyError(f"unknown task family {family!r}")
 
     # distractor objects: never on the mover's path, never sharing a fact the instruction uses
-    pool = [o for o in (spec.distractors or spec.objects) if o not in placed and not set(get_object(o).facts) & set(facts)]
+    pool = [
+        o
+        for o in (spec.distractors or spec.objects)
+        if o not in placed and not set(get_object(o).facts) & set(facts)
+    ]
     k = int(rng.integers(int(spec.num_distractors[0]), int(spec.num_distractors[1]) + 1))
     pa = placed[a]
     for name in _pick(rng, pool, min(k, len(pool))):
         r = get_object(name).radius
 
         def clear(p: np.ndarray, r: float = r) -> bool:
-            return _seg_dist(p, pa, goal_pt) >= r + ra + 0.03 and np.linalg.norm(p - goal_pt) >= r + 0.06
+            return (
+                _seg_dist(p, pa, goal_pt) >= r + ra + 0.03
+                and np.linalg.norm(p - goal_pt) >= r + 0.06
+            )
 
         try:
             placed[name] = lay.sample(r, clear, tries=60)
@@ -207,11 +224,16 @@ def sample_task(  # noqa: C901, PLR0912, PLR0915
     if lang == "en":
         text = ins.english(family, rng, **slots)
     else:
-        text = ins.foreign(lang, family, a, names[1] if family == "block_to_block" else slots["loc"])
+        text = ins.foreign(
+            lang, family, a, names[1] if family == "block_to_block" else slots["loc"]
+        )
     concept = spec.concept or ("" if lang == "en" else f"multilingual:{lang}")
     task_id = f"{family}:{a}:{target_key}" + (f":{concept}" if concept else "")
     task = Task(family, text, a, goal, task_id, concept, lang)
-    objs = tuple(Placed(n, (float(p[0]), float(p[1])), float(rng.uniform(-np.pi, np.pi))) for n, p in placed.items())
+    objs = tuple(
+        Placed(n, (float(p[0]), float(p[1])), float(rng.uniform(-np.pi, np.pi)))
+        for n, p in placed.items()
+    )
     mks = tuple(Placed(n, (float(p[0]), float(p[1]))) for n, p in marks.items())
     positions = {n: np.asarray(p) for n, p in (*placed.items(), *marks.items())}
     if task.success(positions):
