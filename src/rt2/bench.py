@@ -1,0 +1,126 @@
+"""Inference and training speed of VLAs: observation -> action latency split by stage.
+
+``rt2 bench`` prints one row per (model, action mapping, precision, batch): median latency of
+the vision tower, prompt prefill and action decoding, the whole observation -> action call, the
+control rate it allows, and speed ratios measured in the same run.
+"""
+
+from __future__ import annotations
+
+import statistics
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from rt2.batching import RobotSample
+from rt2.model import VLA, build_vla
+
+INSTRUCTION = "push the red star to the top left corner"
+
+
+@dataclass(frozen=True)
+class BenchCase:
+    model: str
+    mapping: str
+    precision: str
+    batch: int
+    space: str = "rt2"
+
+
+@dataclass
+class BenchRow:
+    case: BenchCase
+    params: int
+    tokens_per_action: int
+    vision_ms: float
+    prefill_ms: float
+    decode_ms: float
+    total_ms: float  # the whole act_batch call, incl. preprocessing and parsing
+
+    @property
+    def hz(self) -> float:
+        """Control rate of one robot served alone (batch 1) or of each of ``batch`` robots."""
+        return 1000.0 / self.total_ms
+
+    @property
+    def actions_per_s(self) -> float:
+        return self.case.batch * 1000.0 / self.total_ms
+
+
+def _median_ms(values: list[float]) -> float:
+    return 1000.0 * statistics.median(values)
+
+
+def bench_inference(
+    case: BenchCase, build: Callable[[BenchCase], VLA], repeats: int = 10
+) -> BenchRow:
+    """Median stage latencies of ``act_batch`` over ``repeats`` calls after one warm-up."""
+    torch.manual_seed(0)
+    vla = build(case).eval()
+    vla.precision = case.precision  # type: ignore[assignment]
+    size = vla.backbone.image_size
+    images = np.random.default_rng(0).integers(0, 256, (case.batch, size, size, 3), dtype=np.uint8)
+    instructions = [INSTRUCTION] * case.batch
+    vla.act_batch(images, instructions)  # warm-up
+    stages: dict[str, list[float]] = {"vision": [], "prefill": [], "decode": [], "total": []}
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        res = vla.act_batch(images, instructions)
+        stages["total"].append(time.perf_counter() - t0)
+        for k, v in res.timings.items():
+            stages[k].append(v)
+    return BenchRow(
+        case=case,
+        params=vla.backbone.num_parameters(),
+        tokens_per_action=vla.mapping.tokens_per_action(res.bins[0]),
+        vision_ms=_median_ms(stages["vision"]),
+        prefill_ms=_median_ms(stages["prefill"]),
+        decode_ms=_median_ms(stages["decode"]),
+        total_ms=_median_ms(stages["total"]),
+    )
+
+
+def bench_training(build: Callable[[BenchCase], VLA], case: BenchCase, steps: int = 5) -> float:
+    """Training samples/s (forward + backward + AdamW step) at ``case.batch``."""
+    torch.manual_seed(0)
+    vla = build(case).train()
+    vla.precision = case.precision  # type: ignore[assignment]
+    size = vla.backbone.image_size
+    rng = np.random.default_rng(0)
+    space = vla.action_space
+    samples = [
+        RobotSample(
+            rng.integers(0, 256, (size, size, 3), dtype=np.uint8),
+            INSTRUCTION,
+            rng.uniform(space.low, space.high),
+        )
+        for _ in range(case.batch)
+    ]
+    batch = vla.collate(samples)
+    opt = torch.optim.AdamW(vla.parameters(), lr=1e-4)
+    times = []
+    for i in range(steps + 1):
+        t0 = time.perf_counter()
+        out = vla.loss(batch)
+        opt.zero_grad()
+        out.loss.backward()
+        opt.step()
+        if i:  # the first step warms up
+            times.append(time.perf_counter() - t0)
+    return case.batch / statistics.median(times)
+
+
+def build_tiny(case: BenchCase) -> VLA:
+    return build_vla("tiny", case.space, mapping=case.mapping)
+
+
+def default_cases(batches: tuple[int, ...] = (1, 16)) -> list[BenchCase]:
+    return [
+        BenchCase("tiny", mapping, precision, batch)
+        for mapping in ("reserved", "integers")
+        for precision in ("float32", "bfloat16")
+        for batch in batches
+    ]

@@ -1,0 +1,100 @@
+"""``rt2 bench``: observation -> action latency, control rate and training throughput."""
+
+from __future__ import annotations
+
+import argparse
+
+HELP = "Benchmark VLA inference (vision / prefill / decode latency, Hz) and training speed."
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--batches", default="1,16", help="comma-separated batch sizes (default 1,16)"
+    )
+    parser.add_argument("--repeats", type=int, default=10, help="timed calls per row (median)")
+    parser.add_argument("--threads", type=int, default=0, help="torch threads (0: leave as is)")
+    parser.add_argument("--json", default=None, help="also write the rows to this JSON file")
+
+
+def run(args: argparse.Namespace) -> int:
+    import json
+    import platform
+    import sys
+
+    import torch
+    from rich.console import Console
+    from rich.table import Table
+
+    from rt2.bench import BenchCase, bench_inference, bench_training, build_tiny, default_cases
+
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    batches = tuple(int(b) for b in args.batches.split(","))
+    console = Console() if sys.stdout.isatty() else Console(width=160)
+    console.print(
+        f"[bold]rt2 bench[/] torch {torch.__version__}, {torch.get_num_threads()} threads, "
+        f"{platform.processor() or platform.machine()}; action space rt2 (8 dims), 256 bins"
+    )
+    rows = []
+    with console.status("timing...") as status:
+        for case in default_cases(batches):
+            status.update(f"timing {case}")
+            rows.append(bench_inference(case, build_tiny, repeats=args.repeats))
+    table = Table(title="observation -> action (median ms)")
+    for col in ("model", "mapping", "precision", "batch", "params", "tok/action", "vision", "prefill",
+                "decode", "total", "Hz/robot", "actions/s"):  # fmt: skip
+        table.add_column(col, justify="right")
+    for r in rows:
+        c = r.case
+        table.add_row(
+            c.model, c.mapping, c.precision, str(c.batch), f"{r.params / 1e6:.1f}M", str(r.tokens_per_action),
+            f"{r.vision_ms:.1f}", f"{r.prefill_ms:.1f}", f"{r.decode_ms:.1f}", f"{r.total_ms:.1f}",
+            f"{r.hz:.1f}", f"{r.actions_per_s:.0f}",
+        )  # fmt: skip
+    console.print(table)
+
+    def find(mapping: str, precision: str, batch: int):
+        return next(
+            r
+            for r in rows
+            if (r.case.mapping, r.case.precision, r.case.batch) == (mapping, precision, batch)
+        )
+
+    b1, bn = batches[0], batches[-1]
+    ratios = Table(title="ratios (same run)")
+    ratios.add_column("comparison")
+    ratios.add_column("ratio", justify="right")
+    ratios.add_row(f"integers / reserved latency (fp32, batch {b1})",
+                   f"{find('integers', 'float32', b1).total_ms / find('reserved', 'float32', b1).total_ms:.2f}x")  # fmt: skip
+    ratios.add_row(f"fp32 / bf16 latency (reserved, batch {b1})",
+                   f"{find('reserved', 'float32', b1).total_ms / find('reserved', 'bfloat16', b1).total_ms:.2f}x")  # fmt: skip
+    if bn != b1:
+        ratios.add_row(f"fp32 / bf16 latency (reserved, batch {bn})",
+                       f"{find('reserved', 'float32', bn).total_ms / find('reserved', 'bfloat16', bn).total_ms:.2f}x")  # fmt: skip
+        ratios.add_row(f"actions/s batch {bn} / batch {b1} (reserved, fp32)",
+                       f"{find('reserved', 'float32', bn).actions_per_s / find('reserved', 'float32', b1).actions_per_s:.2f}x")  # fmt: skip
+    console.print(ratios)
+
+    train = Table(title="training (forward + backward + AdamW)")
+    train.add_column("model")
+    train.add_column("precision")
+    train.add_column("batch", justify="right")
+    train.add_column("samples/s", justify="right")
+    train_rows = []
+    for precision in ("float32", "bfloat16"):
+        case = BenchCase("tiny", "reserved", precision, 16)
+        sps = bench_training(build_tiny, case)
+        train_rows.append({"precision": precision, "batch": 16, "samples_per_s": sps})
+        train.add_row("tiny", precision, "16", f"{sps:.1f}")
+    console.print(train)
+    if args.json:
+        payload = {
+            "inference": [
+                {**vars(r.case), **{k: v for k, v in vars(r).items() if k != "case"}, "hz": r.hz}
+                for r in rows
+            ],
+            "training": train_rows,
+        }
+        with open(args.json, "w") as f:
+            json.dump(payload, f, indent=2)
+    return 0
