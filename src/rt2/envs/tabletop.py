@@ -96,7 +96,7 @@ class TabletopEnv(gym.Env[dict[str, Any], np.ndarray]):
             {
                 "image": gym.spaces.Box(0, 255, (image_size, image_size, 3), np.uint8),
                 "instruction": gym.spaces.Text(max_length=512, min_length=0, charset=_CHARSET),
-                "state": gym.spaces.Box(-np.inf, np.inf, (STATE_DIM,), np.float32),
+                "state": gym.spaces.Box(-1.0, 1.0, (STATE_DIM,), np.float32),
             }
         )
         self._obs_renderer = Renderer(image_size)

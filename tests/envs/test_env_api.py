@@ -1,0 +1,89 @@
+"""Gymnasium registration, the observation/info contract, actions, limits and rendering."""
+
+from __future__ import annotations
+
+import gymnasium as gym
+import numpy as np
+import pytest
+from gymnasium.utils.env_checker import check_env
+
+import rt2.envs
+from rt2.envs import ENV_ID, TabletopEnv
+
+INFO_KEYS = {"success", "task_family", "task_id", "suite", "split_group"}
+
+
+def test_registered_on_import() -> None:
+    assert ENV_ID == "rt2/Tabletop-v0"
+    env = gym.make(ENV_ID, suite="seen", image_size=64)
+    assert isinstance(env.unwrapped, TabletopEnv)
+    env.close()
+
+
+def test_gymnasium_env_checker() -> None:
+    env = gym.make(ENV_ID, image_size=64).unwrapped
+    check_env(env, skip_render_check=False)
+
+
+@pytest.mark.parametrize("suite", rt2.envs.list_suites())
+def test_observation_and_info_contract(suite: str) -> None:
+    env = TabletopEnv(suite=suite, image_size=96)
+    obs, info = env.reset(seed=3)
+    assert set(obs) == {"image", "instruction", "state"}
+    assert obs["image"].dtype == np.uint8 and obs["image"].shape == (96, 96, 3)
+    assert isinstance(obs["instruction"], str) and obs["instruction"]
+    assert obs["state"].dtype == np.float32 and obs["state"].shape == (4,)
+    np.testing.assert_allclose(obs["state"][:2], env.world.effector_pos(), atol=1e-6)
+    assert INFO_KEYS <= set(info)
+    assert info["suite"] == suite and info["success"] is False
+    assert info["split_group"] in env.sampler.suite.groups
+    assert env.task is not None and env.task.instruction == obs["instruction"]
+    obs2, reward, terminated, truncated, info2 = env.step(np.zeros(2, np.float32))
+    assert INFO_KEYS <= set(info2) and isinstance(reward, float)
+
+
+def test_actions_are_clipped_to_the_language_table_bounds() -> None:
+    env = TabletopEnv(image_size=64)
+    env.reset(seed=0)
+    before = env.world.target.copy()
+    env.step(np.array([1.0, -1.0]))  # far outside +-0.05
+    moved = env.world.target - before
+    assert np.all(np.abs(moved) <= 0.05 + 1e-9)
+    with pytest.raises(ValueError, match="action"):
+        env.step(np.zeros(3))
+
+
+def test_step_limit_truncates() -> None:
+    env = TabletopEnv(image_size=32, max_steps=5)
+    env.reset(seed=1)
+    flags = [env.step(np.zeros(2))[2:4] for _ in range(5)]
+    assert flags[-1] == (False, True)
+    assert all(f == (False, False) for f in flags[:-1])
+
+
+def test_terminate_action() -> None:
+    env = TabletopEnv(image_size=32, terminate_action=True)
+    assert env.action_space.shape == (3,)
+    env.reset(seed=2)
+    _, _, terminated, _, info = env.step(np.array([0.0, 0.01, 0.0]))
+    assert not terminated
+    _, _, terminated, truncated, info = env.step(np.array([1.0, 0.0, 0.0]))
+    assert terminated and not truncated and info["success"] is False
+
+
+def test_render_size_and_options() -> None:
+    env = TabletopEnv(image_size=64, render_size=200)
+    obs, info = env.reset(seed=0, options={"family": "separate"})
+    assert info["task_family"] == "separate"
+    frame = env.render()
+    assert frame.shape == (200, 200, 3) and frame.dtype == np.uint8
+    env2 = TabletopEnv(suite="unseen_objects")
+    _, info = env2.reset(seed=0, options={"group": "hard"})
+    assert info["split_group"] == "hard"
+
+
+def test_bad_constructor_arguments_are_named() -> None:
+    with pytest.raises(ValueError, match="image_size"):
+        TabletopEnv(image_size=3)
+    with pytest.raises(KeyError, match="did you mean 'seen'"):
+        TabletopEnv(suite="sen")
