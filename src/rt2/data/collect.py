@@ -112,22 +112,30 @@ class CollectStats:
 EpisodeCallback = Callable[[CollectStats, bool], None]
 
 
+class _StopRequestedError(Exception):
+    """Raised inside an episode when a stop signal arrived; the episode is dropped."""
+
+
 @contextmanager
-def _sigterm_as_interrupt() -> Iterator[None]:
-    """Turn SIGTERM into KeyboardInterrupt so a `kill` also flushes complete episodes."""
+def _graceful_signals(flag: list[bool]) -> Iterator[None]:
+    """SIGINT/SIGTERM set ``flag[0]`` (the loop stops at the next step, outside any file write);
+    a second signal raises KeyboardInterrupt at once."""
 
     def handler(signum: int, frame: Any) -> None:
-        raise KeyboardInterrupt(f"signal {signum}")
+        if flag[0]:
+            raise KeyboardInterrupt(f"signal {signum}")
+        flag[0] = True
 
     try:
-        previous = signal.signal(signal.SIGTERM, handler)
-    except ValueError:  # not in the main thread
+        previous = {sig: signal.signal(sig, handler) for sig in (signal.SIGINT, signal.SIGTERM)}
+    except ValueError:  # not in the main thread: keep the default behaviour
         yield
         return
     try:
         yield
     finally:
-        signal.signal(signal.SIGTERM, previous)
+        for sig, prev in previous.items():
+            signal.signal(sig, prev)
 
 
 def _next_attempt(root: Path) -> int:
@@ -150,7 +158,7 @@ def _next_attempt(root: Path) -> int:
 
 
 def run_episode(
-    env: Any, expert: Expert, seed: int, stats: CollectStats
+    env: Any, expert: Expert, seed: int, stats: CollectStats, stop: list[bool] | None = None
 ) -> tuple[EpisodeData, dict[str, Any]]:
     """Roll out one expert episode; frame t pairs observation t with the action taken at t."""
     t0 = time.perf_counter()
@@ -160,6 +168,8 @@ def run_episode(
     t_env = time.perf_counter() - t0
     t_expert = 0.0
     while True:
+        if stop is not None and stop[0]:
+            raise _StopRequestedError
         t1 = time.perf_counter()
         action = np.asarray(expert.act(env), dtype=np.float32)
         t2 = time.perf_counter()
@@ -201,7 +211,8 @@ def collect(
 ) -> CollectStats:
     """Collect until ``config.out`` holds ``config.episodes`` episodes; returns counters.
 
-    Ctrl-C or SIGTERM stops after flushing every complete episode (``stats.interrupted``).
+    Ctrl-C or SIGTERM stops at the next step and flushes every complete episode
+    (``stats.interrupted``); a second signal aborts at once (files stay consistent).
     """
     from rt2.actions import ActionSpace
 
@@ -232,8 +243,9 @@ def collect(
         writer = DatasetWriter(config.out, spec)
         stats.written = writer.num_episodes
         max_attempts = config.episodes * config.max_attempts_factor
+        stop = [False]
         try:
-            with _sigterm_as_interrupt():
+            with _graceful_signals(stop):
                 while writer.num_episodes + writer.num_pending < config.episodes:
                     if stats.attempts >= max_attempts:
                         raise RuntimeError(
@@ -241,7 +253,7 @@ def collect(
                             "the expert fails too often for --only-successful"
                         )
                     episode, extra = run_episode(
-                        env, make_expert(config.seed + attempt), config.seed + attempt, stats
+                        env, make_expert(config.seed + attempt), config.seed + attempt, stats, stop
                     )
                     extra["attempt"] = attempt
                     attempt += 1
@@ -256,7 +268,7 @@ def collect(
                     stats.written = writer.num_episodes + writer.num_pending
                     if on_episode is not None:
                         on_episode(stats, keep)
-        except KeyboardInterrupt:
+        except (KeyboardInterrupt, _StopRequestedError):
             stats.interrupted = True
         finally:
             t0 = time.perf_counter()

@@ -157,6 +157,8 @@ class EpisodeDataset:
             )
         episodes.sort(key=lambda e: e.index)
         total = self.info.get("total_episodes")
+        if total is not None:  # info.json is the commit point: ignore rows written after it
+            episodes = [e for e in episodes if e.index < total]
         if total is not None and len(episodes) != total:
             raise fmt.DatasetFormatError(
                 f"{self.root}: info.json says total_episodes={total} but meta/episodes has {len(episodes)} rows"
@@ -164,14 +166,27 @@ class EpisodeDataset:
         return episodes
 
     def _load_data(self) -> pa.Table:
-        files = sorted((self.root / fmt.DATA_DIR).glob("chunk-*/*.parquet"))
-        if not files:
-            if self.episodes:
-                raise fmt.DatasetFormatError(f"{self.root}: no parquet files under {fmt.DATA_DIR}/")
+        """Frames of the committed episodes, from the data files they reference, in index order."""
+        size = int(self.info.get("chunks_size", fmt.DEFAULT_CHUNKS_SIZE))
+        refs = sorted({fmt.file_number(e.data_chunk, e.data_file, size) for e in self.episodes})
+        if not refs:
             return pa.table({"index": pa.array([], pa.int64())})
-        table = pa.concat_tables([pq.read_table(f) for f in files], promote_options="default")
+        tables = []
+        for n in refs:
+            chunk, file = fmt.chunk_file(n, size)
+            path = self.root / self.info["data_path"].format(chunk_index=chunk, file_index=file)
+            if not path.is_file():
+                raise fmt.DatasetFormatError(
+                    f"{self.root}: data file {path.relative_to(self.root)} is missing"
+                )
+            tables.append(pq.read_table(path))
+        table = pa.concat_tables(tables, promote_options="default")
         if "index" not in table.column_names:
             raise fmt.DatasetFormatError(f"{self.root}: data files lack the 'index' column")
+        end = max(e.to_index for e in self.episodes)
+        index = table.column("index").to_numpy()
+        if int((index < end).sum()) != table.num_rows:
+            table = table.filter(pa.array(index < end))
         return table.sort_by("index")
 
     # ---- sizes and columns -----------------------------------------------------------------
