@@ -47,7 +47,12 @@ def bench(steps: int, image_size: int, seed: int = 0) -> dict[str, float]:
     for i in range(200):
         env.reset(seed=i)
     resets = 200 / (time.perf_counter() - t0)
-    return {"physics_steps_per_s": physics, "env_steps_per_s": full, "render_frames_per_s": video, "resets_per_s": resets}
+    return {
+        "physics_steps_per_s": physics,
+        "env_steps_per_s": full,
+        "render_frames_per_s": video,
+        "resets_per_s": resets,
+    }
 
 
 def main() -> None:

@@ -9,7 +9,9 @@ from rt2.envs import FAMILIES, TabletopEnv, TabletopExpert, list_suites
 from rt2.envs.measure import run_episodes, success_table
 
 
-def _success(env: TabletopEnv, expert: TabletopExpert, seed: int, family: str | None = None) -> bool:
+def _success(
+    env: TabletopEnv, expert: TabletopExpert, seed: int, family: str | None = None
+) -> bool:
     _, info = env.reset(seed=seed, options={"family": family} if family else None)
     expert.reset()
     done = False

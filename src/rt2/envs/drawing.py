@@ -137,7 +137,11 @@ def _shape_layers(shape: str, rgb: Rgb, r: float) -> list[Layer]:
             (_circle(x * r, y * r, 0.07 * r, 6), (250, 230, 120))
             for x, y in ((-0.4, 0.3), (0.3, 0.35), (0.0, -0.1), (-0.2, -0.5), (0.35, -0.25))
         ]
-        return [(body, rgb), *seeds, (_star(0.55 * r, 0.2 * r, 5) + np.array([0.0, 0.8 * r]), C["green"])]
+        return [
+            (body, rgb),
+            *seeds,
+            (_star(0.55 * r, 0.2 * r, 5) + np.array([0.0, 0.8 * r]), C["green"]),
+        ]
     if shape == "orange":
         return [(_circle(0, 0, r), rgb), (_circle(0.15 * r, 0.2 * r, 0.12 * r, 8), (200, 100, 20))]
     if shape == "grapes":

@@ -19,7 +19,12 @@ from rt2.envs.tabletop import TabletopEnv
 
 
 def run_episodes(
-    suite: str, episodes: int, policy: str = "expert", seed: int = 0, noise: float = 0.0, **env_kwargs: Any
+    suite: str,
+    episodes: int,
+    policy: str = "expert",
+    seed: int = 0,
+    noise: float = 0.0,
+    **env_kwargs: Any,
 ) -> tuple[list[dict[str, Any]], float]:
     """Roll out ``episodes`` episodes; returns (final infos, env steps per second)."""
     if policy not in ("expert", "random"):

@@ -43,7 +43,7 @@ def _names(name: str, v: Any, known: Any, kind: str | None = None) -> tuple[str,
             except KeyError as err:
                 raise SpecError(f"{name}[{i}]: {err.args[0]}") from None
             if kind is not None and entry.kind != kind:
-                raise SpecError(f"{name}[{i}]: {item!r} is a {entry.kind}, expected a {kind}")
+                raise SpecError(f"{name}[{i}]: {item!r} is a {entry.kind}, expected kind {kind!r}")
         elif item not in known:
             raise SpecError(f"{name}[{i}]: unknown value {item!r}; known: {sorted(known)}")
     return tuple(v)

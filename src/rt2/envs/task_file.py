@@ -97,7 +97,7 @@ def _names(where: str, v: Any, kind: str) -> tuple[str, ...]:
         except KeyError as err:
             raise SpecError(f"{where}[{i}]: {err.args[0]}") from None
         if entry.kind != kind:
-            raise SpecError(f"{where}[{i}]: {n!r} is a {entry.kind}, expected a {kind}")
+            raise SpecError(f"{where}[{i}]: {n!r} is a {entry.kind}, expected kind {kind!r}")
     if len(set(v)) != len(v):
         raise SpecError(f"{where}: names must be unique, got {v!r}")
     return tuple(v)

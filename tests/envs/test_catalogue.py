@@ -1,0 +1,56 @@
+"""The catalogue: every entry is valid, drawable and has meaning."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from rt2.envs import catalogue, get_object, objects
+from rt2.envs.drawing import draw_mark, object_layers
+from rt2.envs.scenery import BACKGROUNDS, ENVIRONMENTS, table_texture
+
+
+def test_catalogue_has_the_required_kinds() -> None:
+    cats = {e.category for e in catalogue().values()}
+    assert {"block", "fruit", "drink", "toy", "digit", "symbol", "picture", "flag", "logo"} <= cats
+    shapes = {e.shape for e in objects(category="block")}
+    assert {"cube", "star", "moon", "heart", "pentagon"} <= shapes
+    assert {e.name for e in objects(category="digit")} == {str(d) for d in range(10)}
+    assert "carbonated drink" in get_object("cola can").facts
+    assert "yellow fruit" in get_object("banana").facts
+
+
+def test_unknown_names_suggest() -> None:
+    with pytest.raises(KeyError, match="did you mean 'banana'"):
+        get_object("bananna")
+
+
+@pytest.mark.parametrize("name", sorted(catalogue()))
+def test_every_entry_draws(name: str) -> None:
+    e = get_object(name)
+    img = np.zeros((64, 64, 3), np.uint8)
+    if e.kind == "object":
+        layers = object_layers(e)
+        assert layers and all(p.ndim == 2 and p.shape[1] == 2 and len(p) >= 3 for p, _ in layers)
+        assert max(np.abs(p).max() for p, _ in layers) < 2.5 * e.radius
+    else:
+        draw_mark(img, e, (32.0, 32.0), 20.0)
+        assert img.any()
+    assert e.description
+
+
+def test_things_have_facts() -> None:
+    for e in catalogue().values():
+        if e.category in ("fruit", "drink", "toy"):
+            assert e.facts, e.name
+
+
+@pytest.mark.parametrize("name", sorted(BACKGROUNDS))
+def test_backgrounds_are_textured(name: str) -> None:
+    t = table_texture(name, 0, 40, 60)
+    assert t.shape == (40, 60, 3) and t.dtype == np.uint8
+    assert np.array_equal(t, table_texture(name, 0, 40, 60))
+
+
+def test_environments_valid() -> None:
+    assert len(ENVIRONMENTS) >= 6
