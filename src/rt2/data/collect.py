@@ -227,9 +227,13 @@ def collect(
             action_names
             or ActionSpace.preset("language_table", terminate=config.terminate_action).names
         )
-        state_names = getattr(env.unwrapped, "state_names", None) or tuple(
-            f"state_{i}" for i in range(state_dim)
-        )
+        state_names = getattr(env.unwrapped, "state_names", None)
+        if state_names is None and env_factory is None:
+            import rt2.envs
+
+            state_names = rt2.envs.STATE_NAMES
+        if state_names is None or len(state_names) != state_dim:
+            state_names = tuple(f"state_{i}" for i in range(state_dim))
         spec = DatasetSpec(
             fps=int(getattr(env.unwrapped, "metadata", {}).get("render_fps", 10) or 10),
             image_shape=tuple(np.asarray(obs["image"]).shape),
