@@ -83,6 +83,7 @@ class TabletopEnv(gym.Env[dict[str, Any], np.ndarray]):
         self.render_mode = render_mode
         self.group, self.family = group, family
         self.terminate_action = terminate_action
+        self.state_names: tuple[str, ...] = STATE_NAMES
         self.action_spec = ActionSpace.preset("language_table", terminate=terminate_action)
         self.action_space = gym.spaces.Box(
             self.action_spec.low.astype(np.float32),
