@@ -45,28 +45,31 @@ def write_episode_video(
 ) -> Path:
     """Write ``frames`` captioned with ``instruction`` to ``path`` (.gif or .mp4).
 
-    With ``success`` given, the last frame is held for a second inside a green/red border.
+    With ``success`` given, the last frame gets a green/red border and is held for a second.
     """
     if not frames:
         raise ValueError("write_episode_video needs at least one frame")
     out = [overlay_instruction(f, instruction) for f in frames]
+    hold = 1
     if success is not None:
         last = out[-1].copy()
         colour = (40, 200, 40) if success else (220, 40, 40)
         last[:4], last[-4:], last[:, :4], last[:, -4:] = colour, colour, colour, colour
-        out.extend([last] * fps)
+        out.append(last)
+        hold = fps
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     if path.suffix == ".mp4":
         from rt2.data.video import encode_video
 
-        stack = np.stack(out)
+        stack = np.stack(out + [out[-1]] * (hold - 1))
         h, w = stack.shape[1] // 2 * 2, stack.shape[2] // 2 * 2
         encode_video(np.ascontiguousarray(stack[:, :h, :w]), path, fps)
     elif path.suffix == ".gif":
         import imageio.v2 as imageio
 
-        imageio.mimsave(path, out, duration=1000 / fps, loop=0)
+        durations = [1000 / fps] * (len(out) - 1) + [1000 / fps * hold]  # ms per frame
+        imageio.mimsave(path, out, duration=durations, loop=0)
     else:
         raise ValueError(f"video path must end in .gif or .mp4, got {path}")
     return path

@@ -1,0 +1,102 @@
+"""Reports, plots, videos and the `rt2 eval` command."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import imageio.v2 as imageio
+import numpy as np
+import pytest
+from fake_env import FakeExpert, FakeTabletop
+
+from rt2.cli import main
+from rt2.evaluation import EvalConfig, RandomPolicy, run_evaluation
+from rt2.evaluation import policies as policies_mod
+from rt2.evaluation.report import run_metadata, summarize, write_report
+from rt2.evaluation.runner import EpisodeRecord
+from rt2.evaluation.videos import overlay_instruction, write_episode_video
+
+
+def _rec(suite: str, i: int, success: bool, family: str = "f", group: str = "g") -> EpisodeRecord:
+    return EpisodeRecord(
+        suite, i, i, success, 5, success, not success, family, f"{family}/0", group, "go", 0.1
+    )
+
+
+def test_summarize_counts_and_intervals() -> None:
+    recs = [_rec("a", i, i < 3, family="x" if i % 2 else "y") for i in range(10)] + [
+        _rec("b", i, True) for i in range(4)
+    ]
+    s = summarize(recs)
+    assert s["overall"]["n"] == 14 and s["overall"]["successes"] == 7
+    assert s["suites"]["a"]["success_rate"] == pytest.approx(0.3)
+    assert s["suites"]["a"]["ci95_low"] < 0.3 < s["suites"]["a"]["ci95_high"]
+    assert s["suites"]["a"]["task_families"]["x"]["n"] == 5
+    assert s["suites"]["a"]["task_families"]["y"]["successes"] == 2  # episodes 0, 2
+    assert s["suites"]["b"]["ci95_high"] == 1.0
+    assert set(s["task_families"]) == {"f", "x", "y"}
+
+
+def test_write_report_files(tmp_path: Path) -> None:
+    cfg = EvalConfig(suites=("seen", "emergent"), episodes=5, num_envs=2, videos=1)
+    recs = run_evaluation(
+        cfg, RandomPolicy(), env_factory=lambda s: FakeTabletop(suite=s), video_dir=tmp_path
+    )
+    summary = write_report(
+        tmp_path, recs, run_metadata(["eval", "--seed", "0"], 0, {"policy": "random"})
+    )
+    data = json.loads((tmp_path / "results.json").read_text())
+    assert data["summary"] == json.loads(json.dumps(summary))
+    assert data["meta"]["command"] == "rt2 eval --seed 0" and data["meta"]["versions"]["numpy"]
+    lines = (tmp_path / "episodes.jsonl").read_text().splitlines()
+    assert len(lines) == 10 and json.loads(lines[0])["suite"] == "seen"
+    md = (tmp_path / "report.md").read_text()
+    assert "| seen | 5 |" in md and "Wilson 95%" in md
+    assert (tmp_path / "success_rates.png").stat().st_size > 1000
+    gifs = sorted(p.name for p in tmp_path.glob("*.gif"))
+    assert len(gifs) == 2 and all(g in md for g in gifs)
+
+
+def test_video_overlay(tmp_path: Path) -> None:
+    frames = [np.full((32, 32, 3), v, np.uint8) for v in (0, 100, 200)]
+    cap = overlay_instruction(frames[0], "push the red star next to the yellow fruit please")
+    assert cap.shape[1] == 256 and cap.shape[0] > 256 and cap[:14].max() == 255  # text drawn
+    path = write_episode_video(frames, "push it", tmp_path / "v.gif", success=True)
+    read = imageio.mimread(path)
+    assert len(read) == 3 + 1  # frames + the held, bordered last frame
+    write_episode_video(frames, "push it", tmp_path / "v.mp4")
+    assert (tmp_path / "v.mp4").stat().st_size > 0
+    with pytest.raises(ValueError, match=r"gif or \.mp4"):
+        write_episode_video(frames, "x", tmp_path / "v.avi")
+
+
+@pytest.fixture
+def fake_sim(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(
+        EvalConfig, "make_env", lambda self, suite: FakeTabletop(suite=suite, max_steps=15)
+    )
+    monkeypatch.setattr(
+        policies_mod, "_tabletop_expert", lambda noise, seed: FakeExpert(noise, seed)
+    )
+
+
+def test_cli_eval_smoke(tmp_path: Path, fake_sim: None) -> None:
+    out = tmp_path / "rep"
+    argv = ["eval", "--policy", "expert", "--suite", "seen,unseen_objects", "--episodes", "4"]
+    assert main([*argv, "--out", str(out), "--videos", "1", "--no-progress"]) == 0
+    data = json.loads((out / "results.json").read_text())
+    assert data["summary"]["suites"]["seen"]["success_rate"] == 1.0
+    assert "--suite seen,unseen_objects" in data["meta"]["command"] and data["meta"]["seed"] == 0
+    assert (
+        main(["eval", "--policy", "random", "--episodes", "4", "--out", str(out), "--no-progress"])
+        == 0
+    )
+    assert (
+        json.loads((out / "results.json").read_text())["summary"]["overall"]["success_rate"] < 0.5
+    )
+
+
+def test_cli_eval_bad_policy(tmp_path: Path) -> None:
+    with pytest.raises(FileNotFoundError, match="no such checkpoint"):
+        main(["eval", "--policy", str(tmp_path / "ckpt"), "--out", str(tmp_path), "--no-progress"])
