@@ -147,13 +147,18 @@ def test_killed_process_leaves_a_readable_dataset(tmp_path: Path, sig: signal.Si
     proc = subprocess.Popen(
         [sys.executable, "-c", code], stdout=subprocess.PIPE, env={**os.environ}
     )
-    assert proc.stdout is not None and proc.stdout.readline().strip() == b"started"
-    deadline = time.time() + 30
-    while time.time() < deadline and not (out / fmt.INFO_PATH).exists():
-        time.sleep(0.05)
-    time.sleep(0.3)
-    proc.send_signal(sig)
-    proc.wait(timeout=30)
+    try:
+        assert proc.stdout is not None and proc.stdout.readline().strip() == b"started"
+        deadline = time.time() + 30
+        while time.time() < deadline and not (out / fmt.INFO_PATH).exists():
+            time.sleep(0.05)
+        time.sleep(0.3)
+        proc.send_signal(sig)
+        proc.wait(timeout=30)
+    finally:
+        if proc.poll() is None:  # never leave the child running
+            proc.kill()
+            proc.wait()
     ds = EpisodeDataset(out)
     assert ds.num_episodes >= 2
     if sig != signal.SIGKILL:  # graceful: every finished episode was flushed

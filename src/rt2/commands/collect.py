@@ -40,6 +40,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--episodes-per-file", type=int, default=50, help="episodes per parquet file"
     )
+    parser.add_argument("--png-level", type=int, default=1, help="PNG zlib level 0-9 (0: fastest)")
     parser.add_argument("--no-progress", action="store_true", help="disable the progress bar")
 
 
@@ -69,6 +70,7 @@ def run(args: argparse.Namespace) -> int:
         task_file=args.tasks,
         image_format=args.image_format,
         episodes_per_file=args.episodes_per_file,
+        png_level=args.png_level,
     )
     console = Console(stderr=True)
     progress = Progress(

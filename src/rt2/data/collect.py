@@ -47,6 +47,7 @@ class CollectConfig:
     task_file: str | None = None
     image_format: str = "image"
     episodes_per_file: int = 50
+    png_level: int = 1  # zlib level of PNG frames: 0 is ~2.5x faster to write, ~3x larger
     max_attempts_factor: int = 10  # give up after episodes * factor failed attempts
 
     def __post_init__(self) -> None:
@@ -244,7 +245,7 @@ def collect(
             episodes_per_file=config.episodes_per_file,
         )
         attempt = _next_attempt(config.out)
-        writer = DatasetWriter(config.out, spec)
+        writer = DatasetWriter(config.out, spec, png_level=config.png_level)
         stats.written = writer.num_episodes
         max_attempts = config.episodes * config.max_attempts_factor
         stop = [False]

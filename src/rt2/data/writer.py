@@ -92,19 +92,19 @@ class EpisodeData:
             )
 
 
-def _encode_png(image: np.ndarray) -> bytes:
+def _encode_png(image: np.ndarray, level: int = 1) -> bytes:
     import cv2
 
     ok, buf = cv2.imencode(
-        ".png", np.ascontiguousarray(image[..., ::-1]), [cv2.IMWRITE_PNG_COMPRESSION, 1]
+        ".png", np.ascontiguousarray(image[..., ::-1]), [cv2.IMWRITE_PNG_COMPRESSION, level]
     )
     if not ok:
         raise RuntimeError("PNG encoding failed")
     return buf.tobytes()
 
 
-def _encode_pngs(images: np.ndarray) -> list[bytes]:
-    return [_encode_png(im) for im in images]
+def _encode_pngs(images: np.ndarray, level: int) -> list[bytes]:
+    return [_encode_png(im, level) for im in images]
 
 
 @dataclass
@@ -116,10 +116,22 @@ class _Pending:
 class DatasetWriter:
     """Append episodes to a LeRobot v3.0 dataset directory (created or resumed)."""
 
-    def __init__(self, root: str | Path, spec: DatasetSpec) -> None:
+    def __init__(
+        self, root: str | Path, spec: DatasetSpec, encode_threads: int = 2, png_level: int = 1
+    ) -> None:
+        """Create or resume ``root``; ``encode_threads`` PNG encoders run beside the caller.
+
+        ``png_level`` is the zlib level (0-9): 1 costs ~1 ms and ~16 kB per 128 px tabletop
+        frame, 0 ~0.4 ms and ~49 kB.
+        """
+        if encode_threads < 1:
+            raise ValueError(f"DatasetWriter.encode_threads must be >= 1, got {encode_threads}")
+        if not 0 <= png_level <= 9:
+            raise ValueError(f"DatasetWriter.png_level must be in 0..9, got {png_level}")
+        self.png_level = png_level
         self.root = Path(root)
         self.spec = spec
-        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="png")
+        self._pool = ThreadPoolExecutor(max_workers=encode_threads, thread_name_prefix="png")
         self._pending: list[_Pending] = []
         self._tasks: dict[str, int] = {}
         self._image_stats = ImageStats()
@@ -155,7 +167,9 @@ class DatasetWriter:
                     f"episode {name} must have shape (T, {dim}), got {np.asarray(arr).shape}"
                 )
         pngs = (
-            self._pool.submit(_encode_pngs, images) if self.spec.image_format == "image" else None
+            self._pool.submit(_encode_pngs, images, self.png_level)
+            if self.spec.image_format == "image"
+            else None
         )
         self._pending.append(_Pending(episode, pngs))
         if len(self._pending) >= self.spec.episodes_per_file:
@@ -228,7 +242,8 @@ class DatasetWriter:
             fmt.atomic_write(vpath, lambda p: encode_video(all_images, p, self.spec.fps))
         fmt.atomic_write(
             self.root / fmt.DATA_PATH.format(chunk_index=chunk, file_index=file),
-            lambda p: pq.write_table(table, p),
+            # PNG bytes do not compress further: store that column uncompressed
+            lambda p: pq.write_table(table, p, compression=self._compression()),
         )
         ep_table = pa.Table.from_pylist(ep_rows)
         fmt.atomic_write(
@@ -280,6 +295,12 @@ class DatasetWriter:
         return table.replace_schema_metadata(
             {"huggingface": json.dumps({"info": {"features": self._hf_features()}})}
         )
+
+    def _compression(self) -> dict[str, str]:
+        return {
+            name: "none" if name == self.spec.image_key else "snappy"
+            for name in self.spec.features() | fmt.DEFAULT_FEATURES
+        }
 
     def _hf_features(self) -> dict[str, Any]:
         """Hugging Face ``datasets`` feature schema, so ``datasets`` decodes images as Images."""
