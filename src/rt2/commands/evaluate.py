@@ -12,7 +12,10 @@ def configure(parser: argparse.ArgumentParser) -> None:
         "--policy", default="expert", help="'expert', 'random' or a checkpoint path"
     )
     parser.add_argument(
-        "--suite", default="seen", help="comma-separated suites, e.g. seen,unseen_objects,emergent"
+        "--suite",
+        default=None,
+        help="comma-separated suites, e.g. seen,unseen_objects,emergent (default: seen; with "
+        "--tasks, the label of the task file's results)",
     )
     parser.add_argument("--episodes", type=int, default=50, help="episodes per suite")
     parser.add_argument("--out", required=True, help="report directory")
@@ -60,7 +63,14 @@ def run(args: argparse.Namespace) -> int:
     from rt2.evaluation.report import run_metadata, write_report
     from rt2.evaluation.runner import EpisodeRecord, EvalConfig, run_evaluation
 
-    suites = tuple(s.strip() for s in args.suite.split(",") if s.strip())
+    if args.tasks is not None and args.suite is None:
+        suites: tuple[str, ...] = (f"tasks:{Path(args.tasks).stem}",)
+    else:
+        suites = tuple(s.strip() for s in (args.suite or "seen").split(",") if s.strip())
+    if args.tasks is not None and len(suites) != 1:
+        raise ValueError(
+            f"--tasks runs one task file: give at most one --suite label, got {suites}"
+        )
     config = EvalConfig(
         suites=suites,
         episodes=args.episodes,
