@@ -355,5 +355,7 @@ def foreign_sentences() -> list[str]:
         objs = ins.translatable_objects(lang)
         for m in objs:
             out += [ins.foreign(lang, "block_to_block", m, t) for t in objs if t != m]
-            out += [ins.foreign(lang, "block_to_absolute", m, t) for t in ins.translated_locations(lang)]
+            out += [
+                ins.foreign(lang, "block_to_absolute", m, t) for t in ins.translated_locations(lang)
+            ]
     return out
