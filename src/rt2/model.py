@@ -209,7 +209,8 @@ def build_vla(
     """Build a VLA by names: ``build_vla("tiny", "rt2", mapping="integers")``.
 
     ``stats`` (q01/q99 of the training actions) sets the bin bounds; ``corpus`` picks the
-    ``reserved`` ids by frequency (the default corpus is the RT-2 prompt itself).
+    ``reserved`` ids by frequency (default: the RT-2 prompt plus the backbone's
+    :meth:`~rt2.backbones.VLMBackbone.reserved_corpus`).
     """
     bb = build_backbone(backbone, **backbone_options) if isinstance(backbone, str) else backbone
     space = ActionSpace.preset(action_space) if isinstance(action_space, str) else action_space
@@ -220,7 +221,11 @@ def build_vla(
     )
     fmt = prompt or PromptFormat()
     if corpus is None:
-        corpus = [fmt.robot_prompt("push the red star to the top left corner"), fmt.plan_text("x")]
+        corpus = [
+            fmt.robot_prompt("push the red star to the top left corner"),
+            fmt.plan_text("x"),
+            *bb.reserved_corpus(),
+        ]
     token_mapping = build_mapping(
         mapping, bb.tokenizer, act_tok.num_values.tolist(), corpus=corpus, token_ids=token_ids
     )

@@ -12,6 +12,7 @@ an image (text-only samples, such as world-knowledge facts, have their image tok
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -78,6 +79,11 @@ class VLMBackbone(nn.Module, ABC):
     @abstractmethod
     def decode_step(self, input_ids: torch.Tensor, cache: Any) -> tuple[torch.Tensor, Any]:
         """Feed one token per row (B, 1); return logits (B, V) and the updated cache."""
+
+    def reserved_corpus(self) -> Sequence[str]:
+        """Text over which ``reserved`` action ids are picked by frequency (besides the prompts);
+        backbones with a real pretrained vocabulary return an offline corpus."""
+        return ()
 
     def num_parameters(self, trainable_only: bool = False) -> int:
         return sum(p.numel() for p in self.parameters() if p.requires_grad or not trainable_only)

@@ -1,0 +1,210 @@
+"""``rt2-mini``: EfficientNet-Lite0 -> MLP projector -> SmolLM2-135M-Instruct, fully offline.
+
+A LLaVA-style small VLM built from real pretrained parts shipped on PyPI (see
+:mod:`rt2.backbones.pretrained`): the ImageNet EfficientNet-Lite0 feature map (1280 channels at
+stride 32) is average-pooled to ``image_tokens`` cells, projected by a 2-layer MLP into SmolLM2's
+576-d embedding space and put in front of the prompt. Frozen parts are stored in ``dtype``
+(bf16 by default); trainable parts stay fp32 (call ``.to(torch.bfloat16)`` for pure inference).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Literal
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from rt2.backbones.base import BackboneOutput, VLMBackbone, next_token_loss
+from rt2.backbones.hf_lm import (
+    HFCache,
+    full_key_mask,
+    module_dtype,
+    positions_from_mask,
+    run_decoder,
+)
+from rt2.backbones.hf_tokenizer import HFTextTokenizer
+from rt2.backbones.lora import LoraOptions, apply_lora
+from rt2.backbones.registry import register_backbone
+from rt2.backbones.text_corpus import offline_corpus
+
+DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16}
+VISION_CHANNELS = 1280  # EfficientNet-Lite0 head
+
+
+@dataclass(frozen=True)
+class RT2MiniConfig:
+    """Options of ``rt2-mini`` (all keyword options of ``build_vla("rt2-mini", ...)``)."""
+
+    image_size: int = 128  # pixels; a multiple of 32 (EfficientNet stride)
+    image_tokens: int = 16  # a square number g*g with g <= image_size / 32
+    freeze_vision: bool = True
+    freeze_lm: bool = False  # with LoRA the base LM is always frozen
+    lora_rank: int = 0  # 0: no LoRA
+    lora_alpha: float | None = None  # default 2 * rank
+    lora_targets: tuple[str, ...] = ("q_proj", "k_proj", "v_proj", "o_proj")
+    dtype: Literal["float32", "bfloat16"] = "bfloat16"  # weights of the frozen parts
+    max_positions: int = 2048
+    cache_dir: str | None = None  # default $RT2_CACHE or ~/.cache/rt2
+
+    def __post_init__(self) -> None:
+        if self.image_size <= 0 or self.image_size % 32:
+            raise ValueError(
+                f"RT2MiniConfig.image_size must be a positive multiple of 32, got {self.image_size}"
+            )
+        g = math.isqrt(self.image_tokens)
+        if self.image_tokens <= 0 or g * g != self.image_tokens or g > self.image_size // 32:
+            raise ValueError(
+                f"RT2MiniConfig.image_tokens must be a square g*g with g <= image_size/32 "
+                f"({self.image_size // 32}), got {self.image_tokens}"
+            )
+        if self.dtype not in DTYPES:
+            raise ValueError(
+                f"RT2MiniConfig.dtype must be one of {list(DTYPES)}, got {self.dtype!r}"
+            )
+        if self.max_positions <= self.image_tokens:
+            raise ValueError(f"RT2MiniConfig.max_positions too small: {self.max_positions}")
+        object.__setattr__(self, "lora_targets", tuple(self.lora_targets))
+        LoraOptions(self.lora_rank, self.lora_alpha, self.lora_targets)  # validates
+
+    @property
+    def grid(self) -> int:
+        return math.isqrt(self.image_tokens)
+
+
+class RT2MiniBackbone(VLMBackbone):
+    def __init__(self, config: RT2MiniConfig | None = None) -> None:
+        super().__init__()
+        from rt2.backbones.pretrained import load_efficientnet_lite0, load_smollm2
+
+        c = self.config = config or RT2MiniConfig()
+        frozen = DTYPES[c.dtype]
+        root = Path(c.cache_dir).expanduser() if c.cache_dir else None
+        lm_frozen = c.freeze_lm or c.lora_rank > 0
+        lm, hf_tok = load_smollm2(frozen if lm_frozen else torch.float32, root)
+        self.tokenizer = HFTextTokenizer(hf_tok, lm.config.vocab_size)
+        self.image_size = c.image_size
+        self.num_image_tokens = c.image_tokens
+        self.max_positions = min(c.max_positions, lm.config.max_position_embeddings)
+        self.vision = load_efficientnet_lite0(c.image_size)
+        del self.vision._fc  # classifier head unused
+        self.vision.set_swish(memory_efficient=False)
+        if c.freeze_vision:
+            self.vision.to(frozen).requires_grad_(False)
+        d = lm.config.hidden_size
+        self.projector = nn.Sequential(
+            nn.LayerNorm(VISION_CHANNELS),
+            nn.Linear(VISION_CHANNELS, d),
+            nn.GELU(),
+            nn.Linear(d, d),
+        )
+        if lm_frozen:
+            lm.requires_grad_(False)
+        self.lm = apply_lora(lm, LoraOptions(c.lora_rank, c.lora_alpha, c.lora_targets))
+
+    def extra_config(self) -> dict:
+        return asdict(self.config)
+
+    def reserved_corpus(self) -> Sequence[str]:
+        return offline_corpus()
+
+    def pretrained_parameter_names(self) -> set[str]:
+        """Vision and LM weights (not LoRA, not the projector); buffers only of frozen parts."""
+        c = self.config
+        names: set[str] = set()
+        for prefix, module, frozen in (
+            ("vision.", self.vision, c.freeze_vision),
+            ("lm.", self.lm, c.freeze_lm or c.lora_rank > 0),
+        ):
+            names |= {prefix + n for n, _ in module.named_parameters() if "lora_" not in n}
+            if frozen:
+                names |= {prefix + n for n, _ in module.named_buffers()}
+        return names
+
+    @property
+    def base_lm(self) -> nn.Module:
+        """The ``LlamaForCausalLM`` (LoRA layers injected in place when enabled)."""
+        return self.lm.get_base_model() if hasattr(self.lm, "get_base_model") else self.lm
+
+    def train(self, mode: bool = True) -> RT2MiniBackbone:
+        super().train(mode)
+        if self.config.freeze_vision:
+            self.vision.eval()  # frozen BatchNorm keeps its ImageNet statistics
+        return self
+
+    # ---- vision -------------------------------------------------------------------------
+    def embed_images(self, pixels: torch.Tensor) -> torch.Tensor:
+        x = pixels.to(module_dtype(self.vision))
+        with torch.set_grad_enabled(torch.is_grad_enabled() and not self.config.freeze_vision):
+            f = self.vision.extract_features(x)  # (B, 1280, S/32, S/32)
+        f = F.adaptive_avg_pool2d(f, self.config.grid)  # (B, 1280, g, g)
+        f = f.flatten(2).transpose(1, 2)  # (B, N, 1280)
+        tokens = self.projector(f.to(module_dtype(self.projector)))  # (B, N, D)
+        return tokens.to(module_dtype(self.base_lm))
+
+    # ---- language model -----------------------------------------------------------------
+    def _embed_text(self, input_ids: torch.Tensor) -> torch.Tensor:
+        return self.base_lm.get_input_embeddings()(input_ids)  # (B, T, D)
+
+    def _logits(self, hidden: torch.Tensor) -> torch.Tensor:
+        return self.base_lm.lm_head(hidden)
+
+    def forward(
+        self,
+        pixels: torch.Tensor,
+        input_ids: torch.Tensor,
+        attention_mask: torch.Tensor,
+        image_mask: torch.Tensor | None = None,
+        labels: torch.Tensor | None = None,
+    ) -> BackboneOutput:
+        image_embeds = self.embed_images(pixels)  # (B, N, D)
+        text = self._embed_text(input_ids)
+        x = torch.cat([image_embeds.to(text.dtype), text], dim=1)  # (B, N + T, D)
+        key_mask = full_key_mask(attention_mask, image_mask, self.num_image_tokens)
+        positions = positions_from_mask(key_mask, self.max_positions)
+        h, _ = run_decoder(self.base_lm.model, x, key_mask, positions)
+        logits = self._logits(h[:, self.num_image_tokens :])  # (B, T, V)
+        loss = None if labels is None else next_token_loss(logits, labels)
+        return BackboneOutput(logits=logits, loss=loss)
+
+    def prefill(
+        self,
+        image_embeds: torch.Tensor,
+        input_ids: torch.Tensor,
+        attention_mask: torch.Tensor,
+        image_mask: torch.Tensor | None = None,
+    ) -> tuple[torch.Tensor, HFCache]:
+        if not bool(attention_mask[:, -1].all()):
+            raise ValueError("prefill needs left-padded prompts (the last position must be real)")
+        text = self._embed_text(input_ids)
+        x = torch.cat([image_embeds.to(text.dtype), text], dim=1)  # (B, N + T, D)
+        key_mask = full_key_mask(attention_mask, image_mask, self.num_image_tokens)
+        positions = positions_from_mask(key_mask, self.max_positions)
+        h, past = run_decoder(self.base_lm.model, x[:, :], key_mask, positions, use_cache=True)
+        logits = self._logits(h[:, -1])  # (B, V)
+        return logits, HFCache(past, key_mask, positions[:, -1] + 1)
+
+    def decode_step(self, input_ids: torch.Tensor, cache: HFCache) -> tuple[torch.Tensor, HFCache]:
+        if int(cache.next_pos.max()) >= self.max_positions:
+            raise ValueError(f"decoding past max_positions={self.max_positions}")
+        B = input_ids.shape[0]
+        key_mask = torch.cat([cache.key_mask, torch.ones(B, 1, dtype=torch.bool)], dim=1)
+        h, past = run_decoder(
+            self.base_lm.model,
+            self._embed_text(input_ids),
+            key_mask,
+            cache.next_pos[:, None],
+            cache.past,
+            use_cache=True,
+        )
+        return self._logits(h[:, -1]), HFCache(past, key_mask, cache.next_pos + 1)
+
+
+@register_backbone("rt2-mini")
+def build_rt2_mini(**options: object) -> RT2MiniBackbone:
+    """EfficientNet-Lite0 + SmolLM2-135M-Instruct; options are :class:`RT2MiniConfig` fields."""
+    return RT2MiniBackbone(RT2MiniConfig(**options))  # type: ignore[arg-type]
