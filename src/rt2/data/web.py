@@ -23,7 +23,7 @@ import argparse
 import re
 import time
 from collections import OrderedDict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -34,6 +34,7 @@ from rt2.data import web_templates as wt
 from rt2.data.web_scenes import closeup_scene, random_scene, render
 from rt2.data.web_templates import exact_match, normalize, qa
 from rt2.data.web_vqa import GENERATORS
+from rt2.envs import instructions as ins
 from rt2.envs.catalogue import CatalogueEntry, catalogue, get_object
 from rt2.envs.render import Renderer
 from rt2.envs.scenery import BACKGROUNDS, ENVIRONMENTS
@@ -162,7 +163,7 @@ class WebCorpus:
                 self._cache.popitem(last=False)
         return sample
 
-    def __iter__(self):  # noqa: ANN204 - plain generator
+    def __iter__(self) -> Iterator[TextSample]:
         return (self[i] for i in range(len(self)))
 
     def _generate(self, i: int) -> TextSample:
@@ -173,10 +174,7 @@ class WebCorpus:
             return TextSample(None, prompt, answer)
         tex = 2 * int(rng.integers(2**30)) + self.split_id
         closeup = kind == "object_vqa" or (kind == "caption" and rng.random() < 0.25)
-        if closeup:
-            ws = closeup_scene(_closeup_entry(rng), rng, tex)
-        else:
-            ws = random_scene(rng, tex)
+        ws = closeup_scene(_closeup_entry(rng), rng, tex) if closeup else random_scene(rng, tex)
         image = render(ws, self._renderer)  # (S, S, 3) uint8
         image.setflags(write=False)
         prompt, answer = GENERATORS[kind](ws, rng)
@@ -212,14 +210,14 @@ def knowledge_eval_set() -> list[tuple[str, str]]:
         a, b = wt.with_article(e.name), wt.with_article(foil.name)
         out.append((qa(f"which is {wt.with_article(fact)}, {a} or {b}?"), a))
     for d in range(10):
-        a = d // 2
+        a = d - d // 2  # 3 -> "two plus one"
         out.append((qa(f"what is {wt.NUMBER_WORDS[a]} plus {wt.NUMBER_WORDS[d - a]}?"), str(d)))
         out.append((qa(f"how do you write {wt.NUMBER_WORDS[d]} as a digit?"), str(d)))
-    for lang, pairs in wt.TRANSLATIONS.items():
+    for pairs in wt.TRANSLATIONS.values():
         for word, english in pairs:
             if english in ("red", "blue", "green", "yellow", "left", "right", "push"):
                 out.append((qa(f"what does '{word}' mean in english?"), english))
-    for name, pairs in wt.RECOGNITION.items():
+    for pairs in wt.RECOGNITION.values():
         q, a = pairs[0]
         out.append((qa(q), a))
     return list(dict.fromkeys(out))
@@ -246,7 +244,8 @@ def _specs(name: str) -> list:
 
 def held_out_concepts() -> dict[str, set[str]]:
     """Concepts absent from the ``seen`` robot data: objects, marks, backgrounds, environments,
-    fact phrases ("carbonated drink"), math words and foreign words (from the suite YAMLs)."""
+    fact phrases ("carbonated drink"), math words and foreign words (from the suite YAMLs;
+    foreign words that are also English object or place words, like "cola", are left out)."""
     seen = _specs("seen")
     seen_objs = {o for s in seen for o in s.all_objects()}
     seen_marks = {m for s in seen for m in s.all_marks()}
@@ -257,6 +256,7 @@ def held_out_concepts() -> dict[str, set[str]]:
         for o in s.objects
         for f in get_object(o).facts
     }
+    english = set().union(*(wt.tokens(n) for n in (*catalogue(), *ins.LOCATIONS)))
     return {
         "objects": {o for s in _specs("unseen_objects") for o in s.all_objects()} - seen_objs,
         "marks": {m for s in _specs("emergent") for m in s.all_marks()} - seen_marks,
@@ -271,7 +271,7 @@ def held_out_concepts() -> dict[str, set[str]]:
         - {e for s in seen for e in s.environments},
         "facts": facts,
         "math": {"sum", "plus", "minus", "result", "after", "twice"},
-        "foreign": set().union(*(wt.tokens(s) for s in wt.foreign_sentences())),
+        "foreign": set().union(*(wt.tokens(s) for s in wt.foreign_sentences())) - english,
     }
 
 

@@ -8,6 +8,8 @@ All prompts share one format, ``"Q: {question} A:"``, like the robot prompts.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
+from typing import TypeVar
 
 import numpy as np
 
@@ -250,22 +252,49 @@ def exact_match(pred: str, answer: str) -> bool:
 
 
 # ---- text-only knowledge ------------------------------------------------------------------
-def _pick(rng: np.random.Generator, seq: list | tuple):  # noqa: ANN202 - generic helper
+T = TypeVar("T")
+
+
+def pick(rng: np.random.Generator, seq: Sequence[T]) -> T:
+    """One element of ``seq`` drawn uniformly by ``rng``."""
     return seq[int(rng.integers(len(seq)))]
+
+
+_pick = pick
 
 
 def _things() -> list[CatalogueEntry]:
     return [e for e in objects(kind="object") if e.category != "block"]
 
 
+def subject(entry: CatalogueEntry) -> str:
+    """How a fact sentence names ``entry``: "a lemon", "the number 3", "a cat", "the sun"."""
+    if entry.category == "digit":
+        return f"the number {entry.name}"
+    if entry.category == "picture":
+        return "the sun" if entry.name == "sun" else with_article(entry.name)
+    if entry.category == "flag":
+        return f"the {entry.name}"
+    return with_article(entry.name)
+
+
+def _facts(entry: CatalogueEntry) -> tuple[str, ...]:
+    """Facts that read well in "X is a {fact}" sentences."""
+    bad = ("sky",) if entry.category == "picture" else ()
+    return tuple(
+        f
+        for f in entry.facts
+        if f not in bad and not f.endswith(" picture") and not f.startswith("number ")
+    )
+
+
 def fact_pairs(entry: CatalogueEntry, rng: np.random.Generator) -> list[tuple[str, str]]:
     """Text-only (question, answer) pairs about one catalogue entry."""
-    n, cat = noun(entry), catalogue()
-    art = with_article(n)
-    be = is_are(entry)
+    cat = catalogue()
+    art, be = subject(entry), is_are(entry)
     out: list[tuple[str, str]] = [(f"what colour {be} {art}?", entry.colour)]
     if entry.description:
-        out.append((f"describe {art}.", entry.description))
+        out.append((f"describe {describe(entry)}.", entry.description))
     if entry.kind == "object":
         out.append((f"what kind of thing {be} {art}?", with_article(entry.category)))
         out.append((f"{be} {art} {with_article(entry.category)}?", "yes"))
@@ -274,18 +303,19 @@ def fact_pairs(entry: CatalogueEntry, rng: np.random.Generator) -> list[tuple[st
             out.append((f"{be} {art} {with_article(other_cat)}?", "no"))
     if entry.category == "block":
         out.append((f"what shape is the {entry.name}?", entry.shape))
-    if entry.facts:
-        fact = _pick(rng, entry.facts)
+    facts = _facts(entry)
+    if facts:
+        fact = _pick(rng, facts)
         out.append((f"what do you know about {art}?", f"{art} {be} {with_article(fact)}"))
         out.append((f"{be} {art} {with_article(fact)}?", "yes"))
         out.append((f"what is {with_article(fact)}? give an example.", art))
         others = [e for e in cat.values() if e.kind == entry.kind and fact not in e.facts]
         if others:
             o = _pick(rng, others)
-            a, b = (art, with_article(noun(o)))
+            a, b = art, subject(o)
             pair = f"{a} or {b}" if rng.random() < 0.5 else f"{b} or {a}"
             out.append((f"which is {with_article(fact)}, {pair}?", art))
-            out.append((f"{is_are(o)} {with_article(noun(o))} {with_article(fact)}?", "no"))
+            out.append((f"{is_are(o)} {b} {with_article(fact)}?", "no"))
     if entry.category == "digit":
         d = int(entry.name)
         out.append((f"how do you write {NUMBER_WORDS[d]} as a digit?", entry.name))

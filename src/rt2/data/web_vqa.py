@@ -21,6 +21,7 @@ from rt2.data.web_templates import (
     is_are,
     join_list,
     noun,
+    pick,
     qa,
     with_article,
 )
@@ -32,8 +33,7 @@ _PLURALS = {"fruit": "pieces of fruit", "drink": "drinks", "toy": "toys", "block
 _FLAG_COUNTRY = {"flag of france": "france", "flag of japan": "japan"}
 
 
-def _pick(rng: np.random.Generator, seq: list | tuple):  # noqa: ANN202 - generic helper
-    return seq[int(rng.integers(len(seq)))]
+_pick = pick
 
 
 def _things_phrase(ws: WebScene) -> str:
@@ -93,7 +93,7 @@ def scene_questions(ws: WebScene, rng: np.random.Generator) -> list[QA]:
             out.append((qa(f"what shape is the {e.colour} block?"), e.shape))
     # categories
     cats = Counter(e.category for e, _ in objs)
-    for e, loc in objs:
+    for e, _ in objs:
         out.append((qa(f"what kind of thing is the {noun(e)}?"), with_article(e.category)))
         if cats[e.category] == 1:
             out.append((qa(f"which object is {with_article(e.category)}?"), noun(e)))
