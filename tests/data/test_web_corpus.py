@@ -21,6 +21,7 @@ from rt2.data.web import (
     held_out_concepts,
     knowledge_eval_set,
     main,
+    vocabulary_texts,
     vqa_eval_set,
 )
 from rt2.data.web_scenes import CELLS, random_scene, render
@@ -248,3 +249,9 @@ def test_cli_prints_and_saves_a_grid(tmp_path: Path, capsys: pytest.CaptureFixtu
     out = capsys.readouterr().out
     assert out.count("Q: ") == 6
     assert grid.exists() and grid.stat().st_size > 1000
+
+
+def test_vocabulary_texts_cover_the_corpus_words(corpus_sample: list[TextSample]) -> None:
+    vocab = set().union(*(wt.tokens(t) for t in vocabulary_texts(300)))
+    used = set().union(*(wt.tokens(f"{s.prompt} {s.answer}") for s in corpus_sample))
+    assert not used - vocab, sorted(used - vocab)[:20]

@@ -49,6 +49,7 @@ __all__ = [
     "held_out_concepts",
     "knowledge_eval_set",
     "normalize",
+    "vocabulary_texts",
     "vqa_eval_set",
 ]
 
@@ -235,6 +236,26 @@ def vqa_eval_set(n: int = 200, seed: int = 0, image_size: int = 128) -> list[Tex
     )
     corpus = WebCorpus(cfg)
     return [corpus[i] for i in range(n)]
+
+
+def vocabulary_texts(n_samples: int = 600) -> list[str]:
+    """Texts that together use every word the corpus can emit (e.g. to build a tokenizer):
+    all catalogue, scenery, translation and knowledge phrases plus a sample of items."""
+    texts = [f"{q} {a}" for q, a in knowledge_eval_set()]
+    for e in catalogue().values():
+        texts += [e.name, wt.describe(e), e.description, *e.facts, *e.words, e.category]
+    texts += [
+        " ".join(p) for p in (*wt.BACKGROUND_PHRASES.values(), *wt.ENVIRONMENT_PHRASES.values())
+    ]
+    texts += [f"{f} {e}" for pairs in wt.TRANSLATIONS.values() for f, e in pairs]
+    texts += wt.foreign_sentences() + list(wt.NUMBER_WORDS) + list(wt.LANGUAGE_NAMES.values())
+    texts += [f"{q} {a}" for pairs in wt.RECOGNITION.values() for q, a in pairs]
+    texts += [str(i) for i in range(len(wt.NUMBER_WORDS))] + ["which country's flag"]
+    per_kind = max(1, n_samples // len(KINDS))
+    for kind in KINDS:  # every kind's question stems
+        cfg = WebCorpusConfig(size=per_kind, image_size=32, weights={kind: 1.0}, cache_size=0)
+        texts += [f"{s.prompt} {s.answer}" for s in WebCorpus(cfg)]
+    return texts
 
 
 # ---- coverage of catalogue entries and held-out concepts -----------------------------------

@@ -74,9 +74,11 @@ def scene_questions(ws: WebScene, rng: np.random.Generator) -> list[QA]:
     objs, marks = ws.objects, ws.marks
     things = [(e, loc) for e, loc in objs if e.category != "block"]
     blocks = [(e, loc) for e, loc in objs if e.category == "block"]
-    # where / what is at
+    # where / what is at ("the heart" is ambiguous beside a heart-shaped block)
+    block_shapes = {e.shape for e, _ in objs if e.category == "block"}
     for e, loc in ws.things:
-        out.append((qa(f"where is the {noun(e)}?"), loc))
+        if not (e.kind == "mark" and e.name in block_shapes):
+            out.append((qa(f"where is the {noun(e)}?"), loc))
         q = "what is printed at" if e.kind == "mark" else "what is at"
         out.append((qa(f"{q} the {loc}?"), describe(e)))
         if e.category == "digit":
