@@ -252,6 +252,6 @@ def test_cli_prints_and_saves_a_grid(tmp_path: Path, capsys: pytest.CaptureFixtu
 
 
 def test_vocabulary_texts_cover_the_corpus_words(corpus_sample: list[TextSample]) -> None:
-    vocab = set().union(*(wt.tokens(t) for t in vocabulary_texts(300)))
+    vocab = set().union(*(wt.tokens(t) for t in vocabulary_texts()))
     used = set().union(*(wt.tokens(f"{s.prompt} {s.answer}") for s in corpus_sample))
     assert not used - vocab, sorted(used - vocab)[:20]

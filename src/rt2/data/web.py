@@ -250,7 +250,11 @@ def vocabulary_texts(n_samples: int = 600) -> list[str]:
     texts += [f"{f} {e}" for pairs in wt.TRANSLATIONS.values() for f, e in pairs]
     texts += wt.foreign_sentences() + list(wt.NUMBER_WORDS) + list(wt.LANGUAGE_NAMES.values())
     texts += [f"{q} {a}" for pairs in wt.RECOGNITION.values() for q, a in pairs]
-    texts += [str(i) for i in range(len(wt.NUMBER_WORDS))] + ["which country's flag"]
+    texts += [str(i) for i in range(len(wt.NUMBER_WORDS))] + [
+        "which country's flag",
+        "printed here",
+        "how many marks",
+    ]
     per_kind = max(1, n_samples // len(KINDS))
     for kind in KINDS:  # every kind's question stems
         cfg = WebCorpusConfig(size=per_kind, image_size=32, weights={kind: 1.0}, cache_size=0)
