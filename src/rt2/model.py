@@ -98,9 +98,16 @@ class VLA(nn.Module):
             return torch.autocast("cpu", dtype=torch.bfloat16)
         return contextlib.nullcontext()
 
+    def pretrained_parameter_names(self) -> set[str]:
+        return {f"backbone.{n}" for n in self.backbone.pretrained_parameter_names()}
+
     # ---- training -----------------------------------------------------------------------
     def collate(self, samples: Sequence[Sample]) -> Batch:
         return self.builder.collate(samples)
+
+    def forward(self, batch: Batch) -> LossOutput:
+        """Training forward pass (what DDP / Accelerate wrap): the loss of a collated batch."""
+        return self.loss(batch)
 
     def loss(self, batch: Batch) -> LossOutput:
         """Next-token loss on answers, plus action-token accuracy on robot rows."""

@@ -80,6 +80,11 @@ class VLMBackbone(nn.Module, ABC):
     def decode_step(self, input_ids: torch.Tensor, cache: Any) -> tuple[torch.Tensor, Any]:
         """Feed one token per row (B, 1); return logits (B, V) and the updated cache."""
 
+    def pretrained_parameter_names(self) -> set[str]:
+        """Parameters that reload from the backbone's pretrained source (none when from scratch);
+        checkpoints leave them out while they stay frozen."""
+        return set()
+
     def reserved_corpus(self) -> Sequence[str]:
         """Text over which ``reserved`` action ids are picked by frequency (besides the prompts);
         backbones with a real pretrained vocabulary return an offline corpus."""

@@ -147,6 +147,8 @@ def load_policy(
             f"--policy {spec!r}: no such checkpoint; use 'expert', 'random' or the path of a "
             "checkpoint directory written by `rt2 train`"
         )
+    import rt2.policy  # noqa: F401  (registers the VLA checkpoint loader)
+
     for loader in CHECKPOINT_LOADERS:
         policy = loader(path)
         if policy is not None:

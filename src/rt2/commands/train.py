@@ -1,0 +1,57 @@
+"""``rt2 train``: train a VLA from a preset (plus ``key=value`` overrides) with Accelerate."""
+
+from __future__ import annotations
+
+import argparse
+
+HELP = "Train or co-fine-tune a VLA from a preset; --resume continues the last checkpoint."
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--preset", help="preset name (see --list)")
+    parser.add_argument(
+        "--data", help="robot dataset directory (LeRobot v3, e.g. from `rt2 collect`)"
+    )
+    parser.add_argument("--out", help="run directory: checkpoints, metrics.jsonl, config.json")
+    parser.add_argument(
+        "--resume", action="store_true", help="continue from the last checkpoint in --out"
+    )
+    parser.add_argument("--steps", type=int, help="shortcut for optim.steps=N")
+    parser.add_argument("--list", action="store_true", help="list the presets and exit")
+    parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+    parser.add_argument(
+        "overrides",
+        nargs="*",
+        metavar="KEY=VALUE",
+        help="e.g. optim.lr=3e-4 data.weights=robot:0.7,web:0.3",
+    )
+
+
+def run(args: argparse.Namespace) -> int:
+    from rich.console import Console
+
+    from rt2.training.config import apply_overrides
+    from rt2.training.presets import describe_presets, get_preset
+    from rt2.training.trainer import Trainer
+
+    console = Console()
+    if args.list:
+        for name, doc in describe_presets():
+            console.print(f"[bold]{name:<18}[/] {doc}")
+        return 0
+    if not args.out:
+        raise SystemExit("rt2 train: --out DIR is required")
+    if args.resume and not args.preset:
+        config = None
+    else:
+        if not args.preset:
+            raise SystemExit("rt2 train: --preset NAME is required (see `rt2 train --list`)")
+        overrides = list(args.overrides) + ([f"optim.steps={args.steps}"] if args.steps else [])
+        config = apply_overrides(get_preset(args.preset), overrides)
+    trainer = Trainer(config, args.out, args.data, resume=args.resume, console=console)  # type: ignore[arg-type]
+    result = trainer.run(progress=not args.no_progress)
+    console.print(
+        f"trained {result.step} steps in {result.seconds:.0f}s; last checkpoint: {result.checkpoint}; "
+        + ", ".join(f"{k} {v:.4f}" for k, v in result.eval_metrics.items())
+    )
+    return 0

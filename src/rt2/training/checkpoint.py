@@ -1,0 +1,156 @@
+"""Checkpoints: safetensors weights + resolved config + action-tokenizer spec + stats, atomically.
+
+Layout of ``OUT/checkpoints/step-000500/``::
+
+    model.safetensors    weights (frozen pretrained weights are left out: they reload from source)
+    config.json          the resolved TrainConfig
+    vla.json             action tokenizer (space, bins), token mapping (declared ids), prompt
+    stats.json           normalisation stats of the training actions
+    dataset.json         fingerprint of the robot dataset
+    trainer_state.pt     optimizer state and step, for --resume
+
+A checkpoint is written into a temporary directory and renamed into place, then ``latest`` is
+replaced atomically: an interrupt leaves the previous checkpoint intact and never a partial one.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import torch
+from safetensors.torch import load_file, save_file
+from torch import nn
+
+WEIGHTS = "model.safetensors"
+LATEST = "latest"
+
+
+def _write_json(path: Path, data: Any) -> None:
+    path.write_text(json.dumps(data, indent=2, sort_keys=True, default=_json_default) + "\n")
+
+
+def _json_default(obj: Any) -> Any:
+    if hasattr(obj, "tolist"):
+        return obj.tolist()
+    raise TypeError(f"cannot write {type(obj).__name__} to JSON")
+
+
+def weights_to_save(model: nn.Module) -> dict[str, torch.Tensor]:
+    """Parameters and buffers, deduplicated (tied weights saved once), minus frozen pretrained ones."""
+    skip = set(getattr(model, "pretrained_parameter_names", lambda: set())())
+    out = {}
+    for name, p in model.named_parameters():  # named_parameters skips tied duplicates
+        if p.requires_grad or name not in skip:
+            out[name] = p.detach().cpu().contiguous()
+    for name, b in model.named_buffers():
+        if name not in skip:
+            out[name] = b.detach().cpu().contiguous()
+    return out
+
+
+def save_checkpoint(
+    out_dir: str | Path,
+    step: int,
+    model: nn.Module,
+    files: dict[str, Any],
+    trainer_state: dict[str, Any] | None = None,
+    keep_last: int = 2,
+) -> Path:
+    """Write ``out_dir/checkpoints/step-{step:06d}`` atomically and point ``latest`` at it."""
+    root = Path(out_dir) / "checkpoints"
+    root.mkdir(parents=True, exist_ok=True)
+    final = root / f"step-{step:06d}"
+    tmp = Path(tempfile.mkdtemp(prefix=f".step-{step:06d}.", dir=root))
+    try:
+        save_file(weights_to_save(model), str(tmp / WEIGHTS))
+        for name, data in files.items():
+            _write_json(tmp / name, data)
+        if trainer_state is not None:
+            torch.save(trainer_state, tmp / "trainer_state.pt")
+        for p in tmp.iterdir():  # flush file contents before the rename makes them visible
+            with open(p, "rb") as f:
+                os.fsync(f.fileno())
+        if final.exists():
+            shutil.rmtree(final)
+        os.replace(tmp, final)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    pointer = root / f".{LATEST}.tmp"
+    pointer.write_text(final.name + "\n")
+    os.replace(pointer, root / LATEST)
+    _prune(root, keep_last, keep=final)
+    return final
+
+
+def _prune(root: Path, keep_last: int, keep: Path) -> None:
+    steps = sorted(p for p in root.glob("step-*") if p.is_dir())
+    for p in steps[:-keep_last]:
+        if p != keep:
+            shutil.rmtree(p, ignore_errors=True)
+
+
+def latest_checkpoint(out_dir: str | Path) -> Path | None:
+    """The newest complete checkpoint under ``out_dir`` (or ``out_dir`` itself if it is one)."""
+    out_dir = Path(out_dir)
+    if (out_dir / WEIGHTS).is_file():
+        return out_dir
+    root = out_dir / "checkpoints"
+    pointer = root / LATEST
+    if pointer.is_file():
+        path = root / pointer.read_text().strip()
+        if (path / WEIGHTS).is_file():
+            return path
+    steps = sorted(p for p in root.glob("step-*") if (p / WEIGHTS).is_file())
+    return steps[-1] if steps else None
+
+
+def read_json(ckpt: Path, name: str) -> Any:
+    path = Path(ckpt) / name
+    if not path.is_file():
+        raise FileNotFoundError(f"checkpoint {ckpt} has no {name}")
+    return json.loads(path.read_text())
+
+
+def load_weights(model: nn.Module, ckpt: str | Path, strict: bool = True) -> None:
+    """Load ``model.safetensors`` into ``model``; every missing key must be frozen-pretrained or tied."""
+    path = Path(ckpt) / WEIGHTS
+    if not path.is_file():
+        raise FileNotFoundError(f"{ckpt} is not a checkpoint: {WEIGHTS} is missing")
+    state = load_file(str(path))
+    own = model.state_dict()
+    bad = [k for k, v in state.items() if k in own and own[k].shape != v.shape]
+    if bad:
+        k = bad[0]
+        raise ValueError(
+            f"checkpoint {ckpt} does not fit this model: {k} has shape {tuple(state[k].shape)}, "
+            f"model expects {tuple(own[k].shape)}"
+        )
+    result = model.load_state_dict(state, strict=False)
+    if strict:
+        unexpected = list(result.unexpected_keys)
+        allowed = set(
+            getattr(model, "pretrained_parameter_names", lambda: set())()
+        ) | _tied_aliases(model)
+        missing = [k for k in result.missing_keys if k not in allowed]
+        if unexpected or missing:
+            raise ValueError(
+                f"checkpoint {ckpt} does not fit this model: missing {missing[:5]}, unexpected {unexpected[:5]}"
+            )
+
+
+def _tied_aliases(model: nn.Module) -> set[str]:
+    """Names of parameters that are the same tensor as an earlier-named one (tied weights)."""
+    seen: dict[int, str] = {}
+    aliases = set()
+    for name, p in model.named_parameters(remove_duplicate=False):
+        if id(p) in seen:
+            aliases.add(name)
+        else:
+            seen[id(p)] = name
+    return aliases

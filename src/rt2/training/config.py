@@ -1,0 +1,209 @@
+"""Typed, frozen training configuration and ``key=value`` overrides from the command line."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import types
+import typing
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+Precision = Literal["bf16", "fp32"]
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    """What to train. ``bounds="stats"`` bins actions over the data's q01..q99 (OpenVLA)."""
+
+    kind: str = "vla"
+    backbone: str = "tiny"
+    backbone_options: dict[str, Any] = field(default_factory=dict)
+    action_space: str = "language_table"
+    action_space_options: dict[str, Any] = field(default_factory=dict)
+    num_bins: int = 256
+    mapping: str = "reserved"
+    bounds: str = "stats"
+    init: str | None = None  # checkpoint directory whose weights start this run
+    freeze: tuple[str, ...] = ()  # parameter-name prefixes kept frozen, e.g. "backbone.patch"
+
+    def __post_init__(self) -> None:
+        if self.kind not in ("vla", "rt1"):
+            raise ValueError(f"model.kind: expected 'vla' or 'rt1', got {self.kind!r}")
+        if self.bounds not in ("stats", "fixed"):
+            raise ValueError(f"model.bounds: expected 'stats' or 'fixed', got {self.bounds!r}")
+        if self.mapping not in ("reserved", "integers"):
+            raise ValueError(
+                f"model.mapping: expected 'reserved' or 'integers', got {self.mapping!r}"
+            )
+        if self.num_bins < 2:
+            raise ValueError(f"model.num_bins: expected >= 2, got {self.num_bins}")
+
+
+@dataclass(frozen=True)
+class DataConfig:
+    """Where samples come from and in what proportion (RT-2-PaLI-X used ~50% robot data)."""
+
+    weights: dict[str, float] = field(default_factory=lambda: {"robot": 0.5, "web": 0.5})
+    web_size: int = 20000  # items of the synthetic web corpus
+    eval_episodes: int = 8  # robot episodes held out for the eval loss
+    eval_samples: int = 64  # samples per source in each evaluation
+
+    def __post_init__(self) -> None:
+        if (
+            not self.weights
+            or any(w < 0 for w in self.weights.values())
+            or sum(self.weights.values()) <= 0
+        ):
+            raise ValueError(
+                f"data.weights: expected non-negative weights with a positive sum, got {self.weights}"
+            )
+        unknown = set(self.weights) - {"robot", "web"}
+        if unknown:
+            raise ValueError(f"data.weights: unknown sources {sorted(unknown)}; known: robot, web")
+        for name in ("web_size", "eval_episodes", "eval_samples"):
+            if getattr(self, name) < 0:
+                raise ValueError(f"data.{name}: expected >= 0, got {getattr(self, name)}")
+
+    def uses(self, source: str) -> bool:
+        return self.weights.get(source, 0.0) > 0
+
+
+@dataclass(frozen=True)
+class OptimConfig:
+    """AdamW with linear warm-up then cosine decay to ``min_lr_ratio * lr``."""
+
+    steps: int = 1000
+    batch_size: int = 32  # per optimizer step, across processes and accumulation
+    grad_accum: int = 1
+    lr: float = 1e-3
+    min_lr_ratio: float = 0.1
+    warmup_steps: int = 50
+    weight_decay: float = 0.01
+    clip_grad: float = 1.0
+
+    def __post_init__(self) -> None:
+        for name in ("steps", "batch_size", "grad_accum"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"optim.{name}: expected >= 1, got {getattr(self, name)}")
+        if self.batch_size % self.grad_accum:
+            raise ValueError(
+                f"optim.batch_size {self.batch_size} must be a multiple of optim.grad_accum {self.grad_accum}"
+            )
+        if not self.lr > 0:
+            raise ValueError(f"optim.lr: expected > 0, got {self.lr}")
+        if not 0 <= self.min_lr_ratio <= 1:
+            raise ValueError(f"optim.min_lr_ratio: expected in [0, 1], got {self.min_lr_ratio}")
+        if self.warmup_steps < 0:
+            raise ValueError(f"optim.warmup_steps: expected >= 0, got {self.warmup_steps}")
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    name: str = "custom"
+    seed: int = 0
+    model: ModelConfig = field(default_factory=ModelConfig)
+    data: DataConfig = field(default_factory=DataConfig)
+    optim: OptimConfig = field(default_factory=OptimConfig)
+    precision: Precision = "bf16"
+    log_every: int = 10
+    eval_every: int = 200
+    save_every: int = 500
+    keep_last: int = 2  # checkpoints kept on disk (the newest ones)
+
+    def __post_init__(self) -> None:
+        if self.precision not in ("bf16", "fp32"):
+            raise ValueError(f"precision: expected 'bf16' or 'fp32', got {self.precision!r}")
+        for name in ("log_every", "eval_every", "save_every", "keep_last"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"{name}: expected >= 1, got {getattr(self, name)}")
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> TrainConfig:
+        return _build(cls, data, "")
+
+
+# ---- overrides ----------------------------------------------------------------------------
+def _build(cls: type, data: dict[str, Any], where: str) -> Any:
+    hints = typing.get_type_hints(cls)
+    names = {f.name for f in dataclasses.fields(cls)}
+    unknown = set(data) - names
+    if unknown:
+        raise KeyError(f"unknown config field(s) {sorted(f'{where}{k}' for k in unknown)}")
+    kwargs = {}
+    for k, v in data.items():
+        hint = hints[k]
+        if dataclasses.is_dataclass(hint):
+            kwargs[k] = _build(hint, v, f"{where}{k}.")
+        elif typing.get_origin(hint) is tuple:
+            kwargs[k] = tuple(v)
+        else:
+            kwargs[k] = v
+    return cls(**kwargs)
+
+
+def _parse_value(text: str, hint: Any, key: str) -> Any:
+    """Parse a command-line value for a field of type ``hint``."""
+    origin, args = typing.get_origin(hint), typing.get_args(hint)
+    if origin in (typing.Union, types.UnionType):
+        if text.lower() in ("none", "null", "") and type(None) in args:
+            return None
+        inner = [a for a in args if a is not type(None)]
+        return _parse_value(text, inner[0], key)
+    try:
+        if hint is bool:
+            if text.lower() not in ("true", "false", "1", "0", "yes", "no"):
+                raise ValueError(text)
+            return text.lower() in ("true", "1", "yes")
+        if hint is int:
+            return int(text)
+        if hint is float:
+            return float(text)
+        if origin is Literal or hint is str:
+            if origin is Literal and text not in args:
+                raise ValueError(f"expected one of {list(args)}")
+            return text
+        if origin is tuple:
+            return tuple(p for p in text.split(",") if p)
+        if origin is dict:
+            if text.startswith("{"):
+                return json.loads(text)
+            out = {}
+            for part in filter(None, text.split(",")):
+                k, _, v = part.partition(":")
+                out[k] = json.loads(v) if v else None
+            return out
+    except (ValueError, json.JSONDecodeError) as err:
+        raise ValueError(f"override {key}={text!r}: cannot parse as {hint} ({err})") from None
+    raise ValueError(f"override {key}: unsupported field type {hint}")
+
+
+def apply_overrides(config: Any, overrides: list[str]) -> Any:
+    """``["optim.lr=3e-4", "data.weights=robot:0.7,web:0.3"]`` -> a new config."""
+    for item in overrides:
+        key, sep, text = item.partition("=")
+        if not sep:
+            raise ValueError(f"override {item!r}: expected KEY=VALUE, e.g. optim.lr=3e-4")
+        config = _override(config, key.split("."), text, key)
+    return config
+
+
+def _override(obj: Any, path: list[str], text: str, key: str) -> Any:
+    names = {f.name: f for f in dataclasses.fields(obj)}
+    head = path[0]
+    if head not in names:
+        import difflib
+
+        close = difflib.get_close_matches(head, names, n=1)
+        hint = f"; did you mean {close[0]!r}?" if close else ""
+        raise KeyError(f"override {key!r}: {type(obj).__name__} has no field {head!r}{hint}")
+    value = getattr(obj, head)
+    if len(path) > 1:
+        if not dataclasses.is_dataclass(value):
+            raise KeyError(f"override {key!r}: {head!r} is not a section")
+        return dataclasses.replace(obj, **{head: _override(value, path[1:], text, key)})
+    hint = typing.get_type_hints(type(obj))[head]
+    return dataclasses.replace(obj, **{head: _parse_value(text, hint, key)})

@@ -1,0 +1,117 @@
+"""Training presets: named, documented, reproducible configs (seeded; the resolved config is
+saved with every checkpoint). Each docstring gives purpose, command, runtime and expected metric.
+
+The tiny presets reproduce RT-2's Table-6 ablation in miniature: a "pretrained VLM" is first made
+by training the tiny backbone on the synthetic web corpus alone (``tiny-pretrain``), then it is
+fine-tuned on robot data alone (``tiny-finetune``) or co-fine-tuned on robot + web data
+(``tiny-cofinetune``), against a model trained on robot data from scratch (``tiny-scratch``).
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Callable
+from dataclasses import replace
+
+from rt2.training.config import DataConfig, ModelConfig, OptimConfig, TrainConfig
+
+PRESETS: dict[str, Callable[[], TrainConfig]] = {}
+
+
+def register_preset(name: str) -> Callable[[Callable[[], TrainConfig]], Callable[[], TrainConfig]]:
+    def wrap(fn: Callable[[], TrainConfig]) -> Callable[[], TrainConfig]:
+        PRESETS[name] = fn
+        return fn
+
+    return wrap
+
+
+def get_preset(name: str) -> TrainConfig:
+    if name not in PRESETS:
+        close = difflib.get_close_matches(name, PRESETS, n=1)
+        hint = f"; did you mean {close[0]!r}?" if close else ""
+        raise KeyError(f"unknown preset {name!r}; known: {sorted(PRESETS)}{hint}")
+    return replace(PRESETS[name](), name=name)
+
+
+def describe_presets() -> list[tuple[str, str]]:
+    """(name, first docstring line) of every preset."""
+    return [(n, (fn.__doc__ or "").strip().splitlines()[0]) for n, fn in sorted(PRESETS.items())]
+
+
+def _tiny(
+    weights: dict[str, float], steps: int, init: str | None = None, bounds: str = "stats"
+) -> TrainConfig:
+    return TrainConfig(
+        model=ModelConfig(
+            backbone="tiny",
+            action_space="language_table",
+            mapping="reserved",
+            init=init,
+            bounds=bounds,
+        ),
+        data=DataConfig(weights=weights, web_size=20000),
+        optim=OptimConfig(steps=steps, batch_size=32, lr=1e-3, warmup_steps=100),
+        precision="bf16",
+        log_every=20,
+        eval_every=250,
+        save_every=500,
+    )
+
+
+@register_preset("tiny-demo")
+def tiny_demo() -> TrainConfig:
+    """Co-fine-tune the tiny VLA from scratch on tabletop robot data + web data, 50/50 (the demo).
+
+    Command: ``rt2 collect --suite seen --episodes 400 --out data/seen && rt2 train --preset
+    tiny-demo --data data/seen --out runs/tiny-demo`` (``rt2 demo`` runs all of it).
+    Runtime: about 8 minutes on 2 CPU cores (1500 steps of 32 samples, bf16).
+    Expected: held-out action-token accuracy around 0.6; `seen` success well above random.
+    """
+    return _tiny({"robot": 0.5, "web": 0.5}, steps=1500)
+
+
+@register_preset("tiny-scratch")
+def tiny_scratch() -> TrainConfig:
+    """RT-2 Table 6 "from scratch": the tiny VLA trained on robot data only, random init.
+
+    Command: ``rt2 train --preset tiny-scratch --data data/seen --out runs/tiny-scratch``.
+    Runtime: about 15 minutes on 2 CPU cores (3000 steps of 32 samples, bf16).
+    Expected: good on `seen`, weakest on unseen objects and emergent tasks (no web knowledge).
+    """
+    return _tiny({"robot": 1.0}, steps=3000)
+
+
+@register_preset("tiny-pretrain")
+def tiny_pretrain() -> TrainConfig:
+    """Stage 0: make the tiny "pretrained VLM" by training on the synthetic web corpus only.
+
+    Command: ``rt2 train --preset tiny-pretrain --out runs/tiny-pretrain`` (no robot data).
+    Runtime: about 15 minutes on 2 CPU cores (3000 steps of 32 samples, bf16).
+    Expected: held-out web loss well below its initial ~5.5 nats/token.
+    """
+    cfg = _tiny({"web": 1.0}, steps=3000, bounds="fixed")
+    return cfg
+
+
+@register_preset("tiny-finetune")
+def tiny_finetune() -> TrainConfig:
+    """RT-2 Table 6 "fine-tuned": start from ``runs/tiny-pretrain``, robot data only.
+
+    Command: ``rt2 train --preset tiny-finetune --data data/seen --out runs/tiny-finetune``
+    (override the start with ``model.init=DIR``).
+    Runtime: about 15 minutes on 2 CPU cores (3000 steps of 32 samples, bf16).
+    Expected: like tiny-scratch on `seen`; loses the web answers (catastrophic forgetting).
+    """
+    return _tiny({"robot": 1.0}, steps=3000, init="runs/tiny-pretrain")
+
+
+@register_preset("tiny-cofinetune")
+def tiny_cofinetune() -> TrainConfig:
+    """RT-2 Table 6 "co-fine-tuned": start from ``runs/tiny-pretrain``, robot + web data 50/50.
+
+    Command: ``rt2 train --preset tiny-cofinetune --data data/seen --out runs/tiny-cofinetune``.
+    Runtime: about 15 minutes on 2 CPU cores (3000 steps of 32 samples, bf16).
+    Expected: `seen` success close to tiny-finetune while keeping the web answers.
+    """
+    return _tiny({"robot": 0.5, "web": 0.5}, steps=3000, init="runs/tiny-pretrain")

@@ -1,0 +1,330 @@
+"""The trainer: co-fine-tuning on a robot/web mixture with Hugging Face Accelerate.
+
+One optimizer step = one global batch drawn from the mixture for that step (deterministic per
+seed and step), split across processes and into gradient-accumulation micro-batches. Runs on one
+CPU as is, or on many GPUs/nodes with ``accelerate launch -m rt2.cli train ...``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import math
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+from accelerate import Accelerator
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
+
+from rt2.actions import compute_stats
+from rt2.data.mixture import Mixture, Source
+from rt2.data.robot import dataset_fingerprint, load_robot_sources
+from rt2.training.checkpoint import latest_checkpoint, load_weights, read_json, save_checkpoint
+from rt2.training.config import TrainConfig
+from rt2.training.factory import build_model
+from rt2.training.schedule import learning_rate
+
+
+@dataclass
+class TrainResult:
+    out_dir: Path
+    checkpoint: Path | None
+    step: int
+    metrics: dict[str, float] = field(default_factory=dict)  # last logged training metrics
+    eval_metrics: dict[str, float] = field(default_factory=dict)
+    seconds: float = 0.0
+
+
+@dataclass
+class _Data:
+    train: dict[str, Source]
+    eval: dict[str, Source]
+    stats: dict[str, Any] | None
+    fingerprint: dict[str, Any] | None
+    corpus: list[str]
+
+
+def _load_data(config: TrainConfig, data_dir: str | Path | None) -> _Data:
+    train: dict[str, Source] = {}
+    evals: dict[str, Source] = {}
+    stats = fingerprint = None
+    corpus: list[str] = []
+    if config.data.uses("robot") or config.model.bounds == "stats":
+        if data_dir is None:
+            raise ValueError(
+                "this config trains on robot data: pass --data DIR (a dataset from `rt2 collect`)"
+            )
+        robot, robot_eval, _ = load_robot_sources(data_dir, config.data.eval_episodes)
+        stats = compute_stats(robot.actions)
+        fingerprint = dataset_fingerprint(data_dir)
+        corpus = sorted(set(robot.instructions))
+        if config.data.uses("robot"):
+            train["robot"] = robot
+            if robot_eval is not None:
+                evals["robot"] = robot_eval
+    if config.data.uses("web"):
+        from rt2.data.web import WebCorpus, WebCorpusConfig
+
+        train["web"] = WebCorpus(
+            WebCorpusConfig(size=config.data.web_size, seed=config.seed, split="train")
+        )
+        evals["web"] = WebCorpus(
+            WebCorpusConfig(size=max(1, config.data.eval_samples), seed=config.seed, split="eval")
+        )
+        corpus += [
+            train["web"][i].prompt + " " + train["web"][i].answer
+            for i in range(min(500, len(train["web"])))
+        ]
+    return _Data(train, evals, stats, fingerprint, corpus)
+
+
+def _eval_samples(source: Source, n: int) -> list:
+    step = max(1, len(source) // max(1, n))
+    return [source[i] for i in range(0, len(source), step)][:n]
+
+
+class Trainer:
+    """Builds data, model and optimizer from a :class:`TrainConfig` and runs the loop."""
+
+    def __init__(
+        self,
+        config: TrainConfig | None,
+        out_dir: str | Path,
+        data_dir: str | Path | None = None,
+        resume: bool = False,
+        console: Console | None = None,
+    ) -> None:
+        self.out_dir = Path(out_dir)
+        self.console = console or Console()
+        self.start_step = 0
+        resume_from = latest_checkpoint(self.out_dir) if resume else None
+        if resume and resume_from is None:
+            self.console.print(
+                f"[yellow]--resume: no checkpoint in {self.out_dir}; starting fresh[/]"
+            )
+        if resume_from is not None:
+            saved = TrainConfig.from_dict(read_json(resume_from, "config.json"))
+            if config is not None and config != saved:
+                self.console.print(
+                    f"[yellow]--resume: continuing with the config saved in {resume_from}[/]"
+                )
+            config = saved
+            if data_dir is None and (fp := _read_optional(resume_from, "dataset.json")):
+                data_dir = fp["path"]
+        if config is None:
+            raise ValueError(f"nothing to resume in {self.out_dir} and no config given")
+        self.config = config
+        self.data_dir = data_dir
+        self.accelerator = Accelerator(
+            mixed_precision="bf16" if config.precision == "bf16" else "no"
+        )
+        torch.manual_seed(config.seed)
+        self.data = _load_data(config, data_dir)
+        model = build_model(config.model, self.data.stats, self.data.corpus)
+        for name, p in model.named_parameters():
+            if any(name.startswith(prefix) for prefix in config.model.freeze):
+                p.requires_grad_(False)
+        trainable = [p for p in model.parameters() if p.requires_grad]
+        if not trainable:
+            raise ValueError(f"model.freeze={config.model.freeze} leaves nothing to train")
+        decay = [p for p in trainable if p.ndim >= 2]
+        no_decay = [p for p in trainable if p.ndim < 2]
+        optimizer = torch.optim.AdamW(
+            [
+                {"params": decay, "weight_decay": config.optim.weight_decay},
+                {"params": no_decay, "weight_decay": 0.0},
+            ],
+            lr=config.optim.lr,
+            betas=(0.9, 0.95),
+        )
+        if resume_from is not None:
+            load_weights(model, resume_from)
+            state = torch.load(resume_from / "trainer_state.pt", weights_only=False)
+            optimizer.load_state_dict(state["optimizer"])
+            self.start_step = int(state["step"])
+        self.model, self.optimizer = self.accelerator.prepare(model, optimizer)
+        self.mixture = Mixture(self.data.train, config.data.weights, seed=config.seed)
+        self.eval_sets = {
+            k: _eval_samples(v, config.data.eval_samples) for k, v in self.data.eval.items()
+        }
+        world = self.accelerator.num_processes
+        if config.optim.batch_size % (config.optim.grad_accum * world):
+            raise ValueError(
+                f"optim.batch_size {config.optim.batch_size} is not divisible by grad_accum x processes "
+                f"= {config.optim.grad_accum * world}"
+            )
+        self.micro = config.optim.batch_size // (config.optim.grad_accum * world)
+        self.metrics_path = self.out_dir / "metrics.jsonl"
+
+    @property
+    def unwrapped(self):
+        return self.accelerator.unwrap_model(self.model)
+
+    # ---- pieces -------------------------------------------------------------------------
+    def _checkpoint_files(self) -> dict[str, Any]:
+        files: dict[str, Any] = {
+            "config.json": self.config.to_dict(),
+            "vla.json": self.unwrapped.spec(),
+        }
+        files["stats.json"] = {"action": self.data.stats} if self.data.stats else {}
+        if self.data.fingerprint:
+            files["dataset.json"] = self.data.fingerprint
+        return files
+
+    def save(self, step: int) -> Path | None:
+        self.accelerator.wait_for_everyone()
+        if not self.accelerator.is_main_process:
+            return None
+        state = {"optimizer": self.optimizer.state_dict(), "step": step}
+        return save_checkpoint(
+            self.out_dir,
+            step,
+            self.unwrapped,
+            self._checkpoint_files(),
+            state,
+            keep_last=self.config.keep_last,
+        )
+
+    @torch.no_grad()
+    def evaluate(self) -> dict[str, float]:
+        """Held-out loss per source, and action-token accuracy on held-out robot frames."""
+        model = self.unwrapped
+        model.eval()
+        out: dict[str, float] = {}
+        for name, samples in self.eval_sets.items():
+            losses, accs, weights = [], [], []
+            for i in range(0, len(samples), self.micro):
+                chunk = samples[i : i + self.micro]
+                with self.accelerator.autocast():
+                    res = model.loss(model.collate(chunk))
+                losses.append(res.metrics["loss"])
+                accs.append(res.metrics["action_token_acc"])
+                weights.append(len(chunk))
+            total = sum(weights)
+            out[f"eval/{name}_loss"] = (
+                sum(loss * w for loss, w in zip(losses, weights, strict=True)) / total
+            )
+            if name == "robot":
+                out["eval/robot_action_acc"] = (
+                    sum(a * w for a, w in zip(accs, weights, strict=True)) / total
+                )
+        model.train()
+        return out
+
+    def _log(self, record: dict[str, Any]) -> None:
+        if self.accelerator.is_main_process:
+            with open(self.metrics_path, "a") as f:
+                f.write(json.dumps(record) + "\n")
+
+    def _truncate_log(self) -> None:
+        """Drop records after the resumed step (they belong to the interrupted tail)."""
+        if not self.accelerator.is_main_process or not self.metrics_path.exists():
+            return
+        keep = [
+            line
+            for line in self.metrics_path.read_text().splitlines()
+            if json.loads(line)["step"] <= self.start_step
+        ]
+        self.metrics_path.write_text("".join(line + "\n" for line in keep))
+
+    # ---- loop ---------------------------------------------------------------------------
+    def train_step(self, step: int) -> dict[str, Any]:
+        """One optimizer step (0-based ``step``): forward/backward over micro-batches, clip, update."""
+        cfg = self.config
+        lr = learning_rate(step, cfg.optim)
+        for group in self.optimizer.param_groups:
+            group["lr"] = lr
+        samples, counts = self.mixture.batch(step, cfg.optim.batch_size)
+        rank, world = self.accelerator.process_index, self.accelerator.num_processes
+        local = samples[rank::world]
+        losses, accs = [], []
+        for j in range(cfg.optim.grad_accum):
+            chunk = local[j * self.micro : (j + 1) * self.micro]
+            batch = self.unwrapped.collate(chunk)
+            last = j == cfg.optim.grad_accum - 1
+            ctx = self.accelerator.no_sync(self.model) if not last else contextlib.nullcontext()
+            with ctx:
+                out = self.model(batch)
+                self.accelerator.backward(out.loss / cfg.optim.grad_accum)
+            losses.append(out.metrics["loss"])
+            accs.append(out.metrics["action_token_acc"])
+        grad_norm = self.accelerator.clip_grad_norm_(self.model.parameters(), cfg.optim.clip_grad)
+        self.optimizer.step()
+        self.optimizer.zero_grad(set_to_none=True)
+        acc = [a for a in accs if not math.isnan(a)]
+        return {
+            "loss": sum(losses) / len(losses),
+            "action_token_acc": sum(acc) / len(acc) if acc else float("nan"),
+            "lr": lr,
+            "grad_norm": float(grad_norm),
+            **{f"n_{k}": v for k, v in counts.items()},
+        }
+
+    def run(self, stop_after: int | None = None, progress: bool = True) -> TrainResult:
+        """Train to ``optim.steps`` (or stop after ``stop_after`` more steps, for tests/demos)."""
+        cfg = self.config
+        self.out_dir.mkdir(parents=True, exist_ok=True)
+        if self.accelerator.is_main_process:
+            (self.out_dir / "config.json").write_text(json.dumps(cfg.to_dict(), indent=2) + "\n")
+        self._truncate_log()
+        end = (
+            cfg.optim.steps
+            if stop_after is None
+            else min(cfg.optim.steps, self.start_step + stop_after)
+        )
+        self.model.train()
+        t0 = time.perf_counter()
+        last: dict[str, Any] = {}
+        eval_metrics: dict[str, float] = {}
+        ckpt = None
+        columns = [
+            TextColumn("[bold]train[/] {task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            TimeRemainingColumn(),
+        ]
+        show = progress and self.accelerator.is_main_process
+        with Progress(*columns, console=self.console, disable=not show) as bar:
+            task = bar.add_task(cfg.name, total=cfg.optim.steps, completed=self.start_step)
+            window_t, window_n = time.perf_counter(), 0
+            for step in range(self.start_step, end):
+                metrics = self.train_step(step)
+                window_n += cfg.optim.batch_size
+                done = step + 1
+                if done % cfg.log_every == 0 or done == end:
+                    now = time.perf_counter()
+                    metrics["samples_per_s"] = window_n / max(now - window_t, 1e-9)
+                    window_t, window_n = now, 0
+                    last = {"step": done, **metrics}
+                    self._log(last)
+                    bar.update(task, description=f"{cfg.name} loss {metrics['loss']:.3f}")
+                if done % cfg.eval_every == 0 or done == cfg.optim.steps:
+                    eval_metrics = self.evaluate()
+                    self._log({"step": done, **eval_metrics})
+                    bar.console.print(
+                        f"step {done}: "
+                        + ", ".join(f"{k} {v:.4f}" for k, v in eval_metrics.items())
+                    )
+                if done % cfg.save_every == 0 or done == end:
+                    ckpt = self.save(done)
+                bar.update(task, completed=done)
+        return TrainResult(self.out_dir, ckpt, end, last, eval_metrics, time.perf_counter() - t0)
+
+
+def _read_optional(ckpt: Path, name: str) -> Any:
+    try:
+        return read_json(ckpt, name)
+    except FileNotFoundError:
+        return None

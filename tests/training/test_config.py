@@ -1,0 +1,70 @@
+import itertools
+
+import pytest
+
+from rt2.training.config import DataConfig, OptimConfig, TrainConfig, apply_overrides
+from rt2.training.presets import PRESETS, describe_presets, get_preset
+from rt2.training.schedule import learning_rate
+
+
+def test_overrides_parse_by_field_type():
+    cfg = apply_overrides(
+        TrainConfig(),
+        ["optim.lr=3e-4", "optim.steps=7", "data.weights=robot:0.7,web:0.3", "model.freeze=backbone.patch,backbone.vision",
+         "model.init=none", "precision=fp32", "model.backbone_options=lm_dim:64,lm_layers:1"],
+    )  # fmt: skip
+    assert cfg.optim.lr == 3e-4 and cfg.optim.steps == 7
+    assert cfg.data.weights == {"robot": 0.7, "web": 0.3}
+    assert cfg.model.freeze == ("backbone.patch", "backbone.vision")
+    assert cfg.model.init is None and cfg.precision == "fp32"
+    assert cfg.model.backbone_options == {"lm_dim": 64, "lm_layers": 1}
+    assert TrainConfig.from_dict(cfg.to_dict()) == cfg
+
+
+@pytest.mark.parametrize(
+    ("override", "error", "message"),
+    [
+        ("optim.lrr=1", KeyError, "did you mean 'lr'"),
+        ("optim.steps=many", ValueError, r"optim\.steps='many'"),
+        ("optim.steps=0", ValueError, r"optim\.steps: expected >= 1, got 0"),
+        ("precision=fp8", ValueError, "precision"),
+        ("data.weights=robot:-1", ValueError, "data.weights"),
+        ("data.weights=robot:1,youtube:1", ValueError, "unknown sources"),
+        ("lr", ValueError, "expected KEY=VALUE"),
+    ],
+)
+def test_bad_overrides_name_the_field(override, error, message):
+    with pytest.raises(error, match=message):
+        apply_overrides(TrainConfig(), [override])
+
+
+def test_config_validation():
+    with pytest.raises(ValueError, match=r"multiple of optim\.grad_accum"):
+        OptimConfig(batch_size=10, grad_accum=3)
+    with pytest.raises(ValueError, match=r"data\.eval_samples"):
+        DataConfig(eval_samples=-1)
+
+
+def test_schedule_warms_up_then_decays():
+    optim = OptimConfig(steps=100, lr=1.0, warmup_steps=10, min_lr_ratio=0.1)
+    lrs = [learning_rate(s, optim) for s in range(100)]
+    assert lrs[0] == pytest.approx(0.1) and lrs[9] == pytest.approx(1.0)
+    assert all(a >= b for a, b in itertools.pairwise(lrs[9:]))
+    assert lrs[-1] == pytest.approx(0.1, abs=0.01)
+
+
+def test_presets_are_documented():
+    assert {
+        "tiny-demo",
+        "tiny-scratch",
+        "tiny-pretrain",
+        "tiny-finetune",
+        "tiny-cofinetune",
+    } <= set(PRESETS)
+    for name, fn in PRESETS.items():
+        doc = fn.__doc__ or ""
+        assert "Command:" in doc and "Runtime:" in doc and "Expected:" in doc, name
+        assert get_preset(name).name == name
+    assert len(describe_presets()) == len(PRESETS)
+    with pytest.raises(KeyError, match="did you mean 'tiny-demo'"):
+        get_preset("tiny-dem")
