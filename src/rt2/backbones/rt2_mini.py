@@ -105,6 +105,7 @@ class RT2MiniBackbone(VLMBackbone):
         if lm_frozen:
             lm.requires_grad_(False)
         self.lm = apply_lora(lm, LoraOptions(c.lora_rank, c.lora_alpha, c.lora_targets))
+        self.train()  # like any fresh nn.Module (HF loaders return eval mode)
 
     def extra_config(self) -> dict:
         return asdict(self.config)

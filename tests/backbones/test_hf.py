@@ -1,0 +1,93 @@
+import numpy as np
+import pytest
+import torch
+
+from rt2.backbones.hf import HFConfig
+from rt2.batching import RobotSample, TextSample
+from rt2.model import build_vla
+
+from .tiny_hf import BUILDERS
+
+ARCHS = sorted(BUILDERS)
+
+
+@pytest.fixture(scope="module", params=ARCHS)
+def model_dir(request, tmp_path_factory):
+    return str(BUILDERS[request.param](tmp_path_factory.mktemp(request.param)))
+
+
+def test_config_errors_name_the_field():
+    with pytest.raises(ValueError, match=r"HFConfig\.model must name"):
+        HFConfig()
+    with pytest.raises(ValueError, match=r"HFConfig\.dtype must be one of"):
+        HFConfig(model="x", dtype="float16")  # type: ignore[arg-type]
+
+
+def _batch(vla, rng):
+    space = vla.action_space
+    return vla.collate(
+        [
+            RobotSample(rng.integers(0, 256, (40, 40, 3), dtype=np.uint8), "push the red star",
+                        rng.uniform(space.low, space.high)),
+            RobotSample(rng.integers(0, 256, (40, 40, 3), dtype=np.uint8), "go left",
+                        rng.uniform(space.low, space.high)),
+            TextSample(None, "Q: what is on the table? A:", "a red block"),
+        ]
+    )  # fmt: skip
+
+
+@pytest.mark.parametrize("mapping", ["reserved", "integers"])
+def test_training_step_and_constrained_decoding(model_dir, mapping):
+    torch.manual_seed(0)
+    vla = build_vla("hf", "rt2", mapping=mapping, model=model_dir, freeze_vision=False)
+    bb = vla.backbone
+    assert bb.num_image_tokens > 0 and (bb.block_ids == bb.image_token_id).any()
+    batch = _batch(vla, np.random.default_rng(0))
+    opt = torch.optim.AdamW([p for p in vla.parameters() if p.requires_grad], lr=3e-3)
+    losses = []
+    for _ in range(4):
+        out = vla.loss(batch)
+        opt.zero_grad()
+        out.loss.backward()
+        opt.step()
+        losses.append(out.metrics["loss"])
+    assert np.isfinite(losses).all() and losses[-1] < losses[0]
+    vla.eval()
+    images = np.random.default_rng(1).integers(0, 256, (2, 40, 40, 3), dtype=np.uint8)
+    res = vla.act_batch(images, ["push the red star", "go"])
+    assert res.bins.shape == (2, 8)
+    assert ((res.bins >= 0) & (res.bins < np.array(vla.mapping.num_values))).all()
+    answers = vla.answer([None, images[0]], ["Q: hi? A:", "Q: what is it? A:"])
+    assert len(answers) == 2
+
+
+def test_kv_cache_matches_full_forward(model_dir):
+    torch.manual_seed(0)
+    bb = build_vla("hf", "rt2", model=model_dir).backbone.eval()
+    images = np.random.default_rng(0).integers(0, 256, (2, 40, 40, 3), dtype=np.uint8)
+    pixels = bb.preprocess_images(images)
+    ids = torch.randint(20, 300, (2, 9))
+    mask = torch.ones(2, 9, dtype=torch.long)
+    mask[1, :2] = 0
+    image_mask = torch.tensor([True, False])
+    with torch.no_grad():
+        full = bb(pixels, ids, mask, image_mask).logits
+        other = bb(pixels.flip(0), ids, mask, image_mask).logits
+        logits, cache = bb.prefill(bb.embed_images(pixels), ids[:, :5], mask[:, :5], image_mask)
+        steps = [logits]
+        for t in range(5, 9):
+            logits, cache = bb.decode_step(ids[:, t : t + 1], cache)
+            steps.append(logits)
+    assert torch.allclose(torch.stack(steps, 1), full[:, 4:], atol=1e-4)
+    assert torch.allclose(full[1], other[1], atol=1e-5)  # text-only row ignores the image
+    assert not torch.allclose(full[0], other[0], atol=1e-5)
+
+
+def test_lora_trains_only_adapters_of_the_language_model(model_dir):
+    bb = build_vla("hf", "rt2", model=model_dir, lora_rank=4).backbone
+    names = [n for n, p in bb.named_parameters() if p.requires_grad]
+    assert names and all("lora_" in n for n in names)
+    lm = {id(p) for p in bb._language_model_module().parameters()}
+    assert all(id(p) in lm for p in bb.parameters() if p.requires_grad)
+    frozen = build_vla("hf", "rt2", model=model_dir, freeze_lm=True).backbone
+    assert not any(p.requires_grad for p in frozen.parameters())  # vision frozen by default

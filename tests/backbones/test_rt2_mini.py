@@ -1,0 +1,133 @@
+import numpy as np
+import pytest
+import torch
+
+from rt2.actions import ActionSpace
+from rt2.backbones import build_backbone
+from rt2.backbones.rt2_mini import RT2MiniConfig
+from rt2.batching import RobotSample, TextSample
+from rt2.model import build_vla
+
+INSTRUCTION = "push the red star to the top left corner"
+
+
+def test_config_errors_name_the_field():
+    with pytest.raises(ValueError, match="image_size must be a positive multiple of 32, got 100"):
+        RT2MiniConfig(image_size=100)
+    with pytest.raises(ValueError, match="image_tokens must be a square"):
+        RT2MiniConfig(image_tokens=15)
+    with pytest.raises(ValueError, match=r"image_tokens .* got 64"):
+        RT2MiniConfig(image_size=128, image_tokens=64)  # 8x8 > the 4x4 feature map
+    with pytest.raises(ValueError, match="rank must be >= 0, got -1"):
+        RT2MiniConfig(lora_rank=-1)
+
+
+@pytest.mark.slow
+def test_tokens_per_action_for_both_mappings(mini):
+    """The paper's action string costs 23 SmolLM2 tokens as integers, 7 as reserved ids."""
+    tok = mini.tokenizer
+    assert len(tok.encode(" 1 128 91 241 5 101 127")) == 23
+    vla = build_vla(mini, "rt2", mapping="reserved")
+    bins = [1, 128, 91, 241, 5, 101, 127, 0]
+    assert vla.mapping.tokens_per_action(bins) == 8
+    assert build_vla(mini, "rt2", mapping="integers").mapping.tokens_per_action(bins) == 25
+    # reserved ids: rare tokens never produced by the prompts or the offline corpus
+    ids = set(vla.mapping.token_ids)
+    assert len(ids) == 256 and not ids & tok.special_ids
+    prompt = tok.encode(vla.prompt.robot_prompt(INSTRUCTION) + " Q: what colour is a banana?")
+    assert not ids & set(prompt)
+
+
+@pytest.mark.slow
+def test_forward_loss_and_text_only_rows(mini, images):
+    pixels = mini.preprocess_images(images)
+    assert pixels.shape == (3, 3, 128, 128)
+    ids = torch.randint(20, 40000, (3, 7))
+    mask = torch.ones(3, 7, dtype=torch.long)
+    labels = ids.clone()
+    labels[:, :3] = -100
+    with torch.no_grad():
+        out = mini(pixels, ids, mask, torch.tensor([True, True, False]), labels)
+        other = mini(pixels.flip(0), ids, mask, torch.tensor([True, True, False]))
+    assert out.logits.shape == (3, 7, mini.tokenizer.vocab_size)
+    assert out.loss is not None and torch.isfinite(out.loss)
+    # the text-only row ignores its image, image rows do not
+    assert torch.allclose(out.logits[2], other.logits[2], atol=1e-4)
+    assert not torch.allclose(out.logits[0], other.logits[0], atol=1e-3)
+
+
+@pytest.mark.slow
+def test_kv_cache_decode_matches_full_forward(mini, images):
+    pixels = mini.preprocess_images(images[:2])
+    ids = torch.randint(20, 40000, (2, 10))
+    mask = torch.ones(2, 10, dtype=torch.long)
+    mask[1, :3] = 0  # left padding
+    image_mask = torch.tensor([True, False])
+    with torch.no_grad():
+        full = mini(pixels, ids, mask, image_mask).logits  # (2, 10, V)
+        logits, cache = mini.prefill(mini.embed_images(pixels), ids[:, :6], mask[:, :6], image_mask)
+        steps = [logits]
+        for t in range(6, 10):
+            logits, cache = mini.decode_step(ids[:, t : t + 1], cache)
+            steps.append(logits)
+    assert torch.allclose(torch.stack(steps, 1), full[:, 5:], atol=2e-3)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("mapping", ["reserved", "integers"])
+def test_constrained_decoding_gives_valid_actions(mini, images, mapping):
+    vla = build_vla(mini, "rt2", mapping=mapping).eval()
+    res = vla.act_batch(images[:2], [INSTRUCTION, "pick up the apple"])
+    assert res.bins.shape == (2, 8)
+    assert ((res.bins >= 0) & (res.bins < np.array(vla.mapping.num_values))).all()
+    space: ActionSpace = vla.action_space
+    assert ((res.actions >= space.low - 1e-6) & (res.actions <= space.high + 1e-6)).all()
+    assert set(res.timings) == {"vision", "prefill", "decode"}
+
+
+def _trainable(backbone) -> set[str]:
+    return {n.split(".")[0] for n, p in backbone.named_parameters() if p.requires_grad}
+
+
+@pytest.mark.slow
+def test_training_step_and_freezing_options(smollm2_cache, mini):
+    assert _trainable(mini) == {"projector"}  # freeze_lm=True, freeze_vision default
+    lora = build_backbone("rt2-mini", lora_rank=4, lora_targets=("q_proj", "v_proj"))
+    names = [n for n, p in lora.named_parameters() if p.requires_grad]
+    assert names and all(n.startswith("projector") or "lora_" in n for n in names)
+    assert any("lora_" in n for n in names)
+    assert lora.num_parameters(trainable_only=True) < 2_000_000
+    # a generic training step through the VLA
+    vla = build_vla(lora, "rt2", mapping="reserved").train()
+    assert not lora.vision.training  # frozen BatchNorm stays in eval mode
+    rng = np.random.default_rng(0)
+    space = vla.action_space
+    batch = vla.collate(
+        [
+            RobotSample(rng.integers(0, 256, (128, 128, 3), dtype=np.uint8), INSTRUCTION,
+                        rng.uniform(space.low, space.high)),
+            TextSample(None, "Q: what colour is a banana? A:", "yellow"),
+        ]
+    )  # fmt: skip
+    before = {n: p.detach().clone() for n, p in lora.named_parameters() if p.requires_grad}
+    opt = torch.optim.AdamW([p for p in vla.parameters() if p.requires_grad], lr=1e-3)
+    out = vla.loss(batch)
+    out.loss.backward()
+    opt.step()
+    changed = [
+        n for n, p in lora.named_parameters() if p.requires_grad and not torch.equal(p, before[n])
+    ]
+    assert any(n.startswith("projector") for n in changed) and any("lora_B" in n for n in changed)
+    frozen = [p for n, p in lora.named_parameters() if not p.requires_grad]
+    assert all(p.grad is None for p in frozen)
+
+
+@pytest.mark.slow
+def test_unfrozen_vision_and_lm_are_trainable(smollm2_cache):
+    bb = build_backbone("rt2-mini", freeze_vision=False)
+    assert _trainable(bb) == {"vision", "projector", "lm"}
+    assert bb.vision.training is bb.training
+    skip = bb.pretrained_parameter_names()
+    assert any(n.startswith("lm.") for n in skip) and not any(
+        n.startswith("projector") for n in skip
+    )
