@@ -28,6 +28,7 @@ class BenchCase:
     precision: str
     batch: int
     space: str = "rt2"
+    train: bool = False  # a training-throughput case
 
 
 @dataclass
@@ -117,10 +118,50 @@ def build_tiny(case: BenchCase) -> VLA:
     return build_vla("tiny", case.space, mapping=case.mapping)
 
 
-def default_cases(batches: tuple[int, ...] = (1, 16)) -> list[BenchCase]:
-    return [
-        BenchCase("tiny", mapping, precision, batch)
-        for mapping in ("reserved", "integers")
-        for precision in ("float32", "bfloat16")
-        for batch in batches
-    ]
+def build_rt2_mini(case: BenchCase) -> VLA:
+    """rt2-mini for inference (``bfloat16`` weights, or ``int8`` LM) or, for training cases
+    (precision ``float32``/``bfloat16`` autocast), as built by default (LM trainable)."""
+    vla = build_vla("rt2-mini", case.space, mapping=case.mapping)
+    if case.precision == "int8" or (case.precision == "bfloat16" and not case.train):
+        vla.backbone.to_inference(case.precision)  # type: ignore[operator]
+    return vla
+
+
+BUILDERS: dict[str, Callable[[BenchCase], VLA]] = {"tiny": build_tiny, "rt2-mini": build_rt2_mini}
+
+
+def build_case(case: BenchCase) -> VLA:
+    return BUILDERS[case.model](case)
+
+
+def default_models() -> tuple[str, ...]:
+    """tiny, plus rt2-mini when its SmolLM2 cache is ready (no 30 s conversion by surprise)."""
+    try:
+        from rt2.backbones.pretrained import cache_ready
+
+        return ("tiny", "rt2-mini") if cache_ready() else ("tiny",)
+    except ImportError:
+        return ("tiny",)
+
+
+def default_cases(
+    batches: tuple[int, ...] = (1, 16), models: tuple[str, ...] = ("tiny",)
+) -> list[BenchCase]:
+    cases = []
+    for model in models:
+        if model not in BUILDERS:
+            raise KeyError(f"unknown bench model {model!r}; known: {sorted(BUILDERS)}")
+        if model == "tiny":
+            cases += [
+                BenchCase("tiny", mapping, precision, batch)
+                for mapping in ("reserved", "integers")
+                for precision in ("float32", "bfloat16")
+                for batch in batches
+            ]
+        else:  # pretrained: batch 1 (one robot), bf16 weights vs int8 LM
+            cases += [
+                BenchCase(model, mapping, precision, 1)
+                for mapping in ("reserved", "integers")
+                for precision in ("bfloat16", "int8")
+            ]
+    return cases

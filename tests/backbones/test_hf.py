@@ -4,6 +4,7 @@ import torch
 
 from rt2.backbones.hf import HFConfig
 from rt2.batching import RobotSample, TextSample
+from rt2.decoding import SamplingConfig
 from rt2.model import build_vla
 
 from .tiny_hf import BUILDERS
@@ -57,7 +58,8 @@ def test_training_step_and_constrained_decoding(model_dir, mapping):
     res = vla.act_batch(images, ["push the red star", "go"])
     assert res.bins.shape == (2, 8)
     assert ((res.bins >= 0) & (res.bins < np.array(vla.mapping.num_values))).all()
-    answers = vla.answer([None, images[0]], ["Q: hi? A:", "Q: what is it? A:"])
+    short = SamplingConfig(max_new_tokens=4)
+    answers = vla.answer([None, images[0]], ["Q: hi? A:", "Q: what is it? A:"], short)
     assert len(answers) == 2
 
 

@@ -131,3 +131,21 @@ def test_unfrozen_vision_and_lm_are_trainable(smollm2_cache):
     assert any(n.startswith("lm.") for n in skip) and not any(
         n.startswith("projector") for n in skip
     )
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("mode", ["int8", "bfloat16"])
+def test_inference_modes_keep_the_model_close(smollm2_cache, mini, images, mode):
+    fast = build_backbone("rt2-mini", dtype="float32", freeze_lm=True).eval()
+    fast.projector.load_state_dict(mini.projector.state_dict())
+    fast.to_inference(mode)
+    assert not any(p.requires_grad for p in fast.parameters())
+    pixels = mini.preprocess_images(images[:1])
+    ids = torch.tensor([[1, *mini.tokenizer.encode(" The capital of France is")]])
+    mask = torch.ones_like(ids)
+    with torch.no_grad():
+        ref = mini(pixels, ids, mask).logits[0, -1].float()
+        got = fast(pixels, ids, mask).logits[0, -1].float()
+    assert torch.nn.functional.cosine_similarity(ref, got, dim=0) > 0.95
+    vla = build_vla(fast, "rt2", mapping="reserved")
+    assert vla.act_batch(images[:1], [INSTRUCTION]).bins.shape == (1, 8)

@@ -121,6 +121,11 @@ def convert_smollm2(target: Path) -> float:
     return time.perf_counter() - t0
 
 
+def cache_ready(root: Path | None = None) -> bool:
+    """True if the converted SmolLM2 cache exists and verifies (no conversion needed)."""
+    return _verify((root or cache_root()) / f"smollm2-135m-instruct-v{CACHE_FORMAT}")
+
+
 def smollm2_dir(root: Path | None = None) -> Path:
     """The verified SmolLM2 cache directory, converting the GGUF first if needed."""
     root = root or cache_root()

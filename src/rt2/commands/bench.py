@@ -11,6 +11,12 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--batches", default="1,16", help="comma-separated batch sizes (default 1,16)"
     )
+    parser.add_argument(
+        "--models",
+        default=None,
+        help="comma-separated: tiny, rt2-mini (default: tiny, plus rt2-mini once its SmolLM2 "
+        "cache exists; the first rt2-mini run converts the GGUF, ~30 s)",
+    )
     parser.add_argument("--repeats", type=int, default=10, help="timed calls per row (median)")
     parser.add_argument("--threads", type=int, default=0, help="torch threads (0: leave as is)")
     parser.add_argument("--json", default=None, help="also write the rows to this JSON file")
@@ -25,11 +31,19 @@ def run(args: argparse.Namespace) -> int:
     from rich.console import Console
     from rich.table import Table
 
-    from rt2.bench import BenchCase, bench_inference, bench_training, build_tiny, default_cases
+    from rt2.bench import (
+        BenchCase,
+        bench_inference,
+        bench_training,
+        build_case,
+        default_cases,
+        default_models,
+    )
 
     if args.threads:
         torch.set_num_threads(args.threads)
     batches = tuple(int(b) for b in args.batches.split(","))
+    models = tuple(args.models.split(",")) if args.models else default_models()
     console = Console() if sys.stdout.isatty() else Console(width=160)
     console.print(
         f"[bold]rt2 bench[/] torch {torch.__version__}, {torch.get_num_threads()} threads, "
@@ -37,9 +51,9 @@ def run(args: argparse.Namespace) -> int:
     )
     rows = []
     with console.status("timing...") as status:
-        for case in default_cases(batches):
+        for case in default_cases(batches, models):
             status.update(f"timing {case}")
-            rows.append(bench_inference(case, build_tiny, repeats=args.repeats))
+            rows.append(bench_inference(case, build_case, repeats=args.repeats))
     table = Table(title="observation -> action (median ms)")
     for col in ("model", "mapping", "precision", "batch", "params", "tok/action", "vision", "prefill",
                 "decode", "total", "Hz/robot", "actions/s"):  # fmt: skip
@@ -57,23 +71,25 @@ def run(args: argparse.Namespace) -> int:
         return next(
             r
             for r in rows
-            if (r.case.mapping, r.case.precision, r.case.batch) == (mapping, precision, batch)
+            if (r.case.model, r.case.mapping, r.case.precision, r.case.batch)
+            == ("tiny", mapping, precision, batch)
         )
 
-    b1, bn = batches[0], batches[-1]
-    ratios = Table(title="ratios (same run)")
-    ratios.add_column("comparison")
-    ratios.add_column("ratio", justify="right")
-    ratios.add_row(f"integers / reserved latency (fp32, batch {b1})",
-                   f"{find('integers', 'float32', b1).total_ms / find('reserved', 'float32', b1).total_ms:.2f}x")  # fmt: skip
-    ratios.add_row(f"fp32 / bf16 latency (reserved, batch {b1})",
-                   f"{find('reserved', 'float32', b1).total_ms / find('reserved', 'bfloat16', b1).total_ms:.2f}x")  # fmt: skip
-    if bn != b1:
-        ratios.add_row(f"fp32 / bf16 latency (reserved, batch {bn})",
-                       f"{find('reserved', 'float32', bn).total_ms / find('reserved', 'bfloat16', bn).total_ms:.2f}x")  # fmt: skip
-        ratios.add_row(f"actions/s batch {bn} / batch {b1} (reserved, fp32)",
-                       f"{find('reserved', 'float32', bn).actions_per_s / find('reserved', 'float32', b1).actions_per_s:.2f}x")  # fmt: skip
-    console.print(ratios)
+    if "tiny" in models:  # ratios compare tiny rows
+        b1, bn = batches[0], batches[-1]
+        ratios = Table(title="ratios (same run)")
+        ratios.add_column("comparison")
+        ratios.add_column("ratio", justify="right")
+        ratios.add_row(f"integers / reserved latency (fp32, batch {b1})",
+                       f"{find('integers', 'float32', b1).total_ms / find('reserved', 'float32', b1).total_ms:.2f}x")  # fmt: skip
+        ratios.add_row(f"fp32 / bf16 latency (reserved, batch {b1})",
+                       f"{find('reserved', 'float32', b1).total_ms / find('reserved', 'bfloat16', b1).total_ms:.2f}x")  # fmt: skip
+        if bn != b1:
+            ratios.add_row(f"fp32 / bf16 latency (reserved, batch {bn})",
+                           f"{find('reserved', 'float32', bn).total_ms / find('reserved', 'bfloat16', bn).total_ms:.2f}x")  # fmt: skip
+            ratios.add_row(f"actions/s batch {bn} / batch {b1} (reserved, fp32)",
+                           f"{find('reserved', 'float32', bn).actions_per_s / find('reserved', 'float32', b1).actions_per_s:.2f}x")  # fmt: skip
+        console.print(ratios)
 
     train = Table(title="training (forward + backward + AdamW)")
     train.add_column("model")
@@ -81,11 +97,18 @@ def run(args: argparse.Namespace) -> int:
     train.add_column("batch", justify="right")
     train.add_column("samples/s", justify="right")
     train_rows = []
-    for precision in ("float32", "bfloat16"):
-        case = BenchCase("tiny", "reserved", precision, 16)
-        sps = bench_training(build_tiny, case)
-        train_rows.append({"precision": precision, "batch": 16, "samples_per_s": sps})
-        train.add_row("tiny", precision, "16", f"{sps:.1f}")
+    train_cases = [
+        BenchCase("tiny", "reserved", p, 16, train=True) for p in ("float32", "bfloat16")
+    ]
+    if "rt2-mini" in models:  # full fine-tuning (frozen vision), bf16 autocast
+        train_cases.append(BenchCase("rt2-mini", "reserved", "bfloat16", 8, train=True))
+    for case in train_cases:
+        sps = bench_training(build_case, case)
+        train_rows.append(
+            {"model": case.model, "precision": case.precision, "batch": case.batch,
+             "samples_per_s": sps}
+        )  # fmt: skip
+        train.add_row(case.model, case.precision, str(case.batch), f"{sps:.1f}")
     console.print(train)
     if args.json:
         payload = {
