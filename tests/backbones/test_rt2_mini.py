@@ -146,6 +146,8 @@ def test_inference_modes_keep_the_model_close(smollm2_cache, mini, images, mode)
     with torch.no_grad():
         ref = mini(pixels, ids, mask).logits[0, -1].float()
         got = fast(pixels, ids, mask).logits[0, -1].float()
-    assert torch.nn.functional.cosine_similarity(ref, got, dim=0) > 0.95
+    assert torch.nn.functional.cosine_similarity(ref, got, dim=0) > (
+        0.9 if mode == "int8" else 0.99
+    )
     vla = build_vla(fast, "rt2", mapping="reserved")
     assert vla.act_batch(images[:1], [INSTRUCTION]).bins.shape == (1, 8)
