@@ -138,6 +138,7 @@ def _train(config: DemoConfig, data_dir: Path, run_dir: Path, console: Console) 
         cfg = replace(
             cfg,
             optim=replace(cfg.optim, warmup_steps=1, batch_size=8),
+            data=replace(cfg.data, eval_samples=8, eval_episodes=2),
             log_every=1,
             eval_every=config.steps,
         )

@@ -24,6 +24,7 @@ class TinyConfig:
     image_size: int = 128
     patch_size: int = 16
     pool: int = 2
+    stem: str = "conv"  # "conv": stride-2 3x3 convolutions down to patch_size (Xiao et al. 2021); "patch": linear patchify
     vision_dim: int = 192
     vision_layers: int = 4
     vision_heads: int = 3
@@ -48,6 +49,12 @@ class TinyConfig:
         ):
             if getattr(self, name) <= 0:
                 raise ValueError(f"TinyConfig.{name} must be positive, got {getattr(self, name)}")
+        if self.stem not in ("conv", "patch"):
+            raise ValueError(f"TinyConfig.stem: expected 'conv' or 'patch', got {self.stem!r}")
+        if self.stem == "conv" and (self.patch_size & (self.patch_size - 1) or self.patch_size < 2):
+            raise ValueError(
+                f"TinyConfig.patch_size must be a power of two for the conv stem, got {self.patch_size}"
+            )
         grid = self.image_size // self.patch_size
         if self.image_size % self.patch_size or grid % self.pool:
             raise ValueError(
@@ -62,6 +69,18 @@ class TinyConfig:
     @property
     def num_image_tokens(self) -> int:
         return (self.grid // self.pool) ** 2
+
+
+def _conv_stem(dim: int, patch_size: int) -> nn.Sequential:
+    """log2(patch_size) stride-2 3x3 convolutions: (B, 3, S, S) -> (B, dim, S/p, S/p)."""
+    layers: list[nn.Module] = []
+    n = patch_size.bit_length() - 1
+    channels = [3] + [max(16, dim >> (n - i)) for i in range(1, n)] + [dim]
+    for i in range(n):
+        layers.append(nn.Conv2d(channels[i], channels[i + 1], 3, stride=2, padding=1))
+        if i < n - 1:
+            layers.append(nn.GELU())
+    return nn.Sequential(*layers)
 
 
 @dataclass
@@ -82,7 +101,11 @@ class TinyBackbone(VLMBackbone):
         self.num_image_tokens = c.num_image_tokens
         self.max_positions = c.max_positions
         # vision tower
-        self.patch = nn.Conv2d(3, c.vision_dim, c.patch_size, stride=c.patch_size)
+        self.patch = (
+            _conv_stem(c.vision_dim, c.patch_size)
+            if c.stem == "conv"
+            else nn.Conv2d(3, c.vision_dim, c.patch_size, stride=c.patch_size)
+        )
         self.vision_pos = nn.Parameter(torch.zeros(1, c.grid**2, c.vision_dim))
         self.vision_blocks = nn.ModuleList(
             Block(c.vision_dim, c.vision_heads) for _ in range(c.vision_layers)

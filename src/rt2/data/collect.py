@@ -48,6 +48,7 @@ class CollectConfig:
     image_format: str = "image"
     episodes_per_file: int = 50
     png_level: int = 1  # zlib level of PNG frames: 0 is ~2.5x faster to write, ~3x larger
+    clean_labels: bool = True  # with noise: record the expert's noise-free action as the label
     max_attempts_factor: int = 10  # give up after episodes * factor failed attempts
 
     def __post_init__(self) -> None:
@@ -159,7 +160,12 @@ def _next_attempt(root: Path) -> int:
 
 
 def run_episode(
-    env: Any, expert: Expert, seed: int, stats: CollectStats, stop: list[bool] | None = None
+    env: Any,
+    expert: Expert,
+    seed: int,
+    stats: CollectStats,
+    stop: list[bool] | None = None,
+    clean_labels: bool = True,
 ) -> tuple[EpisodeData, dict[str, Any]]:
     """Roll out one expert episode; frame t pairs observation t with the action taken at t."""
     t0 = time.perf_counter()
@@ -177,7 +183,10 @@ def run_episode(
         obs, _, terminated, truncated, info = env.step(action)
         t_env += time.perf_counter() - t2
         t_expert += t2 - t1
-        actions.append(action)
+        # with noise, execute the noisy action but record the expert's clean one (DART-style
+        # corrective labels); experts without ``clean_action`` record what was executed
+        label = getattr(expert, "clean_action", action) if clean_labels else action
+        actions.append(np.asarray(label, dtype=np.float32))
         stats.steps += 1
         if terminated or truncated:
             break
@@ -258,7 +267,12 @@ def collect(
                             "the expert fails too often for --only-successful"
                         )
                     episode, extra = run_episode(
-                        env, make_expert(config.seed + attempt), config.seed + attempt, stats, stop
+                        env,
+                        make_expert(config.seed + attempt),
+                        config.seed + attempt,
+                        stats,
+                        stop,
+                        clean_labels=config.clean_labels,
                     )
                     extra["attempt"] = attempt
                     attempt += 1

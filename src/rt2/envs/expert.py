@@ -59,10 +59,17 @@ class TabletopExpert:
         if u.task is not self._task:  # new episode: plan once
             self._task = u.task
             self._fixed_target = self._plan_far(u) if u.task.goal.kind == "far" else None
-        delta = self._delta(u)
+        clean = np.clip(self._delta(u), -MAX_DELTA, MAX_DELTA)
+        delta = clean
         if self.noise > 0:
             delta = delta + self.rng.normal(0.0, self.noise * MAX_DELTA, size=2)
         delta = np.clip(delta, -MAX_DELTA, MAX_DELTA)
+        # the noise-free action for the state reached, a corrective label (DART, Laskey et al. 2017)
+        self.clean_action = self._format(u, clean)
+        return self._format(u, delta)
+
+    @staticmethod
+    def _format(u: Any, delta: np.ndarray) -> np.ndarray:
         if u.terminate_action:
             return np.array([0.0, delta[0], delta[1]], dtype=np.float32)
         return delta.astype(np.float32)

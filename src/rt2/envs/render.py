@@ -18,6 +18,7 @@ from rt2.envs.scene import Scene
 from rt2.envs.scenery import floor_texture, table_texture
 
 VIEW_MARGIN = 0.025  # metres of floor visible left and right of the table
+ARM_WIDTH = 0.008  # metres: the drawn robot arm reaching the effector from the far edge
 _SHIFT = 4  # fixed-point bits for sub-pixel polygon vertices
 _ONE = 1 << _SHIFT
 
@@ -85,6 +86,8 @@ class Renderer:
             self._colours.append([self._lit(c) for _, c in layers])
         self._eff = (self._lit((50, 50, 55)), self._lit((150, 150, 160)))
         self._px_per_m = s * look.scale
+        # the robot's base sits beyond the far (top) edge; its arm reaches to the effector
+        self._arm_base = np.array([0.0, hy + VIEW_MARGIN + env.border_width])
 
     def _lit(self, rgb: tuple[int, int, int]) -> tuple[int, int, int]:
         g = self._gain
@@ -111,8 +114,12 @@ class Renderer:
             for poly, col in zip(np.split(px, splits), cols, strict=True):
                 cv2.fillPoly(img, [poly], col, cv2.LINE_AA, _SHIFT)
         e = (lin @ effector + off).astype(np.int32)
-        r = self._px_per_m * EFFECTOR_RADIUS * 1.3 * _ONE  # drawn a bit larger than its collider
+        # drawn larger than its collider so that it stays visible in small observations
+        r = self._px_per_m * EFFECTOR_RADIUS * 1.7 * _ONE
         centre = (int(e[0]), int(e[1]))
+        base = (lin @ self._arm_base + off).astype(np.int32)
+        width = max(1, round(self._px_per_m * ARM_WIDTH))
+        cv2.line(img, (int(base[0]), int(base[1])), centre, self._eff[0], width, cv2.LINE_AA, _SHIFT)
         cv2.circle(img, centre, int(r), self._eff[0], -1, cv2.LINE_AA, _SHIFT)
         cv2.circle(img, centre, int(r * 0.55), self._eff[1], -1, cv2.LINE_AA, _SHIFT)
         return img

@@ -1,0 +1,62 @@
+import json
+
+import numpy as np
+import pytest
+
+from rt2.cli import main
+from rt2.demo import QUICK, DemoConfig, run_demo
+
+
+def test_help_lists_every_verb(capsys):
+    with pytest.raises(SystemExit):
+        main(["--help"])
+    out = capsys.readouterr().out
+    for verb in ("collect", "train", "eval", "bench", "demo"):
+        assert verb in out
+
+
+def test_train_lists_presets(capsys):
+    assert main(["train", "--list"]) == 0
+    assert "tiny-demo" in capsys.readouterr().out
+
+
+def test_train_then_eval_through_the_cli(tmp_path):
+    data, run = tmp_path / "data", tmp_path / "run"
+    assert main(["collect", "--suite", "seen", "--episodes", "4", "--out", str(data), "--image-size", "64", "--no-progress"]) == 0
+    overrides = [
+        "model.backbone_options=image_size:64,pool:1,vision_dim:32,vision_layers:1,lm_dim:32,lm_layers:1,lm_heads:2,vision_heads:2",
+        "optim.batch_size=4",
+        "optim.warmup_steps=1",
+        "data.eval_episodes=1",
+        "data.eval_samples=4",
+        "data.weights=robot:1",
+        "save_every=2",
+    ]  # fmt: skip
+    args = ["train", "--preset", "tiny-scratch", "--data", str(data), "--out", str(run), "--steps", "2", "--no-progress"]
+    assert main([*args, *overrides]) == 0
+    assert (run / "checkpoints" / "step-000002" / "model.safetensors").is_file()
+    out = tmp_path / "eval"
+    assert main(["eval", "--policy", str(run), "--suite", "seen", "--episodes", "2", "--max-steps", "3",
+                 "--image-size", "64", "--videos", "0", "--out", str(out), "--no-progress"]) == 0  # fmt: skip
+    results = json.loads((out / "results.json").read_text())
+    assert results["summary"]["suites"]["seen"]["n"] == 2
+
+
+def test_bad_override_is_reported(tmp_path):
+    with pytest.raises(KeyError, match="did you mean 'lr'"):
+        main(["train", "--preset", "tiny-demo", "--out", str(tmp_path), "optim.lrr=1"])
+
+
+@pytest.mark.slow
+def test_quick_demo_writes_a_report(tmp_path):
+    report = run_demo(DemoConfig(out=tmp_path, **QUICK))
+    assert set(report["policies"]) == {"tiny VLA (co-fine-tuned)", "random"}
+    for rates in report["policies"].values():
+        assert set(rates) == {"seen", "unseen_objects", "unseen_backgrounds", "unseen_environments", "emergent"}
+        assert all(r["n"] == QUICK["eval_episodes"] and 0 <= r["success_rate"] <= 1 for r in rates.values())
+    for name in ("report.md", "report.json", "success_rates.png"):
+        assert (tmp_path / name).is_file()
+    assert list((tmp_path / "eval" / "vla").glob("*.gif"))
+    md = (tmp_path / "report.md").read_text()
+    assert "| seen |" in md and "Wall time" in md
+    assert np.isfinite(report["timings"]["total_s"])
