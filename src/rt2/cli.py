@@ -17,6 +17,7 @@ COMMANDS: dict[str, str] = {
     "eval": "rt2.commands.evaluate",
     "bench": "rt2.commands.bench",
     "demo": "rt2.commands.demo",
+    "serve": "rt2.commands.serve",
 }
 
 

@@ -9,7 +9,9 @@ HELP = "Evaluate a policy (expert, random or a checkpoint) closed loop on task s
 
 def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
-        "--policy", default="expert", help="'expert', 'random' or a checkpoint path"
+        "--policy",
+        default="expert",
+        help="'expert', 'random', a checkpoint path or a policy server URL (ws://HOST:PORT)",
     )
     parser.add_argument(
         "--suite",

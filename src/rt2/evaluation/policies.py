@@ -136,11 +136,15 @@ def register_checkpoint_loader(loader: CheckpointLoader) -> CheckpointLoader:
 def load_policy(
     spec: str, *, action_space: ActionSpace | None = None, seed: int = 0, noise: float = 0.0
 ) -> Policy:
-    """``"expert"``, ``"random"`` or a checkpoint path -> a policy."""
+    """``"expert"``, ``"random"``, a checkpoint path or a server URL (``ws://HOST:PORT``) -> a policy."""
     if spec == "expert":
         return ExpertPolicy(noise=noise, seed=seed)
     if spec == "random":
         return RandomPolicy(action_space, seed=seed)
+    if spec.split("://", 1)[0] in ("ws", "wss", "http", "https"):  # a running `rt2 serve`
+        from rt2.serving.client import PolicyClient
+
+        return PolicyClient(spec)
     path = Path(spec)
     if not path.exists():
         raise FileNotFoundError(

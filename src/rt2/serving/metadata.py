@@ -1,0 +1,62 @@
+"""What the server tells clients on connect (and on ``GET /metadata``)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+
+def action_space_metadata(space: Any) -> dict[str, Any]:
+    """Names and bounds of an :class:`~rt2.actions.ActionSpace`."""
+    return {
+        "name": getattr(space, "name", "unknown"),
+        "names": list(space.names),
+        "low": np.asarray(space.low, dtype=np.float64).tolist(),
+        "high": np.asarray(space.high, dtype=np.float64).tolist(),
+        "dim": len(space.names),
+    }
+
+
+def policy_metadata(policy: Any, model_name: str = "policy", **extra: Any) -> dict[str, Any]:
+    """Metadata of any policy with an ``action_space`` (and, for a VLA, its backbone)."""
+    meta: dict[str, Any] = {"model": model_name, **extra}
+    space = getattr(policy, "action_space", None) or getattr(policy, "space", None)
+    if space is not None:
+        meta["action_space"] = action_space_metadata(space)
+    model = getattr(policy, "model", None)
+    backbone = getattr(model, "backbone", None)
+    if backbone is not None and getattr(backbone, "image_size", None) is not None:
+        size = int(backbone.image_size)
+        meta.setdefault("image_size", [size, size])
+    meta.setdefault("action_horizon", 1)
+    return meta
+
+
+def load_served_policy(checkpoint: str | Path) -> tuple[Any, dict[str, Any]]:
+    """A checkpoint directory -> (policy, metadata with model name, stats and image size)."""
+    from rt2.policy import load_vla_policy
+    from rt2.training.checkpoint import latest_checkpoint
+
+    ckpt = latest_checkpoint(checkpoint)
+    if ckpt is None:
+        raise FileNotFoundError(
+            f"--checkpoint {checkpoint}: no checkpoint there (expected model.safetensors or "
+            "checkpoints/latest, written by `rt2 train`)"
+        )
+    policy = load_vla_policy(ckpt)
+    if policy is None:
+        raise ValueError(f"--checkpoint {checkpoint}: {ckpt} is not a VLA checkpoint (no vla.json)")
+    config = _read(ckpt / "config.json")
+    model_cfg = config.get("model", {})
+    name = f"{config.get('name', 'vla')}/{model_cfg.get('backbone', '?')}"
+    meta = policy_metadata(
+        policy, name, checkpoint=str(ckpt), stats=_read(ckpt / "stats.json"), kind="vla"
+    )
+    return policy, meta
+
+
+def _read(path: Path) -> dict[str, Any]:
+    return json.loads(path.read_text()) if path.is_file() else {}
