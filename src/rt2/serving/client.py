@@ -77,7 +77,7 @@ class PolicyClient:
                 max_size=None,
                 additional_headers=self._headers(),
                 open_timeout=self.timeout,
-            )
+            ).__enter__()  # websockets >= 17.1 wants context-managed connections; close() ends it
             self._conns[slot] = conn
             meta = conn.recv(timeout=self.timeout)
             if isinstance(meta, str):

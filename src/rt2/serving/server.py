@@ -275,11 +275,12 @@ class PolicyApp:
 
 # ---- running ------------------------------------------------------------------------------
 def bind_socket(host: str, port: int) -> socket.socket:
-    """A listening-ready socket (port 0 picks a free port)."""
+    """A bound, listening socket (port 0 picks a free port)."""
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     sock = socket.socket(family, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind((host, port))
+    sock.listen(2048)  # connections queue from here on, even before the server loop runs
     sock.set_inheritable(True)
     return sock
 
