@@ -26,7 +26,8 @@ SUITES = ("seen", "unseen_objects", "unseen_backgrounds", "unseen_environments",
 @dataclass(frozen=True)
 class DemoConfig:
     out: Path = Path("runs/demo")
-    episodes: int = 400  # expert demonstrations collected
+    episodes: int = 800  # expert demonstrations collected
+    noise: float = 0.2  # expert action noise while collecting (labels stay noise-free)
     steps: int = 1500  # optimizer steps of 32 samples
     eval_episodes: int = 50  # per suite and policy
     suites: tuple[str, ...] = SUITES
@@ -120,7 +121,7 @@ def _collect(config: DemoConfig, root: Path, console: Console) -> Path:
             progress.advance(task)
 
         stats = collect(
-            CollectConfig(out=root, episodes=config.episodes, seed=config.seed),
+            CollectConfig(out=root, episodes=config.episodes, seed=config.seed, noise=config.noise),
             on_episode=on_episode,
         )
     console.print(f"dataset {root}: {stats}")

@@ -43,9 +43,11 @@ def _tiny(
     weights: dict[str, float], steps: int, init: str | None = None, bounds: str = "stats"
 ) -> TrainConfig:
     return TrainConfig(
+        # 21 bins per axis: RT-2's Language-Table actions are "X Y" with X, Y in -10..+10
         model=ModelConfig(
             backbone="tiny",
             action_space="language_table",
+            num_bins=21,
             mapping="reserved",
             init=init,
             bounds=bounds,

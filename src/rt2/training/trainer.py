@@ -74,7 +74,7 @@ def _load_data(config: TrainConfig, data_dir: str | Path | None) -> _Data:
             if robot_eval is not None:
                 evals["robot"] = robot_eval
     if config.data.uses("web"):
-        from rt2.data.web import WebCorpus, WebCorpusConfig
+        from rt2.data.web import WebCorpus, WebCorpusConfig, vocabulary_texts
 
         train["web"] = WebCorpus(
             WebCorpusConfig(size=config.data.web_size, seed=config.seed, split="train")
@@ -82,10 +82,9 @@ def _load_data(config: TrainConfig, data_dir: str | Path | None) -> _Data:
         evals["web"] = WebCorpus(
             WebCorpusConfig(size=max(1, config.data.eval_samples), seed=config.seed, split="eval")
         )
-        corpus += [
-            train["web"][i].prompt + " " + train["web"][i].answer
-            for i in range(min(500, len(train["web"])))
-        ]
+        corpus += (
+            vocabulary_texts()
+        )  # every word the web data can emit stays out of the reserved ids
     return _Data(train, evals, stats, fingerprint, corpus)
 
 
