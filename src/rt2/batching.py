@@ -50,6 +50,7 @@ class RobotSample:
     instruction: str
     action: np.ndarray | None = None  # None for prompts to act on
     plan: str | None = None  # chain-of-thought plan, e.g. "pick the apple"
+    history: np.ndarray | None = None  # (K, H, W, 3) earlier frames, oldest first (RT-1 context)
 
 
 @dataclass(frozen=True)

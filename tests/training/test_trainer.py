@@ -99,10 +99,10 @@ def test_freezing_keeps_weights(tmp_path, tiny_dataset):
         steps=2, model=ModelConfig(backbone_options=SMALL_BACKBONE, freeze=("backbone.patch",))
     )
     trainer = Trainer(cfg, tmp_path, tiny_dataset)
-    before = trainer.unwrapped.backbone.patch.weight.detach().clone()
+    before = next(trainer.unwrapped.backbone.patch.parameters()).detach().clone()
     other = trainer.unwrapped.backbone.projector[0].weight.detach().clone()
     trainer.run(progress=False)
-    assert torch.equal(before, trainer.unwrapped.backbone.patch.weight)
+    assert torch.equal(before, next(trainer.unwrapped.backbone.patch.parameters()))
     assert not torch.equal(other, trainer.unwrapped.backbone.projector[0].weight)
 
 

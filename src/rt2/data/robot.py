@@ -13,24 +13,41 @@ from rt2.data.reader import EpisodeDataset
 
 
 class RobotSource:
-    """Frames of a set of episodes, held in memory: ``source[i]`` is a :class:`RobotSample`."""
+    """Frames of a set of episodes, held in memory: ``source[i]`` is a :class:`RobotSample`.
+
+    With ``history=K`` each sample also carries the K frames before it (the episode's first
+    frame repeats at its start), for history-conditioned policies such as RT-1.
+    """
 
     def __init__(
-        self, images: list[np.ndarray], actions: list[np.ndarray], instructions: list[str]
+        self,
+        images: list[np.ndarray],
+        actions: list[np.ndarray],
+        instructions: list[str],
+        history: int = 0,
     ) -> None:
         if not images:
             raise ValueError("a robot source needs at least one episode")
+        if history < 0:
+            raise ValueError(f"history must be >= 0, got {history}")
         self.images = np.concatenate(images)  # (N, H, W, 3) uint8
         self.actions = np.concatenate(actions).astype(np.float64)  # (N, D)
         lengths = [len(a) for a in actions]
         self.episode_of = np.repeat(np.arange(len(lengths)), lengths)  # (N,)
+        self.episode_start = np.repeat(np.cumsum([0, *lengths[:-1]]), lengths)  # (N,)
         self.instructions = instructions  # per episode
+        self.history = history
 
     def __len__(self) -> int:
         return len(self.actions)
 
     def __getitem__(self, i: int) -> RobotSample:
-        return RobotSample(self.images[i], self.instructions[self.episode_of[i]], self.actions[i])
+        past = None
+        if self.history:
+            rows = np.maximum(np.arange(i - self.history, i), self.episode_start[i])
+            past = self.images[rows]  # (K, H, W, 3)
+        instruction = self.instructions[self.episode_of[i]]
+        return RobotSample(self.images[i], instruction, self.actions[i], history=past)
 
     @property
     def num_episodes(self) -> int:
@@ -38,7 +55,7 @@ class RobotSource:
 
 
 def load_robot_sources(
-    root: str | Path, eval_episodes: int
+    root: str | Path, eval_episodes: int, history: int = 0
 ) -> tuple[RobotSource, RobotSource | None, EpisodeDataset]:
     """Train and held-out sources (the last ``eval_episodes`` episodes) of a dataset directory."""
     ds = EpisodeDataset(root)
@@ -49,8 +66,9 @@ def load_robot_sources(
     eps = [ds.episode(i) for i in range(n)]
 
     def source(part: list) -> RobotSource:
+        images = [e.images for e in part]
         return RobotSource(
-            [e.images for e in part], [e.actions for e in part], [e.instruction for e in part]
+            images, [e.actions for e in part], [e.instruction for e in part], history
         )
 
     return source(eps[: n - held]), (source(eps[n - held :]) if held else None), ds

@@ -26,6 +26,7 @@ class ModelConfig:
     bounds: str = "stats"
     init: str | None = None  # checkpoint directory whose weights start this run
     freeze: tuple[str, ...] = ()  # parameter-name prefixes kept frozen, e.g. "backbone.patch"
+    history: int = 0  # earlier frames given with each robot sample (RT-1 uses 5 + the current)
 
     def __post_init__(self) -> None:
         if self.kind not in ("vla", "rt1"):
@@ -36,6 +37,8 @@ class ModelConfig:
             raise ValueError(
                 f"model.mapping: expected 'reserved' or 'integers', got {self.mapping!r}"
             )
+        if self.history < 0:
+            raise ValueError(f"model.history: expected >= 0, got {self.history}")
         if self.num_bins < 2:
             raise ValueError(f"model.num_bins: expected >= 2, got {self.num_bins}")
 

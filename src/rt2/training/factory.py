@@ -21,8 +21,10 @@ def build_model(
 ) -> nn.Module:
     """A fresh model. ``stats`` (of the training actions) set the bins when ``bounds == "stats"``;
     ``corpus`` (training texts) picks the least used ids for the ``reserved`` mapping."""
-    if config.kind != "vla":
-        raise ValueError(f"model.kind {config.kind!r} is not available in this version")
+    if config.kind == "rt1":
+        from rt2.baselines.rt1 import build_rt1
+
+        return build_rt1(config, stats)
     space = ActionSpace.preset(config.action_space, **config.action_space_options)
     if config.bounds == "stats":
         if stats is None:
@@ -47,14 +49,18 @@ def build_model(
     return model
 
 
-def load_model(path: str | Path) -> VLA:
-    """A trained VLA from a checkpoint directory (or a run directory: its latest checkpoint)."""
+def load_model(path: str | Path) -> nn.Module:
+    """A trained model (VLA or RT-1) from a checkpoint directory (or a run directory: its latest)."""
     ckpt = latest_checkpoint(path)
     if ckpt is None:
         raise FileNotFoundError(
             f"{path} holds no checkpoint (expected model.safetensors or checkpoints/latest)"
         )
     config = TrainConfig.from_dict(read_json(ckpt, "config.json"))
+    if config.model.kind == "rt1":
+        from rt2.baselines.rt1 import load_rt1
+
+        return load_rt1(ckpt, config)
     spec = read_json(ckpt, "vla.json")
     backbone = build_backbone(config.model.backbone, **config.model.backbone_options)
     action_tokenizer = ActionTokenizer.from_dict(spec["action_tokenizer"])

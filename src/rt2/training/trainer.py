@@ -65,7 +65,9 @@ def _load_data(config: TrainConfig, data_dir: str | Path | None) -> _Data:
             raise ValueError(
                 "this config trains on robot data: pass --data DIR (a dataset from `rt2 collect`)"
             )
-        robot, robot_eval, _ = load_robot_sources(data_dir, config.data.eval_episodes)
+        robot, robot_eval, _ = load_robot_sources(
+            data_dir, config.data.eval_episodes, history=config.model.history
+        )
         stats = compute_stats(robot.actions)
         fingerprint = dataset_fingerprint(data_dir)
         corpus = sorted(set(robot.instructions))
