@@ -155,10 +155,8 @@ def main() -> None:
             sweep = [
                 (p, int(c)) for p in args.protocols.split(",") for c in args.clients.split(",")
             ]
-            for protocol, n in sweep:  # warm-up: every batch size once (allocator caches settle)
-                run_load(
-                    port, protocol, n, max(5, args.requests // 5), args.seconds, args.image_size
-                )
+            for protocol, n in sweep:  # warm-up sweep: allocator caches reach their steady size
+                run_load(port, protocol, n, args.requests, args.seconds, args.image_size)
             rss_start = rss_mb(proc.pid)
             rows = []
             for protocol, n in sweep:

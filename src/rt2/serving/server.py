@@ -179,6 +179,11 @@ class PolicyApp:
                     log.info("websocket slot %d: %s: %s", slot, err.kind, err.message)
                     await ws.send_text(err.to_text())
                     continue
+                except Exception as err:  # a bug of ours: report it, keep the connection
+                    log.exception("websocket slot %d: unexpected error", slot)
+                    reply_err = RequestError("inference_error", f"{type(err).__name__}: {err}")
+                    await ws.send_text(reply_err.to_text())
+                    continue
                 await ws.send_bytes(packb(reply))
         except (WebSocketDisconnect, RuntimeError):
             pass  # client went away mid-reply
