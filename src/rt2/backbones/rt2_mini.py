@@ -48,6 +48,7 @@ class RT2MiniConfig:
     lora_alpha: float | None = None  # default 2 * rank
     lora_targets: tuple[str, ...] = ("q_proj", "k_proj", "v_proj", "o_proj")
     dtype: Literal["float32", "bfloat16"] = "bfloat16"  # weights of the frozen parts
+    lm: Literal["smollm2-135m", "gemma3-270m"] = "smollm2-135m"  # gemma: optional ablation
     max_positions: int = 2048
     cache_dir: str | None = None  # default $RT2_CACHE or ~/.cache/rt2
 
@@ -66,6 +67,10 @@ class RT2MiniConfig:
             raise ValueError(
                 f"RT2MiniConfig.dtype must be one of {list(DTYPES)}, got {self.dtype!r}"
             )
+        if self.lm not in ("smollm2-135m", "gemma3-270m"):
+            raise ValueError(
+                f"RT2MiniConfig.lm must be 'smollm2-135m' or 'gemma3-270m', got {self.lm!r}"
+            )
         if self.max_positions <= self.image_tokens:
             raise ValueError(f"RT2MiniConfig.max_positions too small: {self.max_positions}")
         object.__setattr__(self, "lora_targets", tuple(self.lora_targets))
@@ -79,13 +84,13 @@ class RT2MiniConfig:
 class RT2MiniBackbone(VLMBackbone):
     def __init__(self, config: RT2MiniConfig | None = None) -> None:
         super().__init__()
-        from rt2.backbones.pretrained import load_efficientnet_lite0, load_smollm2
+        from rt2.backbones.pretrained import load_efficientnet_lite0, load_lm
 
         c = self.config = config or RT2MiniConfig()
         frozen = DTYPES[c.dtype]
         root = Path(c.cache_dir).expanduser() if c.cache_dir else None
         lm_frozen = c.freeze_lm or c.lora_rank > 0
-        lm, hf_tok = load_smollm2(frozen if lm_frozen else torch.float32, root)
+        lm, hf_tok = load_lm(c.lm, frozen if lm_frozen else torch.float32, root)
         self.tokenizer = HFTextTokenizer(hf_tok, lm.config.vocab_size)
         self.image_size = c.image_size
         self.num_image_tokens = c.image_tokens
