@@ -144,14 +144,8 @@ class VLA(nn.Module):
         ]
         gen = self._generate(samples, ["cot" if cot else "action"] * len(samples), sampling)
         bins = np.stack([self.grammar.parse(ids) for ids in gen.action_tokens])  # (B, D)
-        plans = (
-            [
-                self.backbone.tokenizer.decode(t[: gen_len(a, t)])
-                for t, a in zip(gen.tokens, gen.action_tokens, strict=True)
-            ]
-            if cot
-            else [None] * len(samples)
-        )
+        decode = self.backbone.tokenizer.decode
+        plans = [decode(t) for t in gen.text_tokens] if cot else [None] * len(samples)
         return ActResult(
             actions=self.action_tokenizer.decode(bins),
             bins=bins,
@@ -193,11 +187,6 @@ class VLA(nn.Module):
                 sampling or self.sampling,
                 action_marker=self.prompt.action_prefix,
             )
-
-
-def gen_len(action_tokens: list[int] | None, tokens: list[int]) -> int:
-    """Length of the free-text part of a generation."""
-    return len(tokens) - len(action_tokens) if action_tokens is not None else len(tokens)
 
 
 def build_vla(

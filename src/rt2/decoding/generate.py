@@ -52,6 +52,7 @@ class SamplingConfig:
 class Generation:
     tokens: list[list[int]]  # per row, every generated id (EOS excluded)
     action_tokens: list[list[int] | None]  # per row, the ids after the action marker
+    text_tokens: list[list[int]]  # per row, the free-text ids (a plan, or a whole answer)
     dim_probs: np.ndarray  # (B, D) probability of each chosen value; NaN for text rows
     timings: dict[str, float] = field(default_factory=dict)  # seconds: vision, prefill, decode
     steps: int = 0  # decode steps run
@@ -157,13 +158,13 @@ def generate(
     t3 = time.perf_counter()
     if not all(r.done for r in rows):
         raise RuntimeError(f"decoding did not finish within {max_steps} steps")  # a grammar bug
-    action_tokens = [
-        tokens[i][r.action_start :] if r.action_start is not None else None
-        for i, r in enumerate(rows)
-    ]
+    starts = [r.action_start for r in rows]
+    action_tokens = [t[a:] if a is not None else None for t, a in zip(tokens, starts, strict=True)]
+    text_tokens = [t[:a] if a is not None else t for t, a in zip(tokens, starts, strict=True)]
     return Generation(
         tokens=tokens,
         action_tokens=action_tokens,
+        text_tokens=text_tokens,
         dim_probs=dim_probs,
         timings={"vision": t1 - t0, "prefill": t2 - t1, "decode": t3 - t2},
         steps=steps,
