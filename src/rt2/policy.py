@@ -6,6 +6,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -62,6 +63,9 @@ def load_vla_policy(path: Path) -> VLAPolicy | None:
     ckpt = latest_checkpoint(path)
     if ckpt is None or not (ckpt / "vla.json").is_file():
         return None
+    config = ckpt / "config.json"
+    if config.is_file() and json.loads(config.read_text()).get("model", {}).get("kind") == "rt1":
+        return None  # an RT-1 checkpoint: rt2.baselines.rt1.policy loads it
     model = load_model(ckpt)
     model.precision = "bfloat16"
     return VLAPolicy(model)

