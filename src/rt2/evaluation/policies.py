@@ -151,7 +151,7 @@ def load_policy(
             f"--policy {spec!r}: no such checkpoint; use 'expert', 'random' or the path of a "
             "checkpoint directory written by `rt2 train`"
         )
-    import rt2.baselines.rt1.policy
+    import rt2.baselines.rt1.policy  # registers the RT-1 checkpoint loader
     import rt2.policy  # noqa: F401  (registers the VLA checkpoint loader)
 
     for loader in CHECKPOINT_LOADERS:

@@ -169,21 +169,34 @@ class RT1(nn.Module):
         )
 
     # ---- model ----------------------------------------------------------------------------
-    def logits(self, pixels: torch.Tensor, text: torch.Tensor) -> torch.Tensor:
-        """Pixels (B, F, 3, S, S) + text (B, E) -> logits (B, D, num_bins), invalid bins -inf."""
+    def frame_tokens(self, pixels: torch.Tensor, text: torch.Tensor) -> torch.Tensor:
+        """Frames (N, 3, S, S) + their instructions' embeddings (N, E) -> tokens (N, T, d).
+        Each frame's tokens depend on that frame and the instruction only, so a policy can
+        keep them from step to step instead of re-encoding its history."""
+        fmap = self.project(self.vision(pixels, text.to(pixels.dtype)))  # (N, d, g, g)
+        return self.token_learner(fmap.flatten(2).transpose(1, 2))  # (N, T, d)
+
+    def logits_from_tokens(self, tokens: torch.Tensor) -> torch.Tensor:
+        """Tokens (B, F, T, d), oldest frame first -> logits (B, D, num_bins), invalid bins -inf."""
         c = self.config
-        B, n_frames = pixels.shape[:2]
-        if n_frames != c.frames:
-            raise ValueError(f"RT-1 expects {c.frames} frames per sample, got {n_frames}")
-        x = pixels.flatten(0, 1)  # (B*F, 3, S, S)
-        t = text.to(x.dtype).repeat_interleave(n_frames, dim=0)  # (B*F, E)
-        fmap = self.project(self.vision(x, t))  # (B*F, d, g, g)
-        tokens = self.token_learner(fmap.flatten(2).transpose(1, 2))  # (B*F, T, d)
-        tokens = tokens.reshape(B, c.num_tokens, c.d_model) + self.pos  # (B, F*T, d)
-        h = self.transformer(tokens, mask=self.attn_mask)  # (B, F*T, d)
+        B = tokens.shape[0]
+        if tokens.shape[1:3] != (c.frames, c.tokens_per_frame):
+            raise ValueError(
+                f"RT-1 expects ({c.frames} frames, {c.tokens_per_frame} tokens) per sample, got "
+                f"{tuple(tokens.shape[1:3])}"
+            )
+        x = tokens.reshape(B, c.num_tokens, c.d_model) + self.pos  # (B, F*T, d)
+        h = self.transformer(x, mask=self.attn_mask)  # (B, F*T, d)
         pooled = self.norm(h[:, -c.tokens_per_frame :]).mean(dim=1)  # (B, d)
         logits = self.head(pooled).float().view(B, self.dim, self.num_bins)  # (B, D, NB)
         return logits.masked_fill(~self.valid_bins, float("-inf"))
+
+    def logits(self, pixels: torch.Tensor, text: torch.Tensor) -> torch.Tensor:
+        """Pixels (B, F, 3, S, S) + text (B, E) -> logits (B, D, num_bins), invalid bins -inf."""
+        B, n_frames = pixels.shape[:2]
+        t = text.repeat_interleave(n_frames, dim=0)  # (B*F, E)
+        tokens = self.frame_tokens(pixels.flatten(0, 1), t)  # (B*F, T, d)
+        return self.logits_from_tokens(tokens.view(B, n_frames, *tokens.shape[1:]))
 
     def forward(self, batch: RT1Batch) -> LossOutput:
         """Training forward pass: the loss of a collated batch."""
@@ -199,6 +212,11 @@ class RT1(nn.Module):
             acc = float((logits.argmax(-1) == batch.bins).float().mean())
         return LossOutput(loss, {"loss": float(loss.detach()), "action_token_acc": acc})
 
+    def _output(self, logits: torch.Tensor) -> RT1Output:
+        p, bins = logits.softmax(-1).max(-1)  # (B, D)
+        b = self.action_tokenizer.check_bins(bins.numpy())
+        return RT1Output(b, self.action_tokenizer.decode(b), p.float().numpy())
+
     @torch.inference_mode()
     def act_frames(self, frames: np.ndarray, instructions: Sequence[str]) -> RT1Output:
         """Frames (B, F, H, W, 3) uint8, oldest first + instructions -> greedy actions (B, D)."""
@@ -210,11 +228,20 @@ class RT1(nn.Module):
             )
         pixels = preprocess(frames, self.config.image_size)  # (B, F, 3, S, S)
         with self.autocast():
-            logits = self.logits(pixels, self._text(instructions))  # (B, D, NB)
-        probs = logits.softmax(-1)
-        p, bins = probs.max(-1)  # (B, D)
-        b = self.action_tokenizer.check_bins(bins.numpy())
-        return RT1Output(b, self.action_tokenizer.decode(b), p.float().numpy())
+            return self._output(self.logits(pixels, self._text(instructions)))
+
+    @torch.inference_mode()
+    def encode_frames(self, images: np.ndarray, instructions: Sequence[str]) -> torch.Tensor:
+        """Images (N, H, W, 3) uint8 + instructions -> per-frame tokens (N, T, d) (float32)."""
+        pixels = preprocess(np.asarray(images), self.config.image_size)  # (N, 3, S, S)
+        with self.autocast():
+            return self.frame_tokens(pixels, self._text(instructions)).float()
+
+    @torch.inference_mode()
+    def act_tokens(self, tokens: torch.Tensor) -> RT1Output:
+        """Per-frame tokens (B, F, T, d), oldest first -> greedy actions (B, D)."""
+        with self.autocast():
+            return self._output(self.logits_from_tokens(tokens))
 
     def act(self, frames: np.ndarray, instruction: str) -> np.ndarray:
         """One history (F, H, W, 3) -> one continuous action (D,)."""

@@ -13,18 +13,25 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import torch
 
 from rt2.baselines.rt1.model import RT1, RT1Output
 
 
 class RT1Policy:
-    """Observation dicts (``image`` uint8 HWC, ``instruction``, ``env_slot``) -> actions (D,)."""
+    """Observation dicts (``image`` uint8 HWC, ``instruction``, ``env_slot``) -> actions (D,).
+
+    Per slot it keeps the TokenLearner tokens of the last ``frames`` frames (a frame's tokens
+    depend only on that frame and the instruction), so each step encodes one new image. A slot
+    whose instruction changes starts a new history.
+    """
 
     def __init__(self, model: RT1, precision: str = "bfloat16") -> None:
         self.model = model.eval()
         self.model.precision = precision
         self.frames = model.config.frames
-        self._history: dict[int, deque[np.ndarray]] = {}
+        self._history: dict[int, deque[torch.Tensor]] = {}  # slot -> (T, d) per frame
+        self._instruction: dict[int, str] = {}
         self.last_result: RT1Output | None = None
 
     @property
@@ -34,22 +41,25 @@ class RT1Policy:
     def reset(self) -> None:
         """Forget every slot's frames."""
         self._history.clear()
+        self._instruction.clear()
 
     def start_episode(self, slot: int, seed: int = 0) -> None:
         """Env ``slot`` starts a new episode: its history starts empty."""
         self._history.pop(int(slot), None)
+        self._instruction.pop(int(slot), None)
 
     def history_length(self, slot: int) -> int:
         """Frames held for ``slot`` (0 after reset / a new episode)."""
         return len(self._history.get(int(slot), ()))
 
-    def _push(self, slot: int, image: np.ndarray) -> np.ndarray:
+    def _push(self, slot: int, instruction: str, tokens: torch.Tensor) -> torch.Tensor:
         hist = self._history.get(slot)
-        if hist is None:
-            hist = self._history[slot] = deque([image] * self.frames, maxlen=self.frames)
+        if hist is None or self._instruction.get(slot) != instruction:
+            hist = self._history[slot] = deque([tokens] * self.frames, maxlen=self.frames)
+            self._instruction[slot] = instruction
         else:
-            hist.append(image)
-        return np.stack(hist)  # (F, H, W, 3)
+            hist.append(tokens)
+        return torch.stack(list(hist))  # (F, T, d)
 
     def infer(self, obs: dict[str, Any]) -> np.ndarray:
         return self.infer_batch([obs])[0]
@@ -64,10 +74,13 @@ class RT1Policy:
         slots = [int(o.get("env_slot", 0)) for o in observations]
         if len(set(slots)) != len(slots):
             raise ValueError(f"one batch holds the same env_slot twice: {slots}")
-        frames = [
-            self._push(s, np.asarray(o["image"])) for s, o in zip(slots, observations, strict=True)
-        ]
-        res = self.model.act_frames(np.stack(frames), [str(o["instruction"]) for o in observations])
+        instructions = [str(o["instruction"]) for o in observations]
+        images = np.stack([np.asarray(o["image"]) for o in observations])  # (B, H, W, 3)
+        new = self.model.encode_frames(images, instructions)  # (B, T, d)
+        tokens = torch.stack(
+            [self._push(s, i, t) for s, i, t in zip(slots, instructions, new, strict=True)]
+        )  # (B, F, T, d)
+        res = self.model.act_tokens(tokens)
         self.last_result = res
         return res.actions  # (B, D)
 
