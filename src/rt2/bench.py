@@ -59,6 +59,10 @@ def bench_inference(
     case: BenchCase, build: Callable[[BenchCase], VLA], repeats: int = 10
 ) -> BenchRow:
     """Median stage latencies of ``act_batch`` over ``repeats`` calls after one warm-up."""
+    if case.model == "rt1":  # RT-1 baseline: one forward pass, per-slot frame history
+        from rt2.baselines.rt1.bench import bench_rt1_inference
+
+        return bench_rt1_inference(case, repeats)
     torch.manual_seed(0)
     vla = build(case).eval()
     vla.precision = case.precision  # type: ignore[assignment]
@@ -86,6 +90,10 @@ def bench_inference(
 
 def bench_training(build: Callable[[BenchCase], VLA], case: BenchCase, steps: int = 5) -> float:
     """Training samples/s (forward + backward + AdamW step) at ``case.batch``."""
+    if case.model == "rt1":
+        from rt2.baselines.rt1.bench import bench_rt1_training
+
+        return bench_rt1_training(case, steps)
     torch.manual_seed(0)
     vla = build(case).train()
     vla.precision = case.precision  # type: ignore[assignment]
@@ -127,7 +135,17 @@ def build_rt2_mini(case: BenchCase) -> VLA:
     return vla
 
 
-BUILDERS: dict[str, Callable[[BenchCase], VLA]] = {"tiny": build_tiny, "rt2-mini": build_rt2_mini}
+def build_rt1(case: BenchCase):
+    from rt2.baselines.rt1.bench import build_rt1_case
+
+    return build_rt1_case(case)
+
+
+BUILDERS: dict[str, Callable[[BenchCase], VLA]] = {
+    "tiny": build_tiny,
+    "rt2-mini": build_rt2_mini,
+    "rt1": build_rt1,  # type: ignore[dict-item]  (RT-1 baseline, rt1-tabletop sizes)
+}
 
 
 def build_case(case: BenchCase) -> VLA:
@@ -155,6 +173,12 @@ def default_cases(
             cases += [
                 BenchCase("tiny", mapping, precision, batch)
                 for mapping in ("reserved", "integers")
+                for precision in ("float32", "bfloat16")
+                for batch in batches
+            ]
+        elif model == "rt1":  # one pass, no token mapping
+            cases += [
+                BenchCase("rt1", "classes", precision, batch)
                 for precision in ("float32", "bfloat16")
                 for batch in batches
             ]

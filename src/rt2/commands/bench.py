@@ -14,7 +14,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--models",
         default=None,
-        help="comma-separated: tiny, rt2-mini (default: tiny, plus rt2-mini once its SmolLM2 "
+        help="comma-separated: tiny, rt2-mini, rt1 (default: tiny, plus rt2-mini once its SmolLM2 "
         "cache exists; the first rt2-mini run converts the GGUF, ~30 s)",
     )
     parser.add_argument("--repeats", type=int, default=10, help="timed calls per row (median)")
@@ -102,6 +102,8 @@ def run(args: argparse.Namespace) -> int:
     ]
     if "rt2-mini" in models:  # full fine-tuning (frozen vision), bf16 autocast
         train_cases.append(BenchCase("rt2-mini", "reserved", "bfloat16", 8, train=True))
+    if "rt1" in models:  # RT-1 baseline (rt1-tabletop sizes), 6 frames per sample
+        train_cases.append(BenchCase("rt1", "classes", "bfloat16", 16, train=True))
     for case in train_cases:
         sps = bench_training(build_case, case)
         train_rows.append(

@@ -1,0 +1,113 @@
+"""``rt2 bench --models rt1``: RT-1 latency (vision / Transformer / whole policy step), control
+rate and training samples/s, as :class:`rt2.bench.BenchRow` rows next to the VLAs'.
+
+Inference is timed in the steady state of an episode: the policy holds the tokens of the
+earlier frames, so each step encodes one new image per robot ("vision") and runs the Transformer
+over all frames ("prefill" column; RT-1 has no autoregressive decoding).
+"""
+
+from __future__ import annotations
+
+import statistics
+import time
+from dataclasses import replace
+
+import numpy as np
+import torch
+
+from rt2.actions import ActionSpace, ActionTokenizer
+from rt2.baselines.rt1.config import RT1Config
+from rt2.baselines.rt1.factory import rt1_config
+from rt2.baselines.rt1.model import RT1
+from rt2.baselines.rt1.policy import RT1Policy
+from rt2.batching import RobotSample
+
+INSTRUCTION = "push the red star to the top left corner"
+
+
+def bench_config() -> RT1Config:
+    """The ``rt1-tabletop`` preset's RT-1 sizes (what `rt2 train --preset rt1-tabletop` trains)."""
+    from rt2.training.presets import get_preset
+
+    return rt1_config(get_preset("rt1-tabletop").model)
+
+
+def build_rt1_case(case) -> RT1:  # case: rt2.bench.BenchCase
+    torch.manual_seed(0)
+    space = ActionSpace.preset(case.space)
+    return RT1(bench_config(), ActionTokenizer(space, 256))
+
+
+def _ms(values: list[float]) -> float:
+    return 1000.0 * statistics.median(values)
+
+
+def bench_rt1_inference(case, repeats: int = 10):
+    """Median ms of one policy step for ``case.batch`` robots (each with its own history)."""
+    from rt2.bench import BenchRow
+
+    model = build_rt1_case(case)
+    policy = RT1Policy(model, precision=case.precision)
+    size = model.config.image_size
+    rng = np.random.default_rng(0)
+    images = rng.integers(0, 256, (case.batch, size, size, 3), dtype=np.uint8)
+    obs = [
+        {"image": images[i], "instruction": INSTRUCTION, "env_slot": i} for i in range(case.batch)
+    ]
+    for _ in range(model.config.frames):  # warm-up, and fill every slot's history
+        policy.infer_batch(obs)
+    vision, transformer, total = [], [], []
+    tokens = torch.stack(
+        [torch.stack(list(policy._history[i])) for i in range(case.batch)]
+    )  # (B, F, T, d)
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        policy.infer_batch(obs)
+        total.append(time.perf_counter() - t0)
+        t0 = time.perf_counter()
+        model.encode_frames(images, [INSTRUCTION] * case.batch)
+        vision.append(time.perf_counter() - t0)
+        t0 = time.perf_counter()
+        model.act_tokens(tokens)
+        transformer.append(time.perf_counter() - t0)
+    return BenchRow(
+        case=case,
+        params=model.num_parameters(),
+        tokens_per_action=0,  # one forward pass gives every dimension's bin
+        vision_ms=_ms(vision),
+        prefill_ms=_ms(transformer),
+        decode_ms=0.0,
+        total_ms=_ms(total),
+    )
+
+
+def bench_rt1_training(case, steps: int = 5) -> float:
+    """Training samples/s (6 frames per sample, forward + backward + AdamW) at ``case.batch``."""
+    torch.manual_seed(0)
+    model = build_rt1_case(replace(case)).train()
+    size, frames = model.config.image_size, model.config.frames
+    rng = np.random.default_rng(0)
+    space = model.action_space
+    samples = [
+        RobotSample(
+            rng.integers(0, 256, (size, size, 3), dtype=np.uint8),
+            INSTRUCTION,
+            rng.uniform(space.low, space.high),
+            history=rng.integers(0, 256, (frames - 1, size, size, 3), dtype=np.uint8),
+        )
+        for _ in range(case.batch)
+    ]
+    opt = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=1e-4)
+    autocast = case.precision == "bfloat16"
+    times = []
+    for i in range(steps + 1):
+        t0 = time.perf_counter()
+        batch = model.collate(samples)
+        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=autocast):
+            out = model(batch)
+        opt.zero_grad()
+        out.loss.backward()
+        opt.step()
+        if i:  # the first step warms up
+            times.append(time.perf_counter() - t0)
+    return case.batch / statistics.median(times)
