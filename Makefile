@@ -9,6 +9,9 @@ STAMP  := $(VENV)/.installed
 .PHONY: venv demo test lint bench clean
 
 $(STAMP): pyproject.toml
+	# headless OpenGL (Mesa EGL) for the MuJoCo kitchen; skipped where present or without apt/root
+	command -v apt-get >/dev/null && (dpkg -s libegl1 libegl-mesa0 libgl1-mesa-dri >/dev/null 2>&1 || \
+		apt-get install -y --no-install-recommends libegl1 libegl-mesa0 libgl1-mesa-dri) || true
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	# torch first and pinned: the CPU wheel lies on disk; never let a dependency pull a CUDA build.

@@ -6,7 +6,7 @@ import argparse
 
 HELP = "Collect scripted-expert demonstrations into a LeRobot v3.0 dataset (resumable)."
 
-ENVS = {"tabletop": "rt2/Tabletop-v0"}
+ENVS = {"tabletop": "rt2/Tabletop-v0", "kitchen": "rt2/Kitchen-v0"}
 
 
 def configure(parser: argparse.ArgumentParser) -> None:

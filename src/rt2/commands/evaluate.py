@@ -6,8 +6,11 @@ import argparse
 
 HELP = "Evaluate a policy (expert, random or a checkpoint) closed loop on task suites."
 
+ENVS = {"tabletop": "rt2/Tabletop-v0", "kitchen": "rt2/Kitchen-v0"}
+
 
 def configure(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--env", default="tabletop", choices=sorted(ENVS), help="simulator")
     parser.add_argument(
         "--policy",
         default="expert",
@@ -83,9 +86,19 @@ def run(args: argparse.Namespace) -> int:
         task_file=args.tasks,
         terminate_action=args.terminate_action,
         videos=args.videos,
+        env_id=ENVS[args.env],
     )
-    space = ActionSpace.preset("language_table", terminate=args.terminate_action)
-    policy = load_policy(args.policy, action_space=space, seed=args.seed, noise=args.noise)
+    if args.env == "kitchen":  # RT-2's 8-dim space; the kitchen's own scripted expert
+        from rt2.envs.kitchen.expert import KitchenExpert
+        from rt2.evaluation.policies import ExpertPolicy
+
+        space = ActionSpace.preset("rt2")
+    else:
+        space = ActionSpace.preset("language_table", terminate=args.terminate_action)
+    if args.env == "kitchen" and args.policy == "expert":
+        policy = ExpertPolicy(args.noise, args.seed, lambda n, s: KitchenExpert(noise=n, seed=s))
+    else:
+        policy = load_policy(args.policy, action_space=space, seed=args.seed, noise=args.noise)
     out = Path(args.out)
     console = Console(stderr=True)
     successes = 0

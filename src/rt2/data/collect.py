@@ -87,6 +87,10 @@ class CollectConfig:
         return gym.make(self.env_id, disable_env_checker=True, **kwargs)
 
     def make_expert(self, seed: int) -> Expert:
+        if self.env_id == "rt2/Kitchen-v0":
+            from rt2.envs.kitchen import KitchenExpert
+
+            return KitchenExpert(noise=self.noise, seed=seed)
         from rt2.envs import TabletopExpert
 
         return TabletopExpert(noise=self.noise, seed=seed)
@@ -235,6 +239,7 @@ def collect(
         state_dim = int(np.asarray(obs["state"]).shape[0])
         names = (
             action_names
+            or getattr(getattr(env.unwrapped, "action_spec", None), "names", None)
             or ActionSpace.preset("language_table", terminate=config.terminate_action).names
         )
         state_names = getattr(env.unwrapped, "state_names", None)

@@ -25,8 +25,12 @@ from rt2.envs.task_file import TaskFile, load_task_file
 
 ENV_ID = "rt2/Tabletop-v0"
 
+KITCHEN_ENV_ID = "rt2/Kitchen-v0"
+
 if ENV_ID not in gym.registry:
     gym.register(id=ENV_ID, entry_point="rt2.envs.tabletop:TabletopEnv")
+if KITCHEN_ENV_ID not in gym.registry:  # MuJoCo is imported only when the env is made
+    gym.register(id=KITCHEN_ENV_ID, entry_point="rt2.envs.kitchen.env:KitchenEnv")
 
 __all__ = [
     "BACKGROUNDS",
@@ -34,6 +38,7 @@ __all__ = [
     "ENVIRONMENTS",
     "ENV_ID",
     "FAMILIES",
+    "KITCHEN_ENV_ID",
     "STATE_NAMES",
     "CatalogueEntry",
     "Environment",
