@@ -152,7 +152,7 @@ class KitchenExpert:
     def _pick_phases(self, u: Any, name: str, lift: float = 0.18) -> list[Phase]:
         g, yaw, hh = self._grasp(u, name)
         q = yaw_quat(yaw)
-        above = [*g, 0, 0, hh + 0.06]
+        above = g + np.array([0.0, 0.0, hh + 0.06])
         return [
             Phase(above, q, OPEN),
             Phase(g, q, OPEN, speed=0.04),
@@ -204,10 +204,10 @@ class KitchenExpert:
         end = np.array([*(c[:2] + d * 0.12), h])
         q = yaw_quat(_wrap_half(float(np.arctan2(d[1], d[0]))))
         return [
-            Phase([*start, 0, 0, obj.half_height + 0.08], q, CLOSED),
+            Phase(start + np.array([0.0, 0.0, obj.half_height + 0.08]), q, CLOSED),
             Phase(start, q, CLOSED),
             Phase(end, q, CLOSED, speed=0.04),
-            Phase([*end, 0, 0, 0.1], q, CLOSED),
+            Phase(end + np.array([0.0, 0.0, 0.1]), q, CLOSED),
         ]
 
     def _plan_place_upright(self, u: Any, st: Any, handle: np.ndarray) -> list[Phase]:
@@ -227,7 +227,7 @@ class KitchenExpert:
             Phase(top, upright, CLOSED, hold=2),
             Phase(down, upright, CLOSED, speed=0.03),
             Phase(down, upright, OPEN, hold=4),
-            Phase([*down, 0, 0, 0.12], upright, OPEN),
+            Phase(down + np.array([0.0, 0.0, 0.12]), upright, OPEN),
         ]
 
     def _plan_open_drawer(self, u: Any, st: Any, handle: np.ndarray) -> list[Phase]:
@@ -235,10 +235,10 @@ class KitchenExpert:
         q = yaw_quat(0.0)
         pulled = hook - [0, DRAWER_TRAVEL + 0.005 - st.drawer, 0]
         return [
-            Phase([*hook, 0, 0, 0.09], q, CLOSED),
+            Phase(hook + np.array([0.0, 0.0, 0.09]), q, CLOSED),
             Phase(hook, q, CLOSED, speed=0.03),
             Phase(pulled, q, CLOSED, speed=0.03),
-            Phase([*pulled, 0, 0, 0.1], q, CLOSED),
+            Phase(pulled + np.array([0.0, 0.0, 0.1]), q, CLOSED),
         ]
 
     def _plan_close_drawer(self, u: Any, st: Any, handle: np.ndarray) -> list[Phase]:
@@ -246,7 +246,7 @@ class KitchenExpert:
         behind = np.array([handle[0], handle[1] - 0.005 - 0.012 - 0.03, HANDLE_Z])
         pushed = np.array([handle[0], handle[1] + st.drawer - 0.005 - 0.012 - 0.004, HANDLE_Z])
         return [
-            Phase([*behind, 0, 0, 0.1], q, CLOSED),
+            Phase(behind + np.array([0.0, 0.0, 0.1]), q, CLOSED),
             Phase(behind, q, CLOSED, speed=0.03),
             Phase(pushed, q, CLOSED, speed=0.03),
             Phase(pushed - [0, 0.05, 0], q, CLOSED),
@@ -266,5 +266,5 @@ class KitchenExpert:
             Phase(np.array([x, y, 0.22]), q, CLOSED),
             Phase(low, q, CLOSED, speed=0.03),
             Phase(low, q, 0.75, hold=4),
-            Phase([*low, 0, 0, 0.12], q, 0.75),
+            Phase(low + np.array([0.0, 0.0, 0.12]), q, 0.75),
         ]
