@@ -140,7 +140,9 @@ def _place(
     lying: dict[str, bool],
     layout: Layout,
     rng: np.random.Generator,
+    required: int = 0,
 ) -> list[Placement]:
+    """Non-overlapping placements; the first ``required`` names must fit, others may be dropped."""
     tx, ty = layout.table
     front = layout.cabinet_front
     out: list[Placement] = []
@@ -156,12 +158,13 @@ def _place(
             # keep the open drawer's footprint and the path to its handle clear
             if abs(x - layout.cabinet_x) < 0.13 + 0.03 + r and y > front - DRAWER_TRAVEL - 0.1 - r:
                 continue
-            ok = all(np.hypot(x - p.x, y - p.y) > r + _footprint(p) + 0.06 for p in out)
+            ok = all(np.hypot(x - p.x, y - p.y) > r + _footprint(p) + 0.045 for p in out)
             if ok:
                 out.append(Placement(name, x, y, float(rng.uniform(-np.pi, np.pi)), lying[name]))
                 break
         else:
-            raise RetryError("no room on the table")
+            if len(out) < required:
+                raise RetryError("no room on the table")
     return out
 
 
@@ -208,7 +211,7 @@ def _sample_once(
     lying = {o: False for o in chosen}
     if skill == "place_upright":
         lying[target] = True
-    objects = _place(chosen, lying, layout, rng)
+    objects = _place(chosen, lying, layout, rng, required=2 if reference else 1)
     drawer_open = 0.0
     if skill == "close_drawer":
         drawer_open = float(rng.uniform(0.1, DRAWER_TRAVEL))
