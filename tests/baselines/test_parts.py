@@ -158,3 +158,22 @@ def test_minilm_encoder_offline_with_disk_cache(tmp_path):
     assert e[0] @ e[1] > e[0] @ e[2] + 0.2  # a real sentence encoder: paraphrases are close
     again = InstructionEncoder("minilm", cache_dir=tmp_path)
     assert np.allclose(again.encode(texts[::-1]), e[::-1]) and again.encoder_calls == 0
+
+
+def test_spatial_position_survives_token_learner():
+    """Moving a feature to another cell changes the tokens only with ``spatial_pos``."""
+    rng = np.random.default_rng(0)
+    img = random_frames(rng, 1, size=128)[0]
+    moved = np.roll(img, 64, axis=1)  # the same content, shifted by half the image
+    for spatial_pos, differs in ((True, True), (False, None)):
+        model = tiny_rt1(image_size=128, spatial_pos=spatial_pos).eval()
+        cells = torch.randn(1, 16, model.config.d_model)
+        perm = cells[:, torch.randperm(16)]
+        with torch.no_grad():
+            pos = model.spatial_pos if spatial_pos else 0.0
+            a, b = model.token_learner(cells + pos), model.token_learner(perm + pos)
+        if differs:
+            assert not torch.allclose(a, b, atol=1e-5)
+        else:  # permutation-invariant without positions
+            assert torch.allclose(a, b, atol=1e-5)
+    assert model.encode_frames(np.stack([img, moved]), ["x", "x"]).shape == (2, 4, 32)

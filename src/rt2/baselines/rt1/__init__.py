@@ -16,6 +16,10 @@ Where this RT-1 differs from the paper, and why:
   loads offline with ``sentence-transformers``. Embeddings are frozen and cached per instruction.
 * 128 px images (tabletop renders) instead of 300 px, so the map is 4x4 (16 positions) instead of
   9x9 (81) before TokenLearner; TokenLearner still outputs 8 tokens per frame.
+* A learned position embedding per feature-map cell is added before TokenLearner
+  (``spatial_pos``; not in RT-1): TokenLearner's weighted sums discard where a feature was, and
+  at 4x4 cells the convolution's implicit position cues are weak; tabletop actions depend on
+  where the block and the target are. Without it the loss stayed at the marginal entropy.
 * Sizes are configurable (:class:`RT1Config`); defaults match the paper's Transformer (8 layers,
   width 512, 8 heads), while the ``rt1-tabletop`` preset is smaller to train on 2 CPU cores.
 * Block-causal attention over frames, then the current frame's 8 output tokens are mean-pooled

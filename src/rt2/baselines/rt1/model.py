@@ -103,6 +103,10 @@ class RT1(nn.Module):
             c.image_size, c.text_dim, c.film, c.frozen_blocks, vision_net
         )
         self.project = nn.Conv2d(VISION_CHANNELS, c.d_model, kernel_size=1)
+        cells = (c.image_size // 32) ** 2  # feature-map positions per frame
+        self.spatial_pos = (
+            nn.Parameter(torch.randn(1, cells, c.d_model) * 0.02) if c.spatial_pos else None
+        )
         self.token_learner = TokenLearner(c.d_model, c.tokens_per_frame, c.token_learner_hidden)
         self.pos = nn.Parameter(torch.randn(1, c.num_tokens, c.d_model) * 0.02)
         layer = nn.TransformerEncoderLayer(
@@ -174,7 +178,10 @@ class RT1(nn.Module):
         Each frame's tokens depend on that frame and the instruction only, so a policy can
         keep them from step to step instead of re-encoding its history."""
         fmap = self.project(self.vision(pixels, text.to(pixels.dtype)))  # (N, d, g, g)
-        return self.token_learner(fmap.flatten(2).transpose(1, 2))  # (N, T, d)
+        cells = fmap.flatten(2).transpose(1, 2)  # (N, g*g, d)
+        if self.spatial_pos is not None:  # where each cell is (TokenLearner pools positions away)
+            cells = cells + self.spatial_pos
+        return self.token_learner(cells)  # (N, T, d)
 
     def logits_from_tokens(self, tokens: torch.Tensor) -> torch.Tensor:
         """Tokens (B, F, T, d), oldest frame first -> logits (B, D, num_bins), invalid bins -inf."""
