@@ -19,14 +19,14 @@ import numpy as np
 import torch
 from torch import nn
 
-from rt2.backbones.base import BackboneOutput, VLMBackbone, next_token_loss
-from rt2.backbones.hf_lm import (
-    HFCache,
+from rt2.backbones.base import (
+    BackboneOutput,
+    VLMBackbone,
     full_key_mask,
-    module_dtype,
+    next_token_loss,
     positions_from_mask,
-    run_decoder,
 )
+from rt2.backbones.hf_lm import HFCache, module_dtype, run_decoder
 from rt2.backbones.hf_tokenizer import HFTextTokenizer
 from rt2.backbones.lora import LoraOptions, apply_lora
 from rt2.backbones.registry import register_backbone

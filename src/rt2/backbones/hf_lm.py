@@ -24,29 +24,6 @@ class HFCache:
     next_pos: torch.Tensor
 
 
-def full_key_mask(
-    attention_mask: torch.Tensor, image_mask: torch.Tensor | None, num_image_tokens: int
-) -> torch.Tensor:
-    """(B, T) text mask + (B,) image flags -> (B, N + T) bool key mask."""
-    B = attention_mask.shape[0]
-    img = (
-        torch.ones(B, dtype=torch.bool, device=attention_mask.device)
-        if image_mask is None
-        else image_mask.bool()
-    )
-    return torch.cat([img[:, None].expand(B, num_image_tokens), attention_mask.bool()], 1)
-
-
-def positions_from_mask(key_mask: torch.Tensor, max_positions: int) -> torch.Tensor:
-    """(B, T) bool -> (B, T) position ids counting real keys only."""
-    pos = (key_mask.long().cumsum(1) - 1).clamp(min=0)
-    if int(pos.max()) >= max_positions:
-        raise ValueError(
-            f"sequence of {int(pos.max()) + 1} positions exceeds max_positions={max_positions}"
-        )
-    return pos
-
-
 def attention_bias(key_mask: torch.Tensor, num_queries: int, dtype: torch.dtype) -> torch.Tensor:
     """Key mask (B, K) -> additive causal mask (B, 1, Q, K); queries are the last Q keys."""
     K = key_mask.shape[1]

@@ -11,7 +11,13 @@ from dataclasses import asdict, dataclass
 import torch
 from torch import nn
 
-from rt2.backbones.base import BackboneOutput, VLMBackbone, next_token_loss
+from rt2.backbones.base import (
+    BackboneOutput,
+    VLMBackbone,
+    full_key_mask,
+    next_token_loss,
+    positions_from_mask,
+)
 from rt2.backbones.byte_tokenizer import ByteTokenizer
 from rt2.backbones.layers import Block, init_weights
 from rt2.backbones.registry import register_backbone
@@ -71,6 +77,19 @@ class TinyConfig:
         return (self.grid // self.pool) ** 2
 
 
+def sincos_2d(grid: int, dim: int) -> torch.Tensor:
+    """(grid*grid, dim) fixed positions: half the channels encode the row, half the column."""
+    if dim % 4:
+        raise ValueError(f"vision_dim must be a multiple of 4 for 2-D sin-cos positions, got {dim}")
+    freqs = 1.0 / 10000 ** (torch.arange(dim // 4) / (dim // 4))  # (dim/4,)
+    coords = torch.arange(grid, dtype=torch.float32)
+    ang = coords[:, None] * freqs[None]  # (G, dim/4)
+    axis = torch.cat([ang.sin(), ang.cos()], dim=1)  # (G, dim/2)
+    rows = axis[:, None, :].expand(grid, grid, dim // 2)  # (G, G, dim/2)
+    cols = axis[None, :, :].expand(grid, grid, dim // 2)
+    return torch.cat([rows, cols], dim=-1).reshape(grid * grid, dim)
+
+
 def _conv_stem(dim: int, patch_size: int) -> nn.Sequential:
     """log2(patch_size) stride-2 3x3 convolutions: (B, 3, S, S) -> (B, dim, S/p, S/p)."""
     layers: list[nn.Module] = []
@@ -106,7 +125,8 @@ class TinyBackbone(VLMBackbone):
             if c.stem == "conv"
             else nn.Conv2d(3, c.vision_dim, c.patch_size, stride=c.patch_size)
         )
-        self.vision_pos = nn.Parameter(torch.zeros(1, c.grid**2, c.vision_dim))
+        # fixed 2-D sin-cos positions (as in MAE): where things are is known from step one
+        self.register_buffer("vision_pos", sincos_2d(c.grid, c.vision_dim)[None], persistent=False)
         self.vision_blocks = nn.ModuleList(
             Block(c.vision_dim, c.vision_heads) for _ in range(c.vision_layers)
         )
@@ -121,7 +141,6 @@ class TinyBackbone(VLMBackbone):
         self.norm = nn.LayerNorm(c.lm_dim)
         self.head = nn.Linear(c.lm_dim, self.tokenizer.vocab_size, bias=False)
         init_weights(self)
-        nn.init.normal_(self.vision_pos, std=0.02)
         self.head.weight = self.tok_emb.weight  # tied input/output embeddings
 
     def extra_config(self) -> dict:
@@ -141,21 +160,6 @@ class TinyBackbone(VLMBackbone):
         return self.projector(x)  # (B, N, D)
 
     # ---- language model -----------------------------------------------------------------
-    def _full_mask(
-        self, attention_mask: torch.Tensor, image_mask: torch.Tensor | None
-    ) -> torch.Tensor:
-        B = attention_mask.shape[0]
-        img = torch.ones(B, dtype=torch.bool) if image_mask is None else image_mask.bool()
-        return torch.cat([img[:, None].expand(B, self.num_image_tokens), attention_mask.bool()], 1)
-
-    def _positions(self, key_mask: torch.Tensor) -> torch.Tensor:
-        pos = (key_mask.long().cumsum(1) - 1).clamp(min=0)  # (B, T)
-        if int(pos.max()) >= self.max_positions:
-            raise ValueError(
-                f"sequence of {int(pos.max()) + 1} positions exceeds max_positions={self.max_positions}"
-            )
-        return pos
-
     def _run(
         self,
         x: torch.Tensor,
@@ -188,8 +192,8 @@ class TinyBackbone(VLMBackbone):
     ) -> BackboneOutput:
         image_embeds = self.embed_images(pixels)  # (B, N, D)
         x = torch.cat([image_embeds, self.tok_emb(input_ids)], dim=1)  # (B, N + T, D)
-        key_mask = self._full_mask(attention_mask, image_mask)
-        h, _ = self._run(x, key_mask, self._positions(key_mask), None)
+        key_mask = full_key_mask(attention_mask, image_mask, self.num_image_tokens)
+        h, _ = self._run(x, key_mask, positions_from_mask(key_mask, self.max_positions), None)
         logits = self.head(h[:, self.num_image_tokens :])  # (B, T, V)
         loss = None if labels is None else next_token_loss(logits, labels)
         return BackboneOutput(logits=logits, loss=loss)
@@ -204,8 +208,8 @@ class TinyBackbone(VLMBackbone):
         if not bool(attention_mask[:, -1].all()):
             raise ValueError("prefill needs left-padded prompts (the last position must be real)")
         x = torch.cat([image_embeds, self.tok_emb(input_ids)], dim=1)  # (B, N + T, D)
-        key_mask = self._full_mask(attention_mask, image_mask)
-        positions = self._positions(key_mask)
+        key_mask = full_key_mask(attention_mask, image_mask, self.num_image_tokens)
+        positions = positions_from_mask(key_mask, self.max_positions)
         h, kv = self._run(x, key_mask, positions, None)
         logits = self.head(h[:, -1])  # (B, V)
         return logits, TinyCache(kv=kv, key_mask=key_mask, next_pos=positions[:, -1] + 1)
