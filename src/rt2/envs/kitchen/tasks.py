@@ -148,8 +148,8 @@ def _place(
     out: list[Placement] = []
     for name in names:
         obj = get_kitchen_object(name)
-        r = obj.size[1] + obj.size[0] if lying[name] else obj.radius
-        ylo, yhi = -ty + 0.1 + r, front - 0.04 - r
+        r = obj.size[1] + 0.01 if lying[name] else obj.radius
+        ylo, yhi = -ty + 0.07 + r, front - 0.03 - r
         if ylo >= yhi:
             raise RetryError(f"{name} does not fit")
         for _ in range(200):
@@ -170,7 +170,7 @@ def _place(
 
 def _footprint(p: Placement) -> float:
     obj = get_kitchen_object(p.name)
-    return obj.size[1] + obj.size[0] if p.lying else obj.radius
+    return obj.size[1] + 0.01 if p.lying else obj.radius
 
 
 def sample_scene_task(
