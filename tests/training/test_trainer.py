@@ -109,3 +109,31 @@ def test_freezing_keeps_weights(tmp_path, tiny_dataset):
 def test_missing_data_is_a_clear_error(tmp_path):
     with pytest.raises(ValueError, match="--data DIR"):
         Trainer(config(), tmp_path, None)
+
+
+@pytest.mark.slow
+def test_two_process_cpu_training_with_accelerate_launch(tmp_path, tiny_dataset):
+    """The multi-GPU path, exercised on CPU: `accelerate launch` with 2 processes (DDP, gloo)."""
+    import os
+    import shutil
+    import subprocess
+    import sys
+
+    launcher = shutil.which("accelerate", path=os.path.dirname(sys.executable))
+    assert launcher is not None, "accelerate's launcher is installed with the package"
+    opts = ",".join(f"{k}:{v}" for k, v in SMALL_BACKBONE.items())
+    cmd = [
+        launcher, "launch", "--multi_gpu", "--num_processes", "2", "--num_machines", "1", "--mixed_precision", "no",
+        "--dynamo_backend", "no", "-m", "rt2.cli", "train", "--preset", "tiny-scratch", "--data", str(tiny_dataset),
+        "--out", str(tmp_path), "--steps", "3", "--no-progress", f"model.backbone_options={opts}",
+        "optim.batch_size=8", "optim.warmup_steps=1", "data.eval_episodes=1", "data.eval_samples=4",
+        "log_every=1", "precision=fp32",
+    ]  # fmt: skip
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=600, env=env, check=False)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    rows = [json.loads(line) for line in (tmp_path / "metrics.jsonl").read_text().splitlines()]
+    train_rows = [r for r in rows if "loss" in r]
+    assert [r["step"] for r in train_rows] == [1, 2, 3]
+    assert all(r["processes"] == 2 for r in train_rows)
+    assert latest_checkpoint(tmp_path).name == "step-000003"

@@ -50,6 +50,8 @@ def run(args: argparse.Namespace) -> int:
         config = apply_overrides(get_preset(args.preset), overrides)
     trainer = Trainer(config, args.out, args.data, resume=args.resume, console=console)  # type: ignore[arg-type]
     result = trainer.run(progress=not args.no_progress)
+    if not trainer.accelerator.is_main_process:
+        return 0
     console.print(
         f"trained {result.step} steps in {result.seconds:.0f}s; last checkpoint: {result.checkpoint}; "
         + ", ".join(f"{k} {v:.4f}" for k, v in result.eval_metrics.items())

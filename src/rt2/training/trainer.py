@@ -127,8 +127,10 @@ class Trainer:
             raise ValueError(f"nothing to resume in {self.out_dir} and no config given")
         self.config = config
         self.data_dir = data_dir
+        # cpu=True without a GPU: several launched processes then form a gloo (MULTI_CPU) group
         self.accelerator = Accelerator(
-            mixed_precision="bf16" if config.precision == "bf16" else "no"
+            mixed_precision="bf16" if config.precision == "bf16" else "no",
+            cpu=not torch.cuda.is_available(),
         )
         torch.manual_seed(config.seed)
         self.data = _load_data(config, data_dir)
@@ -269,6 +271,7 @@ class Trainer:
             "action_token_acc": sum(acc) / len(acc) if acc else float("nan"),
             "lr": lr,
             "grad_norm": float(grad_norm),
+            "processes": world,
             **{f"n_{k}": v for k, v in counts.items()},
         }
 
