@@ -47,8 +47,9 @@ def weights_to_save(model: nn.Module) -> dict[str, torch.Tensor]:
     for name, p in model.named_parameters():  # named_parameters skips tied duplicates
         if p.requires_grad or name not in skip:
             out[name] = p.detach().cpu().contiguous()
+    persistent = model.state_dict().keys()  # non-persistent buffers are rebuilt, not saved
     for name, b in model.named_buffers():
-        if name not in skip:
+        if name in persistent and name not in skip:
             out[name] = b.detach().cpu().contiguous()
     return out
 
