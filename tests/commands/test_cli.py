@@ -22,7 +22,23 @@ def test_train_lists_presets(capsys):
 
 def test_train_then_eval_through_the_cli(tmp_path):
     data, run = tmp_path / "data", tmp_path / "run"
-    assert main(["collect", "--suite", "seen", "--episodes", "4", "--out", str(data), "--image-size", "64", "--no-progress"]) == 0
+    assert (
+        main(
+            [
+                "collect",
+                "--suite",
+                "seen",
+                "--episodes",
+                "4",
+                "--out",
+                str(data),
+                "--image-size",
+                "64",
+                "--no-progress",
+            ]
+        )
+        == 0
+    )
     overrides = [
         "model.backbone_options=image_size:64,pool:1,vision_dim:32,vision_layers:1,lm_dim:32,lm_layers:1,lm_heads:2,vision_heads:2",
         "optim.batch_size=4",
@@ -32,7 +48,18 @@ def test_train_then_eval_through_the_cli(tmp_path):
         "data.weights=robot:1",
         "save_every=2",
     ]  # fmt: skip
-    args = ["train", "--preset", "tiny-scratch", "--data", str(data), "--out", str(run), "--steps", "2", "--no-progress"]
+    args = [
+        "train",
+        "--preset",
+        "tiny-scratch",
+        "--data",
+        str(data),
+        "--out",
+        str(run),
+        "--steps",
+        "2",
+        "--no-progress",
+    ]
     assert main([*args, *overrides]) == 0
     assert (run / "checkpoints" / "step-000002" / "model.safetensors").is_file()
     out = tmp_path / "eval"
@@ -52,8 +79,16 @@ def test_quick_demo_writes_a_report(tmp_path):
     report = run_demo(DemoConfig(out=tmp_path, **QUICK))
     assert set(report["policies"]) == {"tiny VLA (co-fine-tuned)", "random"}
     for rates in report["policies"].values():
-        assert set(rates) == {"seen", "unseen_objects", "unseen_backgrounds", "unseen_environments", "emergent"}
-        assert all(r["n"] == QUICK["eval_episodes"] and 0 <= r["success_rate"] <= 1 for r in rates.values())
+        assert set(rates) == {
+            "seen",
+            "unseen_objects",
+            "unseen_backgrounds",
+            "unseen_environments",
+            "emergent",
+        }
+        assert all(
+            r["n"] == QUICK["eval_episodes"] and 0 <= r["success_rate"] <= 1 for r in rates.values()
+        )
     for name in ("report.md", "report.json", "success_rates.png"):
         assert (tmp_path / name).is_file()
     assert list((tmp_path / "eval" / "vla").glob("*.gif"))

@@ -119,7 +119,9 @@ class Renderer:
         centre = (int(e[0]), int(e[1]))
         base = (lin @ self._arm_base + off).astype(np.int32)
         width = max(1, round(self._px_per_m * ARM_WIDTH))
-        cv2.line(img, (int(base[0]), int(base[1])), centre, self._eff[0], width, cv2.LINE_AA, _SHIFT)
+        cv2.line(
+            img, (int(base[0]), int(base[1])), centre, self._eff[0], width, cv2.LINE_AA, _SHIFT
+        )
         cv2.circle(img, centre, int(r), self._eff[0], -1, cv2.LINE_AA, _SHIFT)
         cv2.circle(img, centre, int(r * 0.55), self._eff[1], -1, cv2.LINE_AA, _SHIFT)
         return img
