@@ -17,6 +17,7 @@ from typing import Any
 
 import torch
 from accelerate import Accelerator
+from accelerate.state import AcceleratorState
 from rich.console import Console
 from rich.progress import (
     BarColumn,
@@ -127,6 +128,9 @@ class Trainer:
             raise ValueError(f"nothing to resume in {self.out_dir} and no config given")
         self.config = config
         self.data_dir = data_dir
+        # Accelerate keeps one precision per process; a new Trainer (e.g. the next run in a test
+        # session or notebook) sets its own. The distributed (partial) state is kept.
+        AcceleratorState._reset_state(reset_partial_state=False)
         # cpu=True without a GPU: several launched processes then form a gloo (MULTI_CPU) group
         self.accelerator = Accelerator(
             mixed_precision="bf16" if config.precision == "bf16" else "no",
