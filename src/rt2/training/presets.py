@@ -162,7 +162,7 @@ def rt1_tabletop() -> TrainConfig:
     """
     return _rt1(
         steps=500, batch_size=16, num_bins=21, lr=5e-4, d_model=256, num_layers=8, num_heads=8,
-        ff_dim=1024, frozen_blocks=8, dropout=0.1,
+        ff_dim=1024, frozen_blocks=8, dropout=0.0, feature_norm=True,
     )  # fmt: skip
 
 

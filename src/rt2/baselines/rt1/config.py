@@ -24,6 +24,7 @@ class RT1Config:
     dropout: float = 0.1  # [0.1]
     film: bool = True  # FiLM-condition the image encoder on the instruction
     spatial_pos: bool = True  # learned position embedding per feature-map cell before TokenLearner
+    feature_norm: bool = False  # LayerNorm over the 1280 EfficientNet channels of each cell
     frozen_blocks: int = 0  # first N MBConv blocks (and the stem) frozen, without FiLM (speed)
     text_dim: int = 384  # instruction embedding size (all-MiniLM-L6-v2) [512, USE]
     text_encoder: str = "minilm"  # "minilm" (pretrained) or "hash" (offline stand-in for tests)

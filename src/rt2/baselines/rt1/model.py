@@ -102,6 +102,7 @@ class RT1(nn.Module):
         self.vision = FiLMEfficientNet(
             c.image_size, c.text_dim, c.film, c.frozen_blocks, vision_net
         )
+        self.feature_norm = nn.LayerNorm(VISION_CHANNELS) if c.feature_norm else None
         self.project = nn.Conv2d(VISION_CHANNELS, c.d_model, kernel_size=1)
         cells = (c.image_size // 32) ** 2  # feature-map positions per frame
         self.spatial_pos = (
@@ -177,7 +178,10 @@ class RT1(nn.Module):
         """Frames (N, 3, S, S) + their instructions' embeddings (N, E) -> tokens (N, T, d).
         Each frame's tokens depend on that frame and the instruction only, so a policy can
         keep them from step to step instead of re-encoding its history."""
-        fmap = self.project(self.vision(pixels, text.to(pixels.dtype)))  # (N, d, g, g)
+        feats = self.vision(pixels, text.to(pixels.dtype))  # (N, 1280, g, g)
+        if self.feature_norm is not None:
+            feats = self.feature_norm(feats.permute(0, 2, 3, 1)).permute(0, 3, 1, 2)
+        fmap = self.project(feats)  # (N, d, g, g)
         cells = fmap.flatten(2).transpose(1, 2)  # (N, g*g, d)
         if self.spatial_pos is not None:  # where each cell is (TokenLearner pools positions away)
             cells = cells + self.spatial_pos
