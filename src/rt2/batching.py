@@ -153,24 +153,9 @@ class BatchBuilder:
             rows.append(p + a)
             label_rows.append([IGNORE_INDEX] * len(p) + a)
             bins_rows.append(bins if bins is not None else np.full(self.actions.dim, -1))
-        T = max(len(r) for r in rows)
-        ids = torch.full((len(rows), T), self.tok.pad_id, dtype=torch.long)
-        labels = torch.full((len(rows), T), IGNORE_INDEX, dtype=torch.long)
-        mask = torch.zeros((len(rows), T), dtype=torch.long)
-        for i, (r, lab) in enumerate(zip(rows, label_rows, strict=True)):
-            ids[i, : len(r)] = torch.tensor(r)
-            labels[i, : len(r)] = torch.tensor(lab)
-            mask[i, : len(r)] = 1
-        pixels, image_mask = self._images(samples)
-        return Batch(
-            pixels=pixels,
-            image_mask=image_mask,
-            input_ids=ids,
-            attention_mask=mask,
-            labels=labels,
-            is_robot=torch.tensor([isinstance(s, RobotSample) for s in samples]),
-            action_bins=torch.as_tensor(np.stack(bins_rows), dtype=torch.long),
-        )
+        ids, mask = _pad(rows, self.tok.pad_id, left=False)
+        labels, _ = _pad(label_rows, IGNORE_INDEX, left=False)
+        return self._batch(samples, ids, mask, labels, np.stack(bins_rows))
 
     def prompts(self, samples: Sequence[Sample]) -> Batch:
         """Generation batch: prompts only, left-padded so every row ends at the last position."""
@@ -179,18 +164,37 @@ class BatchBuilder:
         rows = [self.prompt_ids(s) for s in samples]
         for r in rows:
             self._check_length(len(r))
-        T = max(len(r) for r in rows)
-        ids = torch.full((len(rows), T), self.tok.pad_id, dtype=torch.long)
-        mask = torch.zeros((len(rows), T), dtype=torch.long)
-        for i, r in enumerate(rows):
-            ids[i, T - len(r) :] = torch.tensor(r)
-            mask[i, T - len(r) :] = 1
+        ids, mask = _pad(rows, self.tok.pad_id, left=True)
+        return self._batch(samples, ids, mask, None, None)
+
+    def _batch(
+        self,
+        samples: Sequence[Sample],
+        ids: torch.Tensor,
+        mask: torch.Tensor,
+        labels: torch.Tensor | None,
+        bins: np.ndarray | None,
+    ) -> Batch:
         pixels, image_mask = self._images(samples)
         return Batch(
             pixels=pixels,
             image_mask=image_mask,
             input_ids=ids,
             attention_mask=mask,
-            labels=None,
+            labels=labels,
             is_robot=torch.tensor([isinstance(s, RobotSample) for s in samples]),
+            action_bins=None if bins is None else torch.as_tensor(bins, dtype=torch.long),
         )
+
+
+def _pad(rows: list[list[int]], value: int, left: bool) -> tuple[torch.Tensor, torch.Tensor]:
+    """Ragged rows -> (B, T) long tensor padded with ``value`` on the left or right, and its
+    (B, T) mask of real positions."""
+    T = max(len(r) for r in rows)
+    out = torch.full((len(rows), T), value, dtype=torch.long)
+    mask = torch.zeros((len(rows), T), dtype=torch.long)
+    for i, r in enumerate(rows):
+        span = slice(T - len(r), T) if left else slice(0, len(r))
+        out[i, span] = torch.tensor(r, dtype=torch.long)
+        mask[i, span] = 1
+    return out, mask
