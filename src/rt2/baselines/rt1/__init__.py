@@ -22,8 +22,8 @@ Where this RT-1 differs from the paper, and why:
   where the block and the target are. (In the 15-minute ``rt1-tabletop`` run the loss stays
   near the marginal entropy either way: ~8k samples are too few for either variant.)
 * ``feature_norm`` (off by default, on in ``rt1-tabletop``): a LayerNorm over the 1280
-  EfficientNet channels of each cell before the projection, as rt2-mini's projector does; a first
-  ``rt1-tabletop`` run without it collapsed to one constant action (the marginal).
+  EfficientNet channels of each cell before the projection, as rt2-mini's projector does. (The
+  15-minute ``rt1-tabletop`` run collapses to one constant action with and without it.)
 * Sizes are configurable (:class:`RT1Config`); defaults match the paper's Transformer (8 layers,
   width 512, 8 heads), while the ``rt1-tabletop`` preset is smaller to train on 2 CPU cores.
 * Block-causal attention over frames, then the current frame's 8 output tokens are mean-pooled
