@@ -158,7 +158,7 @@ def rt1_tabletop() -> TrainConfig:
     entropy 5.4 of 5.5 nats) and 8k samples do not move the loss off the marginal.
     Runtime: about 15 minutes on 2 CPU cores (500 steps of 16 samples = 96 images, bf16;
     ~8.5 samples/s measured on shared cores, 17 minutes).
-    Expected (measured on 800 `seen` episodes, noise 0.2): the loss stays at the marginal entropy (~3.0 nats
+    Expected: measured on 800 `seen` episodes (noise 0.2), the loss stays at the marginal entropy (~3.0 nats
     for 21 bins), held-out bin accuracy 0.04-0.06, the policy outputs one constant action and
     succeeds in 0% of `seen` episodes; 8k samples are far too few for RT-1 (the paper used 130K
     episodes). Raise ``optim.steps`` where compute allows.
