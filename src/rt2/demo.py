@@ -10,7 +10,6 @@ Every stage resumes: re-running the same command continues an interrupted demo.
 
 from __future__ import annotations
 
-import json
 import time
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -275,7 +274,3 @@ def _plot(report: dict[str, Any], path: Path) -> None:
     fig.tight_layout()
     fig.savefig(path, dpi=120)
     plt.close(fig)
-
-
-def load_report(out: Path) -> dict[str, Any]:
-    return json.loads((Path(out) / "report.json").read_text())

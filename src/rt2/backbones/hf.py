@@ -12,7 +12,7 @@ Supported: processors whose ``pixel_values`` carry a leading batch dimension.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from typing import Any, Literal
 
 import numpy as np
@@ -156,9 +156,6 @@ class HFBackbone(VLMBackbone):
         keep |= {id(p) for p in model.get_output_embeddings().parameters()}
         keep |= {id(p) for p in model.get_input_embeddings().parameters()}
         return {n for n, p in model.named_parameters() if id(p) in keep}
-
-    def extra_config(self) -> dict:
-        return asdict(self.config)
 
     def reserved_corpus(self) -> tuple[str, ...]:
         return offline_corpus()

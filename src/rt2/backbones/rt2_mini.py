@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
@@ -111,9 +111,6 @@ class RT2MiniBackbone(VLMBackbone):
             lm.requires_grad_(False)
         self.lm = apply_lora(lm, LoraOptions(c.lora_rank, c.lora_alpha, c.lora_targets))
         self.train()  # like any fresh nn.Module (HF loaders return eval mode)
-
-    def extra_config(self) -> dict:
-        return asdict(self.config)
 
     def reserved_corpus(self) -> Sequence[str]:
         return offline_corpus()

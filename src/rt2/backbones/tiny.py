@@ -6,7 +6,7 @@ pretrained VLM when the point is the pipeline, not web knowledge: the RT-2 "from
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 
 import torch
 from torch import nn
@@ -142,9 +142,6 @@ class TinyBackbone(VLMBackbone):
         self.head = nn.Linear(c.lm_dim, self.tokenizer.vocab_size, bias=False)
         init_weights(self)
         self.head.weight = self.tok_emb.weight  # tied input/output embeddings
-
-    def extra_config(self) -> dict:
-        return asdict(self.config)
 
     # ---- vision -------------------------------------------------------------------------
     def embed_images(self, pixels: torch.Tensor) -> torch.Tensor:
