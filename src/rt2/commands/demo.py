@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-HELP = "Collect demos, co-fine-tune the tiny VLA, evaluate it against random, write a report (~15-20 min)."
+HELP = "Collect demos, co-fine-tune the tiny VLA, evaluate it against random, write a report (~15-30 min)."
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
