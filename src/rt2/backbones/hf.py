@@ -19,14 +19,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from rt2.backbones.base import (
-    BackboneOutput,
-    VLMBackbone,
-    full_key_mask,
-    next_token_loss,
-    positions_from_mask,
-)
-from rt2.backbones.hf_lm import HFCache, module_dtype, run_decoder
+from rt2.backbones.hf_lm import HFDecoderBackbone, module_dtype
 from rt2.backbones.hf_tokenizer import HFTextTokenizer
 from rt2.backbones.lora import LoraOptions, apply_lora
 from rt2.backbones.registry import register_backbone
@@ -67,7 +60,7 @@ def _first(*values: Any) -> Any:
     return next((v for v in values if v is not None), None)
 
 
-class HFBackbone(VLMBackbone):
+class HFBackbone(HFDecoderBackbone):
     def __init__(self, config: HFConfig) -> None:
         super().__init__()
         from transformers import AutoModelForImageTextToText, AutoProcessor
@@ -205,57 +198,14 @@ class HFBackbone(VLMBackbone):
         return block.masked_scatter(is_image, feats.to(block.dtype))  # (B, N, D)
 
     # ---- language model -----------------------------------------------------------------
-    def _run(self, x, key_mask, positions, past=None, use_cache=False):
-        return run_decoder(
-            _language_model(self.base_model), x, key_mask, positions, past, use_cache
-        )
+    def _decoder(self) -> nn.Module:
+        return _language_model(self.base_model)
 
     def _logits(self, h: torch.Tensor) -> torch.Tensor:
         return self.base_model.get_output_embeddings()(h)
 
     def _embed_text(self, input_ids: torch.Tensor) -> torch.Tensor:
         return self.base_model.get_input_embeddings()(input_ids)
-
-    def forward(
-        self,
-        pixels: torch.Tensor,
-        input_ids: torch.Tensor,
-        attention_mask: torch.Tensor,
-        image_mask: torch.Tensor | None = None,
-        labels: torch.Tensor | None = None,
-    ) -> BackboneOutput:
-        text = self._embed_text(input_ids)
-        x = torch.cat([self.embed_images(pixels).to(text.dtype), text], 1)  # (B, N + T, D)
-        key_mask = full_key_mask(attention_mask, image_mask, self.num_image_tokens)
-        h, _ = self._run(x, key_mask, positions_from_mask(key_mask, self.max_positions))
-        logits = self._logits(h[:, self.num_image_tokens :])  # (B, T, V)
-        loss = None if labels is None else next_token_loss(logits, labels)
-        return BackboneOutput(logits=logits, loss=loss)
-
-    def prefill(
-        self,
-        image_embeds: torch.Tensor,
-        input_ids: torch.Tensor,
-        attention_mask: torch.Tensor,
-        image_mask: torch.Tensor | None = None,
-    ) -> tuple[torch.Tensor, HFCache]:
-        if not bool(attention_mask[:, -1].all()):
-            raise ValueError("prefill needs left-padded prompts (the last position must be real)")
-        text = self._embed_text(input_ids)
-        x = torch.cat([image_embeds.to(text.dtype), text], 1)  # (B, N + T, D)
-        key_mask = full_key_mask(attention_mask, image_mask, self.num_image_tokens)
-        positions = positions_from_mask(key_mask, self.max_positions)
-        h, past = self._run(x, key_mask, positions, use_cache=True)
-        return self._logits(h[:, -1]), HFCache(past, key_mask, positions[:, -1] + 1)
-
-    def decode_step(self, input_ids: torch.Tensor, cache: HFCache) -> tuple[torch.Tensor, HFCache]:
-        if int(cache.next_pos.max()) >= self.max_positions:
-            raise ValueError(f"decoding past max_positions={self.max_positions}")
-        B = input_ids.shape[0]
-        key_mask = torch.cat([cache.key_mask, torch.ones(B, 1, dtype=torch.bool)], 1)
-        x = self._embed_text(input_ids)
-        h, past = self._run(x, key_mask, cache.next_pos[:, None], cache.past, use_cache=True)
-        return self._logits(h[:, -1]), HFCache(past, key_mask, cache.next_pos + 1)
 
 
 def _language_model(model: nn.Module) -> nn.Module:

@@ -14,6 +14,14 @@ from typing import Any
 import torch
 from torch import nn
 
+from rt2.backbones.base import (
+    BackboneOutput,
+    VLMBackbone,
+    full_key_mask,
+    next_token_loss,
+    positions_from_mask,
+)
+
 
 @dataclass
 class HFCache:
@@ -68,3 +76,70 @@ def module_dtype(module: nn.Module) -> torch.dtype:
         if p.is_floating_point():
             return p.dtype
     return torch.float32
+
+
+class HFDecoderBackbone(VLMBackbone):
+    """Teacher forcing, prefill and cached decoding for backbones whose LM is a Hugging Face
+    causal decoder. Subclasses give the decoder module, text embedding and output head."""
+
+    def _decoder(self) -> nn.Module:
+        raise NotImplementedError
+
+    def _embed_text(self, input_ids: torch.Tensor) -> torch.Tensor:
+        raise NotImplementedError
+
+    def _logits(self, hidden: torch.Tensor) -> torch.Tensor:
+        raise NotImplementedError
+
+    def _inputs(
+        self,
+        image_embeds: torch.Tensor,
+        input_ids: torch.Tensor,
+        attention_mask: torch.Tensor,
+        image_mask: torch.Tensor | None,
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """[image tokens][text tokens] embeddings (B, N + T, D), key mask and positions."""
+        text = self._embed_text(input_ids)
+        x = torch.cat([image_embeds.to(text.dtype), text], dim=1)  # (B, N + T, D)
+        key_mask = full_key_mask(attention_mask, image_mask, self.num_image_tokens)
+        return x, key_mask, positions_from_mask(key_mask, self.max_positions)
+
+    def forward(
+        self,
+        pixels: torch.Tensor,
+        input_ids: torch.Tensor,
+        attention_mask: torch.Tensor,
+        image_mask: torch.Tensor | None = None,
+        labels: torch.Tensor | None = None,
+    ) -> BackboneOutput:
+        x, key_mask, positions = self._inputs(
+            self.embed_images(pixels), input_ids, attention_mask, image_mask
+        )
+        h, _ = run_decoder(self._decoder(), x, key_mask, positions)
+        logits = self._logits(h[:, self.num_image_tokens :])  # (B, T, V)
+        loss = None if labels is None else next_token_loss(logits, labels)
+        return BackboneOutput(logits=logits, loss=loss)
+
+    def prefill(
+        self,
+        image_embeds: torch.Tensor,
+        input_ids: torch.Tensor,
+        attention_mask: torch.Tensor,
+        image_mask: torch.Tensor | None = None,
+    ) -> tuple[torch.Tensor, HFCache]:
+        if not bool(attention_mask[:, -1].all()):
+            raise ValueError("prefill needs left-padded prompts (the last position must be real)")
+        x, key_mask, positions = self._inputs(image_embeds, input_ids, attention_mask, image_mask)
+        h, past = run_decoder(self._decoder(), x, key_mask, positions, use_cache=True)
+        return self._logits(h[:, -1]), HFCache(past, key_mask, positions[:, -1] + 1)
+
+    def decode_step(self, input_ids: torch.Tensor, cache: HFCache) -> tuple[torch.Tensor, HFCache]:
+        if int(cache.next_pos.max()) >= self.max_positions:
+            raise ValueError(f"decoding past max_positions={self.max_positions}")
+        B = input_ids.shape[0]
+        key_mask = torch.cat([cache.key_mask, torch.ones(B, 1, dtype=torch.bool)], dim=1)
+        x = self._embed_text(input_ids)
+        h, past = run_decoder(
+            self._decoder(), x, key_mask, cache.next_pos[:, None], cache.past, use_cache=True
+        )
+        return self._logits(h[:, -1]), HFCache(past, key_mask, cache.next_pos + 1)

@@ -19,14 +19,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from rt2.backbones.base import (
-    BackboneOutput,
-    VLMBackbone,
-    full_key_mask,
-    next_token_loss,
-    positions_from_mask,
-)
-from rt2.backbones.hf_lm import HFCache, module_dtype, run_decoder
+from rt2.backbones.hf_lm import HFDecoderBackbone, module_dtype
 from rt2.backbones.hf_tokenizer import HFTextTokenizer
 from rt2.backbones.lora import LoraOptions, apply_lora
 from rt2.backbones.registry import register_backbone
@@ -81,7 +74,7 @@ class RT2MiniConfig:
         return math.isqrt(self.image_tokens)
 
 
-class RT2MiniBackbone(VLMBackbone):
+class RT2MiniBackbone(HFDecoderBackbone):
     def __init__(self, config: RT2MiniConfig | None = None) -> None:
         super().__init__()
         from rt2.backbones.pretrained import load_efficientnet_lite0, load_lm
@@ -179,61 +172,14 @@ class RT2MiniBackbone(VLMBackbone):
         return tokens.to(module_dtype(self.base_lm))
 
     # ---- language model -----------------------------------------------------------------
+    def _decoder(self) -> nn.Module:
+        return self.base_lm.model
+
     def _embed_text(self, input_ids: torch.Tensor) -> torch.Tensor:
         return self.base_lm.get_input_embeddings()(input_ids)  # (B, T, D)
 
     def _logits(self, hidden: torch.Tensor) -> torch.Tensor:
         return self.base_lm.lm_head(hidden)
-
-    def forward(
-        self,
-        pixels: torch.Tensor,
-        input_ids: torch.Tensor,
-        attention_mask: torch.Tensor,
-        image_mask: torch.Tensor | None = None,
-        labels: torch.Tensor | None = None,
-    ) -> BackboneOutput:
-        image_embeds = self.embed_images(pixels)  # (B, N, D)
-        text = self._embed_text(input_ids)
-        x = torch.cat([image_embeds.to(text.dtype), text], dim=1)  # (B, N + T, D)
-        key_mask = full_key_mask(attention_mask, image_mask, self.num_image_tokens)
-        positions = positions_from_mask(key_mask, self.max_positions)
-        h, _ = run_decoder(self.base_lm.model, x, key_mask, positions)
-        logits = self._logits(h[:, self.num_image_tokens :])  # (B, T, V)
-        loss = None if labels is None else next_token_loss(logits, labels)
-        return BackboneOutput(logits=logits, loss=loss)
-
-    def prefill(
-        self,
-        image_embeds: torch.Tensor,
-        input_ids: torch.Tensor,
-        attention_mask: torch.Tensor,
-        image_mask: torch.Tensor | None = None,
-    ) -> tuple[torch.Tensor, HFCache]:
-        if not bool(attention_mask[:, -1].all()):
-            raise ValueError("prefill needs left-padded prompts (the last position must be real)")
-        text = self._embed_text(input_ids)
-        x = torch.cat([image_embeds.to(text.dtype), text], dim=1)  # (B, N + T, D)
-        key_mask = full_key_mask(attention_mask, image_mask, self.num_image_tokens)
-        positions = positions_from_mask(key_mask, self.max_positions)
-        h, past = run_decoder(self.base_lm.model, x[:, :], key_mask, positions, use_cache=True)
-        logits = self._logits(h[:, -1])  # (B, V)
-        return logits, HFCache(past, key_mask, positions[:, -1] + 1)
-
-    def decode_step(self, input_ids: torch.Tensor, cache: HFCache) -> tuple[torch.Tensor, HFCache]:
-        if int(cache.next_pos.max()) >= self.max_positions:
-            raise ValueError(f"decoding past max_positions={self.max_positions}")
-        B = input_ids.shape[0]
-        key_mask = torch.cat([cache.key_mask, torch.ones(B, 1, dtype=torch.bool)], dim=1)
-        h, past = run_decoder(
-            self.base_lm.model,
-            self._embed_text(input_ids),
-            key_mask,
-            cache.next_pos[:, None],
-            cache.past,
-            use_cache=True,
-        )
-        return self._logits(h[:, -1]), HFCache(past, key_mask, cache.next_pos + 1)
 
 
 @register_backbone("rt2-mini")
