@@ -24,29 +24,34 @@ def build_model(
     if config.kind == "rt1":
         from rt2.baselines.rt1 import build_rt1
 
-        return build_rt1(config, stats)
-    space = ActionSpace.preset(config.action_space, **config.action_space_options)
-    if config.bounds == "stats":
-        if stats is None:
-            raise ValueError(
-                "model.bounds='stats' needs action statistics: train with robot data or set model.bounds=fixed"
-            )
-        action_tokenizer = ActionTokenizer.from_stats(space, stats, config.num_bins)
+        model: nn.Module = build_rt1(config, stats)
     else:
-        action_tokenizer = ActionTokenizer(space, config.num_bins)
-    backbone = build_backbone(config.backbone, **config.backbone_options)
-    prompt = PromptFormat()
-    texts = [prompt.robot_prompt("x"), prompt.plan_text("x"), *corpus]
-    mapping = build_mapping(
-        config.mapping, backbone.tokenizer, action_tokenizer.num_values.tolist(), corpus=texts
-    )
-    model = VLA(backbone, action_tokenizer, mapping, prompt)
+        action_tokenizer = action_tokenizer_for(config, stats)
+        backbone = build_backbone(config.backbone, **config.backbone_options)
+        prompt = PromptFormat()
+        texts = [prompt.robot_prompt("x"), prompt.plan_text("x"), *corpus]
+        mapping = build_mapping(
+            config.mapping, backbone.tokenizer, action_tokenizer.num_values.tolist(), corpus=texts
+        )
+        model = VLA(backbone, action_tokenizer, mapping, prompt)
     if config.init:
         ckpt = latest_checkpoint(config.init)
         if ckpt is None:
             raise FileNotFoundError(f"model.init={config.init!r}: no checkpoint found there")
         load_weights(model, ckpt)
     return model
+
+
+def action_tokenizer_for(config: ModelConfig, stats: dict[str, Any] | None) -> ActionTokenizer:
+    """The configured action space binned over fixed bounds or the data's q01..q99."""
+    space = ActionSpace.preset(config.action_space, **config.action_space_options)
+    if config.bounds == "fixed":
+        return ActionTokenizer(space, config.num_bins)
+    if stats is None:
+        raise ValueError(
+            "model.bounds='stats' needs action statistics: train with robot data or set model.bounds=fixed"
+        )
+    return ActionTokenizer.from_stats(space, stats, config.num_bins)
 
 
 def load_model(path: str | Path) -> nn.Module:

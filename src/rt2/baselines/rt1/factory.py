@@ -5,11 +5,12 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from rt2.actions import ActionSpace, ActionTokenizer
+from rt2.actions import ActionTokenizer
 from rt2.baselines.rt1.config import RT1Config
 from rt2.baselines.rt1.model import RT1
-from rt2.training.checkpoint import latest_checkpoint, load_weights, read_json
+from rt2.training.checkpoint import load_weights, read_json
 from rt2.training.config import ModelConfig, TrainConfig
+from rt2.training.factory import action_tokenizer_for
 
 
 def rt1_config(config: ModelConfig) -> RT1Config:
@@ -33,26 +34,11 @@ def rt1_config(config: ModelConfig) -> RT1Config:
 
 def build_rt1(config: ModelConfig, stats: dict[str, Any] | None) -> RT1:
     """A fresh RT-1 (ImageNet EfficientNet-Lite0, identity FiLM). ``stats`` of the training
-    actions set the bins when ``model.bounds == "stats"`` (q01..q99)."""
+    actions set the bins when ``model.bounds == "stats"`` (q01..q99); ``model.init`` is applied by
+    :func:`rt2.training.factory.build_model`."""
     if config.kind != "rt1":
         raise ValueError(f"build_rt1: model.kind must be 'rt1', got {config.kind!r}")
-    space = ActionSpace.preset(config.action_space, **config.action_space_options)
-    if config.bounds == "stats":
-        if stats is None:
-            raise ValueError(
-                "model.bounds='stats' needs action statistics: train with robot data or set "
-                "model.bounds=fixed"
-            )
-        tokenizer = ActionTokenizer.from_stats(space, stats, config.num_bins)
-    else:
-        tokenizer = ActionTokenizer(space, config.num_bins)
-    model = RT1(rt1_config(config), tokenizer)
-    if config.init:
-        ckpt = latest_checkpoint(config.init)
-        if ckpt is None:
-            raise FileNotFoundError(f"model.init={config.init!r}: no checkpoint found there")
-        load_weights(model, ckpt)
-    return model
+    return RT1(rt1_config(config), action_tokenizer_for(config, stats))
 
 
 def load_rt1(ckpt: Path, config: TrainConfig) -> RT1:
