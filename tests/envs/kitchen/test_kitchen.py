@@ -44,7 +44,8 @@ def _state(**kw: object) -> PoseState:
     pos = {"cola can": np.array([0.0, 0.0, 0.06]), "apple": np.array([-0.3, 0.0, 0.03])}
     axis = {"cola can": up, "apple": up}
     rest = {"cola can": 0.06, "apple": 0.03}
-    base: dict = {"pos": pos, "axis": axis, "rest": rest, "drawer": 0.0}
+    start = {"cola can": np.array([0.0, 0.0, 0.06]), "apple": np.array([-0.3, 0.0, 0.03])}
+    base: dict = {"pos": pos, "axis": axis, "rest": rest, "drawer": 0.0, "start": start}
     base.update(kw)
     opening = float(base["drawer"])  # type: ignore[arg-type]
     base["drawer_box"] = drawer_box(LAYOUTS["kitchen_right"], opening)
@@ -65,7 +66,8 @@ def test_success_checks_per_skill() -> None:
     assert not near.success(_state(pos=lifted))  # still held: not placed
     knock = KitchenTask("knock_over", "cola can")
     assert not knock.success(_state())
-    assert knock.success(_state(axis={"cola can": side, "apple": up}))
+    fallen = {"cola can": np.array([0.0, 0.0, 0.033]), "apple": np.array([-0.3, 0.0, 0.03])}
+    assert knock.success(_state(pos=fallen, axis={"cola can": side, "apple": up}))
     upright = KitchenTask("place_upright", "cola can")
     assert upright.success(_state())
     lying = {"cola can": np.array([0.0, 0.0, 0.033]), "apple": np.zeros(3)}
@@ -118,8 +120,9 @@ def test_expert_solves_each_skill(skill: str) -> None:
     env = KitchenEnv(image_size=32)
     wins = 0
     for s in range(3):
-        env.reset(seed=500 + s, options={"skill": skill})
-        expert, done, info = KitchenExpert(seed=s), False, {}
+        _, info = env.reset(seed=500 + s, options={"skill": skill})
+        assert not info["success"], "the episode starts solved"
+        expert, done = KitchenExpert(seed=s), False
         while not done:
             _, _, te, tr, info = env.step(expert.act(env))
             done = te or tr

@@ -100,6 +100,7 @@ class KitchenEnv(gym.Env[dict[str, Any], np.ndarray]):
         self.split_group = ""
         self.steps = 0
         self._rest: dict[str, float] = {}
+        self._start: dict[str, np.ndarray] = {}
 
     # ---- gym API --------------------------------------------------------------------------
     def reset(
@@ -130,6 +131,7 @@ class KitchenEnv(gym.Env[dict[str, Any], np.ndarray]):
         mujoco.mj_forward(m, d)
         mujoco.mj_step(m, d, nstep=60)  # let objects settle
         self._rest = resting_heights(self.scene)
+        self._start = {n: d.xpos[i].copy() for n, i in self._ids.items()}
         if self._renderer is None:
             self._renderer = KitchenRenderer(self.image_size)
         self._renderer.bind(m)
@@ -200,7 +202,8 @@ class KitchenEnv(gym.Env[dict[str, Any], np.ndarray]):
         pos = {n: d.xpos[i].copy() for n, i in self._ids.items()}
         axis = {n: d.xmat[i].reshape(3, 3)[:, 2].copy() for n, i in self._ids.items()}
         opening = float(d.qpos[self._drawer_q])
-        return PoseState(pos, axis, self._rest, opening, drawer_box(scene.layout, opening))
+        box = drawer_box(scene.layout, opening)
+        return PoseState(pos, axis, self._rest, opening, box, self._start)
 
     def tcp(self) -> tuple[np.ndarray, np.ndarray]:
         """Commanded tool centre point position (3,) and quaternion (4,) wxyz."""

@@ -5,11 +5,18 @@ Skills: ``pick`` X, ``move_near`` X Y, ``knock_over`` X, ``place_upright`` X, ``
 
 - pick: X's centre is >= ``LIFT`` above its resting height;
 - move_near: X rests (within 3 cm of its resting height) with its centre within
-  ``r_X + r_Y + NEAR_MARGIN`` of Y's centre in the table plane;
-- knock_over: X's axis is tilted by more than 60 degrees;
+  ``r_X + r_Y + NEAR_MARGIN`` of Y's centre in the table plane, and X itself was moved (at least
+  ``START_MARGIN`` from where it started: pushing Y over to X does not count);
+- knock_over: X lies on its side on the table: tilted by more than ``LYING_TILT`` degrees with its
+  centre within ``LYING_TOL`` of its lying height (a can caught mid-fall or leaning does not count),
+  and no other object moved more than ``UNDISTURBED`` (sweeping the whole table does not count);
 - place_upright: X's axis is within 15 degrees of vertical and X rests on the table;
-- open_drawer / close_drawer: the drawer is >= 80% open / <= 1.5 cm open;
+- open_drawer / close_drawer: the drawer is >= 80% open / <= ``CLOSED_TOL`` open;
 - put_in_drawer: X's centre is inside the drawer's interior box.
+
+No episode starts solved: ``move_near`` places X at least ``START_MARGIN`` beyond the success
+radius from Y, ``close_drawer`` starts with the drawer at least ``CLOSE_START`` open, and the
+other skills start in states their checks reject (upright, lying, closed drawer, on the table).
 """
 
 from __future__ import annotations
@@ -42,6 +49,12 @@ SKILLS: tuple[str, ...] = (
 )
 LIFT = 0.05
 NEAR_MARGIN = 0.05
+START_MARGIN = 0.05  # move_near: extra start distance beyond the success radius
+LYING_TILT = 75.0  # knock_over: degrees from vertical
+LYING_TOL = 0.01  # knock_over: centre height above the lying height (m)
+CLOSED_TOL = 0.005  # close_drawer: largest opening counted as closed (m)
+CLOSE_START = 0.11  # close_drawer: smallest starting opening (m)
+UNDISTURBED = 0.05  # knock_over: largest displacement of the other objects (m)
 TEMPLATES: dict[str, tuple[str, ...]] = {
     "pick": ("pick {x}", "pick up the {x}"),
     "move_near": ("move {x} near {y}", "put the {x} next to the {y}"),
@@ -66,6 +79,11 @@ class PoseState:
     rest: dict[str, float]  # name -> resting centre height (upright)
     drawer: float  # opening in metres
     drawer_box: tuple[np.ndarray, np.ndarray]  # interior (lo, hi) corners in world
+    start: dict[str, np.ndarray]  # name -> (3,) centre at the start of the episode
+
+    def moved(self, name: str) -> float:
+        """Distance ``name`` travelled in the table plane since the start of the episode."""
+        return float(np.linalg.norm(self.pos[name][:2] - self.start[name][:2]))
 
 
 @dataclass(frozen=True)
@@ -90,26 +108,34 @@ class KitchenTask:
         if self.skill == "open_drawer":
             return s.drawer >= 0.8 * DRAWER_TRAVEL
         if self.skill == "close_drawer":
-            return s.drawer <= 0.015
+            return s.drawer <= CLOSED_TOL
         p = s.pos[self.target]
         tilt = float(np.degrees(np.arccos(np.clip(abs(s.axis[self.target][2]), 0.0, 1.0))))
         if self.skill == "pick":
             return p[2] - s.rest[self.target] >= LIFT
         if self.skill == "knock_over":
-            return tilt > 60.0
+            lying = rest_height(get_kitchen_object(self.target), True)
+            others = (s.moved(n) for n in s.pos if n != self.target)
+            return (
+                tilt > LYING_TILT
+                and p[2] - lying < LYING_TOL
+                and max(others, default=0.0) <= UNDISTURBED
+            )
         if self.skill == "place_upright":
             return tilt < 15.0 and abs(p[2] - s.rest[self.target]) < 0.015
         if self.skill == "move_near":
             q = s.pos[self.reference]
-            reach = (
-                get_kitchen_object(self.target).radius
-                + get_kitchen_object(self.reference).radius
-                + NEAR_MARGIN
-            )
             resting = p[2] - s.rest[self.target] < 0.03
-            return bool(resting and np.linalg.norm(p[:2] - q[:2]) < reach)
+            near = np.linalg.norm(p[:2] - q[:2]) < near_reach(self)
+            return bool(resting and near and s.moved(self.target) >= START_MARGIN)
         lo, hi = s.drawer_box  # put_in_drawer
         return bool(np.all(p >= lo) and np.all(p <= hi))
+
+
+def near_reach(task: KitchenTask) -> float:
+    """Success radius of ``move_near``: both footprint radii plus ``NEAR_MARGIN``."""
+    target, reference = get_kitchen_object(task.target), get_kitchen_object(task.reference)
+    return target.radius + reference.radius + NEAR_MARGIN
 
 
 def drawer_box(layout: Layout, opening: float) -> tuple[np.ndarray, np.ndarray]:
@@ -141,8 +167,12 @@ def _place(
     layout: Layout,
     rng: np.random.Generator,
     required: int = 0,
+    apart: float = 0.0,
 ) -> list[Placement]:
-    """Non-overlapping placements; the first ``required`` names must fit, others may be dropped."""
+    """Non-overlapping placements; the first ``required`` names must fit, others may be dropped.
+
+    The second placement's centre is kept at least ``apart`` from the first's.
+    """
     tx, ty = layout.table
     front = layout.cabinet_front
     out: list[Placement] = []
@@ -159,6 +189,8 @@ def _place(
             if abs(x - layout.cabinet_x) < 0.13 + 0.03 + r and y > front - DRAWER_TRAVEL - 0.1 - r:
                 continue
             ok = all(np.hypot(x - p.x, y - p.y) > r + _footprint(p) + 0.045 for p in out)
+            if len(out) == 1 and np.hypot(x - out[0].x, y - out[0].y) < apart:
+                continue
             if ok:
                 out.append(Placement(name, x, y, float(rng.uniform(-np.pi, np.pi)), lying[name]))
                 break
@@ -211,10 +243,12 @@ def _sample_once(
     lying = {o: False for o in chosen}
     if skill == "place_upright":
         lying[target] = True
-    objects = _place(chosen, lying, layout, rng, required=2 if reference else 1)
+    task = KitchenTask(skill, target, reference)
+    apart = near_reach(task) + START_MARGIN if reference else 0.0
+    objects = _place(chosen, lying, layout, rng, required=2 if reference else 1, apart=apart)
     drawer_open = 0.0
     if skill == "close_drawer":
-        drawer_open = float(rng.uniform(0.1, DRAWER_TRAVEL))
+        drawer_open = float(rng.uniform(CLOSE_START, DRAWER_TRAVEL))
     elif skill == "put_in_drawer":
         drawer_open = DRAWER_TRAVEL
     text = _choice(rng, TEMPLATES[skill]).format(x=target, y=reference)
