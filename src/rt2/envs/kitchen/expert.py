@@ -184,16 +184,19 @@ class KitchenExpert:
         name = u.task.target
         obj = get_kitchen_object(name)
         c = st.pos[name]
-        others = [p[:2] for n, p in st.pos.items() if n != name]
+        others = [(p[:2], get_kitchen_object(n).radius) for n, p in st.pos.items() if n != name]
         tx, ty = u.scene.layout.table
+        fall = 2 * obj.half_height + obj.radius  # how far the toppled body reaches
         best, d_best = -1.0, np.array([1.0, 0.0])
         for k in range(16):
             a = 2 * np.pi * k / 16
             d = np.array([np.cos(a), np.sin(a)])
             end, start = c[:2] + d * 0.2, c[:2] - d * (obj.radius + 0.06)
             score = min(tx - abs(end[0]), ty - abs(end[1]), tx - abs(start[0]), ty - abs(start[1]))
-            for o in others:
-                score = min(score, np.linalg.norm(o - end) - 0.06, np.linalg.norm(o - start) - 0.06)
+            for o, r in others:
+                along = float(np.clip(np.dot(o - c[:2], d), 0.0, fall))  # the fall's swept path
+                swept = np.linalg.norm(o - c[:2] - d * along) - r - obj.radius - 0.02
+                score = min(score, swept, np.linalg.norm(o - start) - r - 0.04)
             if end[1] > u.scene.layout.cabinet_front - 0.05:
                 score -= 0.2
             if score > best:
