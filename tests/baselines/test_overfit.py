@@ -24,7 +24,7 @@ def test_rt1_overfits_a_few_episodes(rt1_dataset):
     opt = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=2e-3)
     model.train()
     first = None
-    for _ in range(150):
+    for _ in range(300):
         out = model(batch)
         first = first if first is not None else out.metrics["loss"]
         opt.zero_grad()

@@ -90,7 +90,6 @@ class RT2MiniBackbone(HFDecoderBackbone):
         self.max_positions = min(c.max_positions, lm.config.max_position_embeddings)
         self.vision = load_efficientnet_lite0(c.image_size)
         del self.vision._fc  # classifier head unused
-        self.vision.set_swish(memory_efficient=False)
         if c.freeze_vision:
             self.vision.to(frozen).requires_grad_(False)
         d = lm.config.hidden_size

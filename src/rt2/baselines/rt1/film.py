@@ -48,7 +48,6 @@ class FiLMEfficientNet(nn.Module):
             net = load_efficientnet_lite0(image_size)
         if hasattr(net, "_fc"):
             del net._fc  # ImageNet classifier head unused
-        net.set_swish(memory_efficient=False)
         self.net = net
         self.frozen_blocks = frozen_blocks
         blocks = list(net._blocks)
