@@ -19,8 +19,11 @@ from rt2.backbones.base import (
     positions_from_mask,
 )
 from rt2.backbones.byte_tokenizer import ByteTokenizer
+from rt2.backbones.efficientnet_trunk import TRUNK_DEPTHS, EfficientNetTrunk
 from rt2.backbones.layers import Block, init_weights
 from rt2.backbones.registry import register_backbone
+
+STEMS = ("conv", "patch", "efficientnet-lite0")
 
 
 @dataclass(frozen=True)
@@ -30,7 +33,9 @@ class TinyConfig:
     image_size: int = 128
     patch_size: int = 16
     pool: int = 2
-    stem: str = "conv"  # "conv": stride-2 3x3 convolutions down to patch_size (Xiao et al. 2021); "patch": linear patchify
+    # "conv": stride-2 3x3 convolutions down to patch_size (Xiao et al. 2021); "patch": linear
+    # patchify; "efficientnet-lite0": a frozen ImageNet trunk at stride patch_size (8, 16 or 32)
+    stem: str = "conv"
     vision_dim: int = 192
     vision_layers: int = 4
     vision_heads: int = 3
@@ -38,6 +43,9 @@ class TinyConfig:
     lm_layers: int = 4
     lm_heads: int = 4
     max_positions: int = 512
+    feature_cache: int = (
+        0  # efficientnet-lite0 stem: memoise the frozen features of this many images
+    )
     num_extra_tokens: int = 256
 
     def __post_init__(self) -> None:
@@ -55,8 +63,13 @@ class TinyConfig:
         ):
             if getattr(self, name) <= 0:
                 raise ValueError(f"TinyConfig.{name} must be positive, got {getattr(self, name)}")
-        if self.stem not in ("conv", "patch"):
-            raise ValueError(f"TinyConfig.stem: expected 'conv' or 'patch', got {self.stem!r}")
+        if self.stem not in STEMS:
+            raise ValueError(f"TinyConfig.stem: expected one of {STEMS}, got {self.stem!r}")
+        if self.stem == "efficientnet-lite0" and self.patch_size not in TRUNK_DEPTHS:
+            raise ValueError(
+                f"TinyConfig.patch_size must be one of {sorted(TRUNK_DEPTHS)} with the "
+                f"efficientnet-lite0 stem, got {self.patch_size}"
+            )
         if self.stem == "conv" and (self.patch_size & (self.patch_size - 1) or self.patch_size < 2):
             raise ValueError(
                 f"TinyConfig.patch_size must be a power of two for the conv stem, got {self.patch_size}"
@@ -102,6 +115,16 @@ def _conv_stem(dim: int, patch_size: int) -> nn.Sequential:
     return nn.Sequential(*layers)
 
 
+def _stem(c: TinyConfig) -> nn.Module:
+    """Pixels (B, 3, S, S) -> patch features (B, vision_dim, S/p, S/p)."""
+    if c.stem == "conv":
+        return _conv_stem(c.vision_dim, c.patch_size)
+    if c.stem == "patch":
+        return nn.Conv2d(3, c.vision_dim, c.patch_size, stride=c.patch_size)
+    trunk = EfficientNetTrunk(c.image_size, c.patch_size, c.feature_cache)
+    return nn.Sequential(trunk, nn.Conv2d(trunk.channels, c.vision_dim, 1))
+
+
 @dataclass
 class TinyCache:
     """KV cache of the tiny LM for a batch being decoded."""
@@ -120,11 +143,7 @@ class TinyBackbone(VLMBackbone):
         self.num_image_tokens = c.num_image_tokens
         self.max_positions = c.max_positions
         # vision tower
-        self.patch = (
-            _conv_stem(c.vision_dim, c.patch_size)
-            if c.stem == "conv"
-            else nn.Conv2d(3, c.vision_dim, c.patch_size, stride=c.patch_size)
-        )
+        self.patch = _stem(c)
         # fixed 2-D sin-cos positions (as in MAE): where things are is known from step one
         self.register_buffer("vision_pos", sincos_2d(c.grid, c.vision_dim)[None], persistent=False)
         self.vision_blocks = nn.ModuleList(
@@ -141,7 +160,17 @@ class TinyBackbone(VLMBackbone):
         self.norm = nn.LayerNorm(c.lm_dim)
         self.head = nn.Linear(c.lm_dim, self.tokenizer.vocab_size, bias=False)
         init_weights(self)
+        if c.stem == "efficientnet-lite0":  # init_weights re-initialised every conv: reload
+            self.patch[0] = EfficientNetTrunk(c.image_size, c.patch_size, c.feature_cache)
         self.head.weight = self.tok_emb.weight  # tied input/output embeddings
+
+    def pretrained_parameter_names(self) -> set[str]:
+        """The frozen ImageNet trunk's parameters and buffers (rebuilt from its package)."""
+        if self.config.stem != "efficientnet-lite0":
+            return set()
+        trunk = self.patch[0]
+        names = [n for n, _ in trunk.named_parameters()] + [n for n, _ in trunk.named_buffers()]
+        return {f"patch.0.{n}" for n in names}
 
     # ---- vision -------------------------------------------------------------------------
     def embed_images(self, pixels: torch.Tensor) -> torch.Tensor:

@@ -1,0 +1,72 @@
+"""A frozen ImageNet EfficientNet-Lite0 trunk: the stem and first MBConv blocks as a feature map.
+
+Mid-level features (stride 16, 112 channels after block 10) keep where things are, which the
+stride-32 head features of a classifier blur; they localise the effector and coloured objects of
+the tabletop world after a few hundred steps of a small head, where a from-scratch stem needs
+thousands. The trunk never trains: BatchNorm keeps its ImageNet statistics and no gradient flows.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections import OrderedDict
+
+import torch
+from torch import nn
+
+# (blocks kept, output channels, stride) of EfficientNet-Lite0's MBConv stages
+TRUNK_DEPTHS = {8: (4, 40), 16: (11, 112), 32: (16, 320)}
+
+
+class EfficientNetTrunk(nn.Module):
+    """Pixels (B, 3, S, S) in [-1, 1] -> frozen features (B, C, S/stride, S/stride).
+
+    With ``cache_size > 0`` the features of up to that many images are memoised by content (an
+    LRU keyed by a hash of the pixels): a training run revisits its frames every epoch, and the
+    trunk is most of the compute of a small model on top of it.
+    """
+
+    def __init__(self, image_size: int, stride: int = 16, cache_size: int = 0) -> None:
+        super().__init__()
+        from rt2.backbones.pretrained import load_efficientnet_lite0
+
+        if stride not in TRUNK_DEPTHS:
+            raise ValueError(
+                f"EfficientNetTrunk: stride must be one of {sorted(TRUNK_DEPTHS)}, got {stride}"
+            )
+        depth, self.channels = TRUNK_DEPTHS[stride]
+        self.stride = stride
+        net = load_efficientnet_lite0(image_size)
+        self.stem = nn.Sequential(net._conv_stem, net._bn0, net._swish)
+        self.blocks = nn.ModuleList(net._blocks[:depth])
+        self.requires_grad_(False)
+        self.eval()
+        self.cache_size = cache_size
+        self._cache: OrderedDict[bytes, torch.Tensor] = OrderedDict()
+
+    def train(self, mode: bool = True) -> EfficientNetTrunk:
+        return super().train(False)  # frozen BatchNorm, no drop-connect
+
+    @torch.no_grad()
+    def forward(self, pixels: torch.Tensor) -> torch.Tensor:
+        if self.cache_size <= 0:
+            return self._features(pixels)
+        rows = pixels.detach().cpu().contiguous()
+        keys = [hashlib.blake2b(r.numpy().tobytes(), digest_size=16).digest() for r in rows]
+        missing = [i for i, k in enumerate(keys) if k not in self._cache]
+        if missing:
+            new = self._features(pixels[missing])
+            for i, f in zip(missing, new, strict=True):
+                self._cache[keys[i]] = f.clone()
+        out = torch.stack([self._cache[k] for k in keys])
+        for k in keys:
+            self._cache.move_to_end(k)
+        while len(self._cache) > self.cache_size:
+            self._cache.popitem(last=False)
+        return out
+
+    def _features(self, pixels: torch.Tensor) -> torch.Tensor:
+        x = self.stem(pixels.to(self.stem[0].weight.dtype))
+        for block in self.blocks:
+            x = block(x)  # EfficientNet-Lite blocks: drop-connect only in training mode
+        return x
