@@ -15,6 +15,7 @@ COMMANDS: dict[str, str] = {
     "collect": "rt2.commands.collect",
     "train": "rt2.commands.train",
     "eval": "rt2.commands.evaluate",
+    "eval-knowledge": "rt2.commands.eval_knowledge",
     "bench": "rt2.commands.bench",
     "demo": "rt2.commands.demo",
     "serve": "rt2.commands.serve",
