@@ -34,7 +34,6 @@ def test_config_errors_name_the_field():
 def test_film_identity_init_keeps_pretrained_features():
     torch.manual_seed(0)
     reference = load_efficientnet_lite0(64)
-    reference.set_swish(memory_efficient=False)
     film = FiLMEfficientNet(64, text_dim=384)
     assert all(torch.count_nonzero(f.proj.weight) == 0 for f in film.film if isinstance(f, FiLM))
     pixels = torch.rand(3, 3, 64, 64) * 2 - 1
