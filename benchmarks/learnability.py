@@ -102,7 +102,9 @@ def main() -> None:
     )
     opt = torch.optim.AdamW(net.parameters(), lr=1e-3)
     marks = sorted(int(s) for s in args.steps.split(","))
-    print("| steps | samples | held-out CE (nats/axis) | bin acc | within 1 bin | closed-loop success |")
+    print(
+        "| steps | samples | held-out CE (nats/axis) | bin acc | within 1 bin | closed-loop success |"
+    )
     print("|---|---|---|---|---|---|")
     for step in range(1, marks[-1] + 1):
         idx = torch.randint(len(xt), (64,))
