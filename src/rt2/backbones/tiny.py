@@ -159,9 +159,13 @@ class TinyBackbone(VLMBackbone):
         self.blocks = nn.ModuleList(Block(c.lm_dim, c.lm_heads) for _ in range(c.lm_layers))
         self.norm = nn.LayerNorm(c.lm_dim)
         self.head = nn.Linear(c.lm_dim, self.tokenizer.vocab_size, bias=False)
+        pretrained = {
+            k: v.clone() for k, v in self.state_dict().items() if k.startswith("patch.0.")
+        }
         init_weights(self)
-        if c.stem == "efficientnet-lite0":  # init_weights re-initialised every conv: reload
-            self.patch[0] = EfficientNetTrunk(c.image_size, c.patch_size, c.feature_cache)
+        self.load_state_dict(
+            pretrained, strict=False
+        )  # the frozen trunk keeps its ImageNet weights
         self.head.weight = self.tok_emb.weight  # tied input/output embeddings
 
     def pretrained_parameter_names(self) -> set[str]:
