@@ -183,3 +183,24 @@ def test_gymnasium_api() -> None:
     *_, terminated, _, _ = env.step(a)
     assert terminated
     env.close()
+
+
+def test_collect_writes_a_lerobot_dataset_with_8_dim_actions(tmp_path) -> None:
+    from rt2.data.collect import CollectConfig, collect
+    from rt2.data.reader import EpisodeDataset
+
+    cfg = CollectConfig(
+        out=tmp_path / "kitchen",
+        episodes=2,
+        env_id="rt2/Kitchen-v0",
+        image_size=32,
+        only_successful=True,
+    )
+    collect(cfg)
+    ds = EpisodeDataset(tmp_path / "kitchen")
+    assert len(ds.episodes) == 2
+    ep = ds.episode(0)
+    assert ep.actions.shape[1] == 8 and ep.images.shape[1:] == (32, 32, 3)
+    assert ep.extra["success"] and ep.extra["task_family"] in SKILLS
+    space = ActionSpace.preset("rt2")  # the recorded actions stay inside RT-2's action space
+    assert np.all(ep.actions >= space.low - 1e-6) and np.all(ep.actions <= space.high + 1e-6)
