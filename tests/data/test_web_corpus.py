@@ -237,6 +237,20 @@ def test_knowledge_eval_set_is_fixed_and_agrees_with_the_corpus(
         assert exact_match(s.answer, prompts[s.prompt]), (s.prompt, s.answer)
 
 
+def test_hold_out_knowledge_keeps_every_eval_question_out_of_training() -> None:
+    text_only = {"facts": 1.0, "math": 1.0, "translation": 1.0}
+    held = dict(knowledge_eval_set())
+
+    def asked(hold_out: bool) -> int:
+        cfg = WebCorpusConfig(
+            size=3000, weights=text_only, cache_size=0, hold_out_knowledge=hold_out
+        )
+        return sum(s.prompt in held for s in WebCorpus(cfg))
+
+    assert asked(False) >= 100  # by default the corpus teaches them (the tiny model's knowledge)
+    assert asked(True) == 0
+
+
 def test_exact_match_normalises() -> None:
     assert exact_match("Three.", "3") and exact_match("the Banana", "banana")
     assert exact_match("  top left   corner ", "top left corner")

@@ -20,6 +20,7 @@ Item kinds (mixed by :attr:`WebCorpusConfig.weights`):
 from __future__ import annotations
 
 import argparse
+import functools
 import re
 import time
 from collections import OrderedDict
@@ -81,6 +82,7 @@ class WebCorpusConfig:
     split: str = "train"
     weights: dict[str, float] = field(default_factory=_default_weights)
     cache_size: int = 256  # items kept in a small LRU cache (0: none)
+    hold_out_knowledge: bool = False  # never generate a knowledge_eval_set() question
 
     def __post_init__(self) -> None:
         if not (isinstance(self.size, int) and self.size > 0):
@@ -120,6 +122,10 @@ class WebCorpus:
     """A lazy, deterministic sequence of :class:`TextSample`: item ``i`` is drawn from
     ``np.random.default_rng([seed, split_id, i])``. Train and eval use disjoint streams and
     disjoint texture seeds (even for train, odd for eval), so their pictures never coincide.
+    With ``hold_out_knowledge`` its text-only items never ask a :func:`knowledge_eval_set`
+    question: for a pretrained LM, whose knowledge retention must be measured on questions no
+    training stage has seen (the tiny model's knowledge comes from this corpus, so by default it
+    teaches them).
     """
 
     def __init__(self, config: WebCorpusConfig | None = None) -> None:
@@ -171,8 +177,15 @@ class WebCorpus:
         rng = self._rng(i)
         kind = self._kind(rng)
         if kind in _TEXT_GEN:
-            prompt, answer = _TEXT_GEN[kind](rng)
-            return TextSample(None, prompt, answer)
+            held_out = _knowledge_prompts() if self.config.hold_out_knowledge else frozenset()
+            for _ in range(_MAX_REDRAWS):
+                prompt, answer = _TEXT_GEN[kind](rng)
+                if prompt not in held_out:
+                    return TextSample(None, prompt, answer)
+            raise RuntimeError(
+                f"web corpus item {i} ({kind!r}): {_MAX_REDRAWS} draws all hit held-out "
+                "knowledge questions"
+            )
         tex = 2 * int(rng.integers(2**30)) + self.split_id
         closeup = kind == "object_vqa" or (kind == "caption" and rng.random() < 0.25)
         ws = closeup_scene(_closeup_entry(rng), rng, tex) if closeup else random_scene(rng, tex)
@@ -193,6 +206,14 @@ def _closeup_entry(rng: np.random.Generator) -> CatalogueEntry:
 
 
 # ---- evaluation sets ------------------------------------------------------------------------
+_MAX_REDRAWS = 100
+
+
+@functools.cache
+def _knowledge_prompts() -> frozenset[str]:
+    return frozenset(prompt for prompt, _ in knowledge_eval_set())
+
+
 def knowledge_eval_set() -> list[tuple[str, str]]:
     """Fixed text-only (prompt, answer) pairs with one right answer, for knowledge retention."""
     out: list[tuple[str, str]] = []

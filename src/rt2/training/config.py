@@ -49,6 +49,7 @@ class DataConfig:
 
     weights: dict[str, float] = field(default_factory=lambda: {"robot": 0.5, "web": 0.5})
     web_size: int = 20000  # items of the synthetic web corpus
+    web_hold_out_knowledge: bool = False  # keep rt2.data.web.knowledge_eval_set() out of training
     eval_episodes: int = 8  # robot episodes held out for the eval loss
     eval_samples: int = 64  # samples per source in each evaluation
 

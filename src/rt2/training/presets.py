@@ -205,7 +205,9 @@ def _rt2_mini(
             bounds=bounds,
             freeze=freeze,
         ),
-        data=DataConfig(weights=weights, web_size=20000, eval_samples=32),
+        data=DataConfig(
+            weights=weights, web_size=20000, eval_samples=32, web_hold_out_knowledge=True
+        ),
         optim=OptimConfig(steps=steps, batch_size=8, lr=lr, warmup_steps=20),
         precision="bf16",
         log_every=10,

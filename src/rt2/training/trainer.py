@@ -80,7 +80,12 @@ def _load_data(config: TrainConfig, data_dir: str | Path | None) -> _Data:
         from rt2.data.web import WebCorpus, WebCorpusConfig, vocabulary_texts
 
         train["web"] = WebCorpus(
-            WebCorpusConfig(size=config.data.web_size, seed=config.seed, split="train")
+            WebCorpusConfig(
+                size=config.data.web_size,
+                seed=config.seed,
+                split="train",
+                hold_out_knowledge=config.data.web_hold_out_knowledge,
+            )
         )
         evals["web"] = WebCorpus(
             WebCorpusConfig(size=max(1, config.data.eval_samples), seed=config.seed, split="eval")
