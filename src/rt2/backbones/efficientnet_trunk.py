@@ -14,7 +14,7 @@ from collections import OrderedDict
 import torch
 from torch import nn
 
-# (blocks kept, output channels, stride) of EfficientNet-Lite0's MBConv stages
+# stride -> (MBConv blocks kept, output channels) of EfficientNet-Lite0
 TRUNK_DEPTHS = {8: (4, 40), 16: (11, 112), 32: (16, 320)}
 
 
@@ -35,7 +35,6 @@ class EfficientNetTrunk(nn.Module):
                 f"EfficientNetTrunk: stride must be one of {sorted(TRUNK_DEPTHS)}, got {stride}"
             )
         depth, self.channels = TRUNK_DEPTHS[stride]
-        self.stride = stride
         net = load_efficientnet_lite0(image_size)
         self.stem = nn.Sequential(net._conv_stem, net._bn0, net._swish)
         self.blocks = nn.ModuleList(net._blocks[:depth])

@@ -54,9 +54,10 @@ class Block(nn.Module):
 
 
 def init_weights(module: nn.Module, std: float = 0.02) -> None:
-    """GPT-2 style initialisation: normal(0, std) for linear/embedding weights, zero biases."""
+    """GPT-2 style initialisation: normal(0, std) for linear/embedding weights, zero biases.
+    Frozen layers (``requires_grad`` False, e.g. a pretrained trunk) keep their weights."""
     for m in module.modules():
-        if isinstance(m, nn.Linear | nn.Embedding | nn.Conv2d):
+        if isinstance(m, nn.Linear | nn.Embedding | nn.Conv2d) and m.weight.requires_grad:
             nn.init.normal_(m.weight, std=std)
             if getattr(m, "bias", None) is not None:
                 nn.init.zeros_(m.bias)

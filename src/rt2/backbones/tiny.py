@@ -43,9 +43,8 @@ class TinyConfig:
     lm_layers: int = 4
     lm_heads: int = 4
     max_positions: int = 512
-    feature_cache: int = (
-        0  # efficientnet-lite0 stem: memoise the frozen features of this many images
-    )
+    # efficientnet-lite0 stem: memoise the frozen features of this many images (0: none)
+    feature_cache: int = 0
     num_extra_tokens: int = 256
 
     def __post_init__(self) -> None:
@@ -159,13 +158,7 @@ class TinyBackbone(VLMBackbone):
         self.blocks = nn.ModuleList(Block(c.lm_dim, c.lm_heads) for _ in range(c.lm_layers))
         self.norm = nn.LayerNorm(c.lm_dim)
         self.head = nn.Linear(c.lm_dim, self.tokenizer.vocab_size, bias=False)
-        pretrained = {
-            k: v.clone() for k, v in self.state_dict().items() if k.startswith("patch.0.")
-        }
-        init_weights(self)
-        self.load_state_dict(
-            pretrained, strict=False
-        )  # the frozen trunk keeps its ImageNet weights
+        init_weights(self)  # leaves the frozen ImageNet trunk as loaded
         self.head.weight = self.tok_emb.weight  # tied input/output embeddings
 
     def pretrained_parameter_names(self) -> set[str]:
