@@ -30,6 +30,7 @@ import numpy as np
 import torch
 
 from rt2.batching import TextSample
+from rt2.data.format import atomic_write
 from rt2.data.web import WebCorpus, WebCorpusConfig, exact_match, knowledge_eval_set, vqa_eval_set
 from rt2.decoding import SamplingConfig
 from rt2.model import VLA
@@ -307,11 +308,10 @@ def evaluate_knowledge(
 
 
 def write_json(result: dict[str, Any], path: str | Path) -> Path:
-    """Write ``result`` as indented JSON (NaN-free: empty metrics are ``null``)."""
+    """Atomically write ``result`` as indented JSON (NaN-free: empty metrics are ``null``)."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
     text = json.dumps(result, indent=2, allow_nan=False)
-    path.write_text(text + "\n")
+    atomic_write(path, lambda p: p.write_text(text + "\n"))
     return path
 
 
