@@ -25,7 +25,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from rt2.envs.kitchen.spec import KitchenGroupSpec
+from rt2.envs.kitchen.spec import SKILL_NAMES, KitchenGroupSpec
 from rt2.envs.kitchen.world import (
     DRAWER_FLOOR,
     DRAWER_SIZE,
@@ -38,15 +38,7 @@ from rt2.envs.kitchen.world import (
     rest_height,
 )
 
-SKILLS: tuple[str, ...] = (
-    "pick",
-    "move_near",
-    "knock_over",
-    "place_upright",
-    "open_drawer",
-    "close_drawer",
-    "put_in_drawer",
-)
+SKILLS: tuple[str, ...] = SKILL_NAMES
 LIFT = 0.05
 NEAR_MARGIN = 0.05
 START_MARGIN = 0.05  # move_near: extra start distance beyond the success radius
