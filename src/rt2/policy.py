@@ -6,7 +6,6 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -57,15 +56,12 @@ class VLAPolicy:
 
 def load_vla_policy(path: Path) -> VLAPolicy | None:
     """Checkpoint loader for :func:`rt2.evaluation.load_policy`; None if ``path`` is not ours."""
-    from rt2.training.checkpoint import latest_checkpoint
+    from rt2.training.checkpoint import latest_checkpoint, model_kind
     from rt2.training.factory import load_model
 
     ckpt = latest_checkpoint(path)
-    if ckpt is None or not (ckpt / "vla.json").is_file():
-        return None
-    config = ckpt / "config.json"
-    if config.is_file() and json.loads(config.read_text()).get("model", {}).get("kind") == "rt1":
-        return None  # an RT-1 checkpoint: rt2.baselines.rt1.policy loads it
+    if ckpt is None or not (ckpt / "vla.json").is_file() or model_kind(ckpt) == "rt1":
+        return None  # not a checkpoint, or an RT-1 one (rt2.baselines.rt1.policy loads it)
     model = load_model(ckpt)
     model.precision = "bfloat16"
     return VLAPolicy(model)

@@ -111,6 +111,14 @@ def latest_checkpoint(out_dir: str | Path) -> Path | None:
     return steps[-1] if steps else None
 
 
+def model_kind(ckpt: Path) -> str:
+    """``model.kind`` of a checkpoint's resolved config ("vla" when it has no config.json)."""
+    path = Path(ckpt) / "config.json"
+    if not path.is_file():
+        return "vla"
+    return json.loads(path.read_text()).get("model", {}).get("kind", "vla")
+
+
 def read_json(ckpt: Path, name: str) -> Any:
     path = Path(ckpt) / name
     if not path.is_file():

@@ -87,13 +87,11 @@ class RT1Policy:
 
 def load_rt1_policy(path: Path) -> RT1Policy | None:
     """Checkpoint loader for :func:`rt2.evaluation.load_policy`; None unless ``path`` is an RT-1."""
-    from rt2.training.checkpoint import latest_checkpoint, read_json
+    from rt2.training.checkpoint import latest_checkpoint, model_kind
     from rt2.training.factory import load_model
 
     ckpt = latest_checkpoint(path)
-    if ckpt is None or not (ckpt / "config.json").is_file():
-        return None
-    if read_json(ckpt, "config.json").get("model", {}).get("kind") != "rt1":
+    if ckpt is None or model_kind(ckpt) != "rt1":
         return None
     return RT1Policy(load_model(ckpt))
 
