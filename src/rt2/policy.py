@@ -56,7 +56,8 @@ class VLAPolicy:
 
 def load_vla_policy(path: Path) -> VLAPolicy | None:
     """Checkpoint loader for :func:`rt2.evaluation.load_policy`; None if ``path`` is not ours."""
-    from rt2.training.checkpoint import latest_checkpoint, model_kind
+    from rt2.training.checkpoint import latest_checkpoint, model_kind, read_json
+    from rt2.training.config import TrainConfig
     from rt2.training.factory import load_model
 
     ckpt = latest_checkpoint(path)
@@ -64,7 +65,8 @@ def load_vla_policy(path: Path) -> VLAPolicy | None:
         return None  # not a checkpoint, or an RT-1 one (rt2.baselines.rt1.policy loads it)
     model = load_model(ckpt)
     model.precision = "bfloat16"
-    return VLAPolicy(model)
+    config = TrainConfig.from_dict(read_json(ckpt, "config.json"))
+    return VLAPolicy(model, cot=config.data.plan_bins > 0)  # trained to plan: let it plan
 
 
 def _register() -> None:

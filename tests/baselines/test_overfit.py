@@ -14,7 +14,7 @@ from .conftest import TINY_RT1
 @pytest.mark.slow
 def test_rt1_overfits_a_few_episodes(rt1_dataset):
     torch.manual_seed(0)
-    source, _, _ = load_robot_sources(rt1_dataset, eval_episodes=4, history=2)  # 2 episodes
+    source, _ = load_robot_sources(rt1_dataset, eval_episodes=4, history=2)  # 2 episodes
     samples = [source[i] for i in range(len(source))]
     assert 10 <= len(samples) <= 80
     space = ActionSpace.preset("language_table")

@@ -156,11 +156,58 @@ def test_writer_rejects_bad_episodes(tmp_path: Path) -> None:
     ep = _episodes(1)[0]
     with pytest.raises(ValueError, match="images"):
         writer.add_episode(EpisodeData(ep.images[..., :2], ep.states, ep.actions, "x"))
-    with pytest.raises(ValueError, match="actions"):
+    with pytest.raises(ValueError, match="action must have shape"):
         writer.add_episode(EpisodeData(ep.images, ep.states, ep.actions[:, :1], "x"))
     with pytest.raises(ValueError, match="lengths differ"):
         EpisodeData(ep.images, ep.states[:1], ep.actions, "x")
     writer.close()
+
+
+def test_environment_state_round_trips_and_resumes(tmp_path: Path) -> None:
+    spec = DatasetSpec(
+        fps=10,
+        image_shape=(16, 16, 3),
+        state_names=("x", "y", "z"),
+        action_names=("dx", "dy"),
+        episodes_per_file=2,
+        env_state_names=("mover_x", "mover_y"),
+    )
+    rng = np.random.default_rng(1)
+    eps = [
+        EpisodeData(
+            e.images,
+            e.states,
+            e.actions,
+            e.instruction,
+            e.extra,
+            rng.normal(size=(len(e.images), 2)),
+        )
+        for e in _episodes(3)
+    ]
+    _write(tmp_path, eps[:2], spec)
+    _write(tmp_path, eps[2:], spec)  # resumes: stats and columns carry over
+    ds = EpisodeDataset(tmp_path)
+    assert ds.features["observation.environment_state"]["names"] == ["mover_x", "mover_y"]
+    for i, ep in enumerate(eps):
+        np.testing.assert_array_equal(ds.episode(i).env_states, ep.env_states.astype(np.float32))
+    stats = json.loads((tmp_path / "meta" / "stats.json").read_text())
+    all_env = np.concatenate([e.env_states for e in eps])
+    np.testing.assert_allclose(
+        stats["observation.environment_state"]["mean"], all_env.mean(0), rtol=1e-5
+    )
+    assert EpisodeDataset(tmp_path).episode(0).env_states is not None
+    # a spec without the feature cannot take such episodes, and one with it needs them
+    with (
+        DatasetWriter(tmp_path / "plain", _spec()) as writer,
+        pytest.raises(ValueError, match="env_states"),
+    ):
+        writer.add_episode(eps[0])
+    with (
+        DatasetWriter(tmp_path / "env", spec) as writer,
+        pytest.raises(ValueError, match="environment_state"),
+    ):
+        writer.add_episode(_episodes(1)[0])
+    assert _episodes(1)[0].env_states is None and ds.episode(0).states is not None
 
 
 def test_spec_validation_names_field() -> None:

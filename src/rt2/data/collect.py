@@ -23,7 +23,12 @@ from rt2.data.writer import DatasetSpec, DatasetWriter, EpisodeData
 
 
 class Expert(Protocol):
-    """A scripted policy reading the simulator's true state."""
+    """A scripted policy reading the simulator's true state.
+
+    Optional extras, recorded when present: ``clean_action`` (the noise-free label of the last
+    ``act``) and ``plan_names`` + ``plan_state`` (privileged state the expert planned with, stored
+    as ``observation.environment_state``).
+    """
 
     def reset(self) -> None: ...
 
@@ -175,7 +180,7 @@ def run_episode(
     t0 = time.perf_counter()
     obs, info = env.reset(seed=seed)
     expert.reset()
-    images, states, actions = [obs["image"]], [obs["state"]], []
+    images, states, actions, plans = [obs["image"]], [obs["state"]], [], []
     t_env = time.perf_counter() - t0
     t_expert = 0.0
     while True:
@@ -191,6 +196,8 @@ def run_episode(
         # corrective labels); experts without ``clean_action`` record what was executed
         label = getattr(expert, "clean_action", action) if clean_labels else action
         actions.append(np.asarray(label, dtype=np.float32))
+        if getattr(expert, "plan_names", ()):
+            plans.append(np.asarray(expert.plan_state, dtype=np.float32))  # type: ignore[attr-defined]
         stats.steps += 1
         if terminated or truncated:
             break
@@ -212,6 +219,7 @@ def run_episode(
         actions=np.stack(actions),
         instruction=str(obs["instruction"]),
         extra=extra,
+        env_states=np.stack(plans) if plans else None,
     )
     return episode, extra
 
@@ -257,6 +265,7 @@ def collect(
             image_format=config.image_format,  # type: ignore[arg-type]
             robot_type="tabletop_pusher",
             episodes_per_file=config.episodes_per_file,
+            env_state_names=tuple(getattr(make_expert(config.seed), "plan_names", ())),
         )
         attempt = _next_attempt(config.out)
         writer = DatasetWriter(config.out, spec, png_level=config.png_level)

@@ -45,6 +45,7 @@ class Episode:
     actions: np.ndarray  # (T, D) float32
     timestamps: np.ndarray  # (T,)
     extra: dict[str, Any]
+    env_states: np.ndarray | None = None  # (T, E) observation.environment_state, if recorded
 
     def __len__(self) -> int:
         return int(self.actions.shape[0])
@@ -324,11 +325,10 @@ class EpisodeDataset:
         info = self.episodes[i]
         start = self._row_of_episode[info.index]
         rows = slice(start, start + info.length)
-        states = (
-            self.column("observation.state")[rows]
-            if "observation.state" in self._table.column_names
-            else None
-        )
+        have = self._table.column_names
+        states = self.column("observation.state")[rows] if "observation.state" in have else None
+        env_key = "observation.environment_state"
+        env_states = self.column(env_key)[rows] if env_key in have else None
         task_index = int(self._table.column("task_index")[start].as_py())
         return Episode(
             index=info.index,
@@ -340,4 +340,5 @@ class EpisodeDataset:
             actions=self.actions[rows],
             timestamps=self.column("timestamp")[rows],
             extra=dict(info.extra),
+            env_states=env_states,
         )

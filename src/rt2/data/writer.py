@@ -28,11 +28,14 @@ from rt2.data import format as fmt
 from rt2.data.stats import ImageStats, VectorStats
 
 ImageFormat = Literal["image", "video"]
+ENV_STATE_KEY = "observation.environment_state"
 
 
 @dataclass(frozen=True)
 class DatasetSpec:
-    """What a dataset holds: one RGB camera, a state vector and an action vector per frame."""
+    """What a dataset holds: one RGB camera, a state vector and an action vector per frame, and
+    optionally privileged simulator state (``observation.environment_state``, e.g. the positions an
+    expert plans with: targets for grounded chain-of-thought, never a policy input)."""
 
     fps: int
     image_shape: tuple[int, int, int]  # (H, W, 3)
@@ -42,11 +45,13 @@ class DatasetSpec:
     image_format: ImageFormat = "image"
     robot_type: str | None = None
     episodes_per_file: int = 50  # episodes buffered before a flush writes a new file
+    env_state_names: tuple[str, ...] = ()  # empty: no observation.environment_state
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "image_shape", tuple(int(x) for x in self.image_shape))
         object.__setattr__(self, "state_names", tuple(self.state_names))
         object.__setattr__(self, "action_names", tuple(self.action_names))
+        object.__setattr__(self, "env_state_names", tuple(self.env_state_names))
         if self.fps <= 0:
             raise ValueError(f"DatasetSpec.fps must be > 0, got {self.fps}")
         h, w, c = self.image_shape if len(self.image_shape) == 3 else (0, 0, 0)
@@ -65,11 +70,21 @@ class DatasetSpec:
 
     def features(self) -> dict[str, dict[str, Any]]:
         h, w, _ = self.image_shape
-        return {
+        out = {
             self.image_key: fmt.image_feature(h, w, self.image_format, self.fps),
             "observation.state": fmt.vector_feature(list(self.state_names)),
             "action": fmt.vector_feature(list(self.action_names)),
         }
+        if self.env_state_names:
+            out[ENV_STATE_KEY] = fmt.vector_feature(list(self.env_state_names))
+        return out
+
+    def vectors(self) -> dict[str, int]:
+        """Per-frame vector features and their sizes."""
+        out = {"observation.state": len(self.state_names), "action": len(self.action_names)}
+        if self.env_state_names:
+            out[ENV_STATE_KEY] = len(self.env_state_names)
+        return out
 
 
 @dataclass
@@ -81,15 +96,25 @@ class EpisodeData:
     actions: np.ndarray  # (T, D)
     instruction: str
     extra: dict[str, Any] = field(default_factory=dict)  # scalar columns for meta/episodes
+    env_states: np.ndarray | None = None  # (T, E) privileged simulator state, if recorded
 
     def __post_init__(self) -> None:
         t = len(self.images)
         if t == 0:
             raise ValueError("EpisodeData needs at least one frame")
-        if len(self.states) != t or len(self.actions) != t:
-            raise ValueError(
-                f"EpisodeData lengths differ: images {t}, states {len(self.states)}, actions {len(self.actions)}"
-            )
+        lengths = {"states": len(self.states), "actions": len(self.actions)}
+        if self.env_states is not None:
+            lengths["env_states"] = len(self.env_states)
+        if any(n != t for n in lengths.values()):
+            raise ValueError(f"EpisodeData lengths differ: images {t}, {lengths}")
+
+    def vectors(self) -> dict[str, np.ndarray | None]:
+        """Per-frame vectors by feature name."""
+        return {
+            "observation.state": self.states,
+            "action": self.actions,
+            ENV_STATE_KEY: self.env_states,
+        }
 
 
 def _encode_png(image: np.ndarray, level: int = 1) -> bytes:
@@ -135,8 +160,7 @@ class DatasetWriter:
         self._pending: list[_Pending] = []
         self._tasks: dict[str, int] = {}
         self._image_stats = ImageStats()
-        self._state_stats = VectorStats()
-        self._action_stats = VectorStats()
+        self._vector_stats = {key: VectorStats() for key in spec.vectors()}
         self.num_episodes = 0
         self.num_frames = 0
         self._next_file = 0
@@ -158,14 +182,16 @@ class DatasetWriter:
             raise ValueError(
                 f"episode images must be uint8 {('T', *self.spec.image_shape)}, got {images.dtype} {images.shape}"
             )
-        for name, arr, dim in (
-            ("states", episode.states, len(self.spec.state_names)),
-            ("actions", episode.actions, len(self.spec.action_names)),
-        ):
-            if np.asarray(arr).ndim != 2 or np.asarray(arr).shape[1] != dim:
-                raise ValueError(
-                    f"episode {name} must have shape (T, {dim}), got {np.asarray(arr).shape}"
-                )
+        given = episode.vectors()
+        if given[ENV_STATE_KEY] is not None and not self.spec.env_state_names:
+            raise ValueError(
+                f"episode has env_states but the dataset spec declares no {ENV_STATE_KEY}"
+            )
+        for name, dim in self.spec.vectors().items():
+            arr = given[name]
+            if arr is None or np.asarray(arr).ndim != 2 or np.asarray(arr).shape[1] != dim:
+                shape = None if arr is None else np.asarray(arr).shape
+                raise ValueError(f"episode {name} must have shape (T, {dim}), got {shape}")
         pngs = (
             self._pool.submit(_encode_pngs, images, self.png_level)
             if self.spec.image_format == "image"
@@ -185,7 +211,8 @@ class DatasetWriter:
         data_cols: dict[str, list[Any]] = {
             k: [] for k in ("timestamp", "frame_index", "episode_index", "index", "task_index")
         }
-        states, actions, images, pngs = [], [], [], []
+        vectors: dict[str, list[np.ndarray]] = {k: [] for k in self.spec.vectors()}
+        images, pngs = [], []
         ep_rows: list[dict[str, Any]] = []
         row, video_t = start_row, 0.0
         for i, p in enumerate(pending):
@@ -199,8 +226,9 @@ class DatasetWriter:
             data_cols["episode_index"].extend([ep_index] * t)
             data_cols["index"].extend(range(row, row + t))
             data_cols["task_index"].extend([task_index] * t)
-            states.append(np.asarray(ep.states, dtype=np.float32))
-            actions.append(np.asarray(ep.actions, dtype=np.float32))
+            for key, arr in ep.vectors().items():
+                if key in vectors:
+                    vectors[key].append(np.asarray(arr, dtype=np.float32))
             images.append(np.asarray(ep.images))
             if p.pngs is not None:
                 pngs.extend(p.pngs.result())
@@ -229,10 +257,10 @@ class DatasetWriter:
             rec.update(ep.extra)
             ep_rows.append(rec)
             row += t
-        all_states, all_actions = np.concatenate(states), np.concatenate(actions)  # (N, S), (N, D)
+        columns = {k: np.concatenate(v) for k, v in vectors.items()}  # each (N, dim)
         all_images = np.concatenate(images)  # (N, H, W, 3)
 
-        table = self._data_table(data_cols, all_states, all_actions, pngs)
+        table = self._data_table(data_cols, columns, pngs)
         if self.spec.image_format == "video":
             from rt2.data.video import encode_video
 
@@ -252,8 +280,8 @@ class DatasetWriter:
         )
 
         self._image_stats.update(all_images)
-        self._state_stats.update(all_states)
-        self._action_stats.update(all_actions)
+        for key, values in columns.items():
+            self._vector_stats[key].update(values)
         self.num_episodes += len(pending)
         self.num_frames = row
         self._next_file += 1
@@ -274,7 +302,7 @@ class DatasetWriter:
 
     # ---- internals -------------------------------------------------------------------------
     def _data_table(
-        self, cols: dict[str, list[Any]], states: np.ndarray, actions: np.ndarray, pngs: list[bytes]
+        self, cols: dict[str, list[Any]], vectors: dict[str, np.ndarray], pngs: list[bytes]
     ) -> pa.Table:
         arrays: dict[str, pa.Array] = {}
         if self.spec.image_format == "image":
@@ -282,12 +310,10 @@ class DatasetWriter:
                 [pa.array(pngs, type=pa.binary()), pa.nulls(len(pngs), type=pa.string())],
                 names=["bytes", "path"],
             )
-        arrays["observation.state"] = pa.FixedSizeListArray.from_arrays(
-            pa.array(states.reshape(-1)), states.shape[1]
-        )
-        arrays["action"] = pa.FixedSizeListArray.from_arrays(
-            pa.array(actions.reshape(-1)), actions.shape[1]
-        )
+        for key, values in vectors.items():  # each (N, dim)
+            arrays[key] = pa.FixedSizeListArray.from_arrays(
+                pa.array(values.reshape(-1)), values.shape[1]
+            )
         arrays["timestamp"] = pa.array(cols["timestamp"], type=pa.float32())
         for key in ("frame_index", "episode_index", "index", "task_index"):
             arrays[key] = pa.array(cols[key], type=pa.int64())
@@ -307,10 +333,7 @@ class DatasetWriter:
         out: dict[str, Any] = {}
         if self.spec.image_format == "image":
             out[self.spec.image_key] = {"_type": "Image"}
-        for key, dim in (
-            ("observation.state", len(self.spec.state_names)),
-            ("action", len(self.spec.action_names)),
-        ):
+        for key, dim in self.spec.vectors().items():
             out[key] = {
                 "feature": {"dtype": "float32", "_type": "Value"},
                 "length": dim,
@@ -325,8 +348,7 @@ class DatasetWriter:
         self._write_tasks()
         stats = {
             self.spec.image_key: self._image_stats.result(),
-            "observation.state": self._state_stats.result(),
-            "action": self._action_stats.result(),
+            **{key: s.result() for key, s in self._vector_stats.items()},
         }
         fmt.atomic_write_json(self.root / fmt.STATS_PATH, stats)
         self.info.update(
@@ -402,8 +424,8 @@ class DatasetWriter:
         self._next_file = 1 + max(
             fmt.file_number(e.data_chunk, e.data_file, info["chunks_size"]) for e in ds.episodes
         )
-        self._state_stats.update(ds.states)
-        self._action_stats.update(ds.actions)
+        for key, s in self._vector_stats.items():
+            s.update(ds.column(key))
         for start in range(0, ds.num_frames, 2048):
             self._image_stats.update(ds.images(slice(start, min(start + 2048, ds.num_frames))))
 

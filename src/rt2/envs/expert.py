@@ -37,7 +37,15 @@ def _wrap(a: float) -> float:
 
 
 class TabletopExpert:
-    """Closed-loop pushing policy. ``act(env)`` returns an action for ``env.action_space``."""
+    """Closed-loop pushing policy. ``act(env)`` returns an action for ``env.action_space``.
+
+    After each ``act`` it also exposes ``clean_action`` (the noise-free action) and ``plan_state``:
+    where the effector, the mover and the mover's push target are, in table half-extents
+    (``[-1, 1]`` on each axis, named by ``plan_names``); the grounded plan a policy can be taught to
+    write before acting (ECoT, Zawalski et al. 2024).
+    """
+
+    plan_names = ("effector_x", "effector_y", "mover_x", "mover_y", "target_x", "target_y")
 
     def __init__(self, noise: float = 0.0, seed: int | None = None) -> None:
         if not (isinstance(noise, int | float) and 0 <= noise <= 1):
@@ -66,6 +74,9 @@ class TabletopExpert:
         delta = np.clip(delta, -MAX_DELTA, MAX_DELTA)
         # the noise-free action for the state reached, a corrective label (DART, Laskey et al. 2017)
         self.clean_action = self._format(u, clean)
+        pos = u.positions()
+        plan = np.concatenate([u.world.effector_pos(), pos[u.task.mover], self._target(u, pos)])
+        self.plan_state = (plan.reshape(3, 2) / u.world.half).reshape(-1).astype(np.float32)
         return self._format(u, delta)
 
     @staticmethod

@@ -7,7 +7,10 @@ import json
 import types
 import typing
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
+
+if TYPE_CHECKING:
+    from rt2.data.plan import PlanFormat
 
 Precision = Literal["bf16", "fp32"]
 
@@ -50,6 +53,9 @@ class DataConfig:
     weights: dict[str, float] = field(default_factory=lambda: {"robot": 0.5, "web": 0.5})
     web_size: int = 20000  # items of the synthetic web corpus
     web_hold_out_knowledge: bool = False  # keep rt2.data.web.knowledge_eval_set() out of training
+    # grounded chain of thought (ECoT): robot answers start with the expert's plan, "Plan: arm 16
+    # 16, block 0 31, goal 24 8. Action: ...", positions on a plan_bins grid; 0 turns it off
+    plan_bins: int = 0
     eval_episodes: int = 8  # robot episodes held out for the eval loss
     eval_samples: int = 64  # samples per source in each evaluation
 
@@ -65,12 +71,22 @@ class DataConfig:
         unknown = set(self.weights) - {"robot", "web"}
         if unknown:
             raise ValueError(f"data.weights: unknown sources {sorted(unknown)}; known: robot, web")
+        if self.plan_bins == 1 or not 0 <= self.plan_bins <= 1000:
+            raise ValueError(
+                f"data.plan_bins: expected 0 (no plan) or 2..1000, got {self.plan_bins}"
+            )
         for name in ("web_size", "eval_episodes", "eval_samples"):
             if getattr(self, name) < 0:
                 raise ValueError(f"data.{name}: expected >= 0, got {getattr(self, name)}")
 
     def uses(self, source: str) -> bool:
         return self.weights.get(source, 0.0) > 0
+
+    def plan_format(self) -> PlanFormat | None:
+        """The plan format robot answers are written with, or None without plans."""
+        from rt2.data.plan import PlanFormat  # rt2.data imports pyarrow: load it on use
+
+        return PlanFormat(bins=self.plan_bins) if self.plan_bins else None
 
 
 @dataclass(frozen=True)

@@ -66,8 +66,11 @@ def _load_data(config: TrainConfig, data_dir: str | Path | None) -> _Data:
             raise ValueError(
                 "this config trains on robot data: pass --data DIR (a dataset from `rt2 collect`)"
             )
-        robot, robot_eval, _ = load_robot_sources(
-            data_dir, config.data.eval_episodes, history=config.model.history
+        robot, robot_eval = load_robot_sources(
+            data_dir,
+            config.data.eval_episodes,
+            history=config.model.history,
+            plan=config.data.plan_format(),
         )
         stats = compute_stats(robot.actions)
         fingerprint = dataset_fingerprint(data_dir)

@@ -1,0 +1,62 @@
+"""Grounded plans: privileged positions written as text, for embodied chain-of-thought.
+
+ECoT (Zawalski et al. 2024) trains a VLA to write what it sees and plans, with pixel coordinates,
+before its action tokens; the intermediate text turns "act" into "find, then act". Here the plan
+is the expert's own state (``observation.environment_state``): where the effector, the named
+object and its push target are, each as two integers on a ``bins`` x ``bins`` grid over the table.
+
+>>> fmt = PlanFormat(bins=32)
+>>> fmt.text(np.array([0.0, 0.0, -1.0, 1.0, 0.5, -0.5]))
+'arm 16 16, block 0 31, goal 24 8'
+>>> fmt.parse("arm 16 16, block 0 31, goal 24 8").round(3).tolist()
+[0.031, 0.031, -0.969, 0.969, 0.531, -0.469]
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class PlanFormat:
+    """Plan text from a (2K,) state in table half-extents ([-1, 1] per axis)."""
+
+    bins: int = 32
+    labels: tuple[str, ...] = ("arm", "block", "goal")
+
+    def __post_init__(self) -> None:
+        if not 2 <= self.bins <= 1000:
+            raise ValueError(f"PlanFormat.bins: expected 2..1000, got {self.bins}")
+        if not self.labels or any(not re.fullmatch(r"[a-z]+", w) for w in self.labels):
+            raise ValueError(f"PlanFormat.labels: expected lowercase words, got {self.labels}")
+
+    @property
+    def dim(self) -> int:
+        return 2 * len(self.labels)
+
+    def cells(self, state: np.ndarray) -> np.ndarray:
+        """(2K,) state -> (2K,) integer grid cells in [0, bins)."""
+        state = np.asarray(state, dtype=np.float64)
+        if state.shape != (self.dim,):
+            raise ValueError(f"plan state: expected shape ({self.dim},), got {state.shape}")
+        return np.clip(np.floor((state + 1.0) / 2.0 * self.bins), 0, self.bins - 1).astype(int)
+
+    def text(self, state: np.ndarray) -> str:
+        """``"arm 16 16, block 0 31, goal 24 8"``."""
+        c = self.cells(state)
+        return ", ".join(f"{w} {c[2 * k]} {c[2 * k + 1]}" for k, w in enumerate(self.labels))
+
+    def parse(self, text: str) -> np.ndarray | None:
+        """Plan text -> (2K,) cell centres in [-1, 1]; None if any label or number is missing."""
+        out = np.empty(self.dim)
+        for k, w in enumerate(self.labels):
+            m = re.search(rf"\b{w} (\d+) (\d+)", text)
+            if m is None:
+                return None
+            out[2 * k : 2 * k + 2] = [int(m.group(1)), int(m.group(2))]
+        if (out >= self.bins).any():
+            return None
+        return (out + 0.5) / self.bins * 2.0 - 1.0
