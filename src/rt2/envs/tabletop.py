@@ -23,6 +23,7 @@ import gymnasium as gym
 import numpy as np
 
 from rt2.actions import ActionSpace
+from rt2.envs.gym_glue import action_box, check_action, check_env_args, observation_space
 from rt2.envs.physics import PushWorld
 from rt2.envs.render import Renderer
 from rt2.envs.scene import Scene, Task
@@ -63,14 +64,7 @@ class TabletopEnv(gym.Env[dict[str, Any], np.ndarray]):
         family: str | None = None,
         substeps: int = 5,
     ) -> None:
-        if not (isinstance(image_size, int) and 16 <= image_size <= 1024):
-            raise ValueError(f"image_size: expected an int in 16..1024, got {image_size!r}")
-        if not (isinstance(render_size, int) and 16 <= render_size <= 2048):
-            raise ValueError(f"render_size: expected an int in 16..2048, got {render_size!r}")
-        if not (isinstance(max_steps, int) and max_steps > 0):
-            raise ValueError(f"max_steps: expected a positive int, got {max_steps!r}")
-        if render_mode not in (None, "rgb_array"):
-            raise ValueError(f"render_mode: expected None or 'rgb_array', got {render_mode!r}")
+        check_env_args(image_size, max_steps, render_mode, render_size)
         if task_file is not None:
             from rt2.envs.task_file import TaskFileSampler, load_task_file
 
@@ -85,21 +79,11 @@ class TabletopEnv(gym.Env[dict[str, Any], np.ndarray]):
         self.terminate_action = terminate_action
         self.state_names: tuple[str, ...] = STATE_NAMES
         self.action_spec = ActionSpace.preset("language_table", terminate=terminate_action)
-        self.action_space = gym.spaces.Box(
-            self.action_spec.low.astype(np.float32),
-            self.action_spec.high.astype(np.float32),
-            dtype=np.float32,
-        )
+        self.action_space = action_box(self.action_spec)
         self._delta_slice = slice(1, 3) if terminate_action else slice(0, 2)
         self._delta_low = self.action_spec.low[self._delta_slice]
         self._delta_high = self.action_spec.high[self._delta_slice]
-        self.observation_space = gym.spaces.Dict(
-            {
-                "image": gym.spaces.Box(0, 255, (image_size, image_size, 3), np.uint8),
-                "instruction": gym.spaces.Text(max_length=512, min_length=0, charset=_CHARSET),
-                "state": gym.spaces.Box(-1.0, 1.0, (STATE_DIM,), np.float32),
-            }
-        )
+        self.observation_space = observation_space(image_size, STATE_DIM, _CHARSET)
         self._obs_renderer = Renderer(image_size)
         self._video_renderer: Renderer | None = None
         self._video_scene: Scene | None = None
@@ -131,13 +115,7 @@ class TabletopEnv(gym.Env[dict[str, Any], np.ndarray]):
     def step(self, action: np.ndarray) -> tuple[dict[str, Any], float, bool, bool, dict[str, Any]]:
         if self.world is None:
             raise RuntimeError("call reset() before step()")
-        a = np.asarray(action, dtype=np.float64).reshape(-1)
-        if a.shape != (self.action_spec.size,):
-            raise ValueError(
-                f"action: expected shape ({self.action_spec.size},) for dims {self.action_spec.names}, got {a.shape}"
-            )
-        if not np.all(np.isfinite(a)):
-            raise ValueError(f"action: expected finite values, got {a}")
+        a = check_action(self.action_spec, action)
         delta = np.clip(a[self._delta_slice], self._delta_low, self._delta_high)
         self.world.step(delta)
         self.steps += 1

@@ -25,6 +25,7 @@ import mujoco
 import numpy as np
 
 from rt2.actions import ActionSpace
+from rt2.envs.gym_glue import action_box, check_action, check_env_args, observation_space
 from rt2.envs.kitchen.render import KitchenRenderer
 from rt2.envs.kitchen.spec import KitchenSampler, load_kitchen_suite, load_kitchen_task_file
 from rt2.envs.kitchen.tasks import KitchenTask, PoseState, drawer_box, resting_heights
@@ -65,12 +66,7 @@ class KitchenEnv(gym.Env[dict[str, Any], np.ndarray]):
         skill: str | None = None,
         substeps: int = 40,
     ) -> None:
-        if not (isinstance(image_size, int) and 16 <= image_size <= 1024):
-            raise ValueError(f"image_size: expected an int in 16..1024, got {image_size!r}")
-        if not (isinstance(max_steps, int) and max_steps > 0):
-            raise ValueError(f"max_steps: expected a positive int, got {max_steps!r}")
-        if render_mode not in (None, "rgb_array"):
-            raise ValueError(f"render_mode: expected None or 'rgb_array', got {render_mode!r}")
+        check_env_args(image_size, max_steps, render_mode)
         if not (isinstance(substeps, int) and substeps >= 1):
             raise ValueError(f"substeps: expected a positive int, got {substeps!r}")
         suite_spec = load_kitchen_task_file(task_file) if task_file else load_kitchen_suite(suite)
@@ -82,15 +78,8 @@ class KitchenEnv(gym.Env[dict[str, Any], np.ndarray]):
         self.terminate_action = True
         self.state_names: tuple[str, ...] = KITCHEN_STATE_NAMES
         self.action_spec = ActionSpace.preset("rt2")
-        lo, hi = self.action_spec.low.astype(np.float32), self.action_spec.high.astype(np.float32)
-        self.action_space = gym.spaces.Box(lo, hi, dtype=np.float32)
-        self.observation_space = gym.spaces.Dict(
-            {
-                "image": gym.spaces.Box(0, 255, (image_size, image_size, 3), np.uint8),
-                "instruction": gym.spaces.Text(max_length=512, min_length=0, charset=_CHARSET),
-                "state": gym.spaces.Box(-1.0, 1.0, (len(KITCHEN_STATE_NAMES),), np.float32),
-            }
-        )
+        self.action_space = action_box(self.action_spec)
+        self.observation_space = observation_space(image_size, len(KITCHEN_STATE_NAMES), _CHARSET)
         self._renderer: KitchenRenderer | None = None
         self._video: KitchenRenderer | None = None
         self.model: mujoco.MjModel | None = None
@@ -142,14 +131,9 @@ class KitchenEnv(gym.Env[dict[str, Any], np.ndarray]):
     def step(self, action: np.ndarray) -> tuple[dict[str, Any], float, bool, bool, dict[str, Any]]:
         if self.data is None or self.model is None:
             raise RuntimeError("call reset() before step()")
-        a = np.asarray(action, dtype=np.float64).reshape(-1)
-        if a.shape != (self.action_spec.size,):
-            raise ValueError(
-                f"action: expected shape ({self.action_spec.size},) for dims {self.action_spec.names}, got {a.shape}"
-            )
-        if not np.all(np.isfinite(a)):
-            raise ValueError(f"action: expected finite values, got {a}")
-        a = np.clip(a, self.action_spec.low, self.action_spec.high)
+        a = np.clip(
+            check_action(self.action_spec, action), self.action_spec.low, self.action_spec.high
+        )
         m, d = self.model, self.data
         start = d.mocap_pos[0].copy()
         goal = np.clip(start + a[1:4], *WORKSPACE)
