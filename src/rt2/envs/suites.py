@@ -10,18 +10,17 @@ emergent ``reasoning`` group mixes math, category and multilingual instructions)
 
 from __future__ import annotations
 
-import difflib
 import functools
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-import yaml
 
 from rt2.envs.scene import Look, Scene, Task
 from rt2.envs.scenery import get_environment
 from rt2.envs.spec import GroupSpec, SpecError
+from rt2.envs.suite_files import list_suite_files, pick_group, read_builtin_suite, suite_parts
 from rt2.envs.tasks import Retry, sample_task
 
 SUITE_DIR = Path(__file__).parent / "suites"
@@ -42,22 +41,12 @@ class SuiteSpec:
 
 def list_suites() -> list[str]:
     """Names of the built-in suites."""
-    return sorted(p.stem for p in SUITE_DIR.glob("*.yaml"))
+    return list_suite_files(SUITE_DIR)
 
 
 def parse_suite(data: Any, where: str) -> SuiteSpec:
     """Validate a suite mapping (as loaded from YAML)."""
-    if not isinstance(data, dict):
-        raise SpecError(f"{where}: expected a mapping, got {type(data).__name__}")
-    for key in data:
-        if key not in ("name", "description", "defaults", "groups"):
-            raise SpecError(
-                f"{where}.{key}: unknown field; expected name, description, defaults, groups"
-            )
-    defaults = data.get("defaults") or {}
-    groups_in = data.get("groups")
-    if not isinstance(groups_in, dict) or not groups_in:
-        raise SpecError(f"{where}.groups: expected a non-empty mapping, got {groups_in!r}")
+    defaults, groups_in = suite_parts(data, where)
     groups: dict[str, tuple[GroupSpec, ...]] = {}
     for gname, gdata in groups_in.items():
         gdata = dict(gdata or {})
@@ -80,13 +69,7 @@ def parse_suite(data: Any, where: str) -> SuiteSpec:
 @functools.cache
 def load_suite(name: str) -> SuiteSpec:
     """The built-in suite ``name`` (see :func:`list_suites`)."""
-    path = SUITE_DIR / f"{name}.yaml"
-    if not path.exists():
-        close = difflib.get_close_matches(name, list_suites(), n=1)
-        hint = f"; did you mean {close[0]!r}?" if close else ""
-        raise KeyError(f"unknown suite {name!r}{hint}; known: {list_suites()}")
-    with path.open() as f:
-        return parse_suite(yaml.safe_load(f), name)
+    return parse_suite(read_builtin_suite(SUITE_DIR, name, "suite"), name)
 
 
 def sample_look(spec: GroupSpec, rng: np.random.Generator) -> Look:
@@ -149,15 +132,8 @@ class SuiteSampler:
     def sample(
         self, rng: np.random.Generator, group: str | None = None, family: str | None = None
     ) -> tuple[Scene, Task, str]:
-        groups = list(self.suite.groups)
-        if group is None:
-            if family is not None:  # only groups that have the family
-                groups = [
-                    g for g in groups if any(family in s.families for s in self.suite.groups[g])
-                ] or groups
-            group = _choice(rng, groups)
-        elif group not in self.suite.groups:
-            raise KeyError(f"suite {self.suite.name!r} has no group {group!r}; groups: {groups}")
+        fits = None if family is None else lambda specs: any(family in s.families for s in specs)
+        group = pick_group(rng, self.suite.name, self.suite.groups, group, fits)
         specs = self.suite.groups[group]
         if family is not None:
             specs = tuple(s for s in specs if family in s.families) or specs

@@ -18,6 +18,7 @@ import yaml
 from rt2.envs.kitchen.world import KITCHEN_OBJECTS, LAYOUTS
 from rt2.envs.scenery import BACKGROUNDS
 from rt2.envs.spec import SpecError
+from rt2.envs.suite_files import list_suite_files, pick_group, read_builtin_suite, suite_parts
 
 SUITE_DIR = Path(__file__).parent / "suites"
 SKILL_NAMES = (
@@ -113,22 +114,12 @@ class KitchenSuite:
 
 def list_kitchen_suites() -> list[str]:
     """Names of the built-in kitchen suites."""
-    return sorted(p.stem for p in SUITE_DIR.glob("*.yaml"))
+    return list_suite_files(SUITE_DIR)
 
 
 def parse_kitchen_suite(data: Any, where: str) -> KitchenSuite:
     """Validate a suite mapping (as loaded from YAML)."""
-    if not isinstance(data, dict):
-        raise SpecError(f"{where}: expected a mapping, got {type(data).__name__}")
-    for key in data:
-        if key not in ("name", "description", "defaults", "groups"):
-            raise SpecError(
-                f"{where}.{key}: unknown field; expected name, description, defaults, groups"
-            )
-    defaults = data.get("defaults") or {}
-    groups = data.get("groups")
-    if not isinstance(groups, dict) or not groups:
-        raise SpecError(f"{where}.groups: expected a non-empty mapping, got {groups!r}")
+    defaults, groups = suite_parts(data, where)
     specs = {
         g: KitchenGroupSpec.from_dict({**defaults, **(gd or {})}, f"{where}.groups.{g}")
         for g, gd in groups.items()
@@ -139,13 +130,7 @@ def parse_kitchen_suite(data: Any, where: str) -> KitchenSuite:
 @functools.cache
 def load_kitchen_suite(name: str) -> KitchenSuite:
     """The built-in kitchen suite ``name``."""
-    path = SUITE_DIR / f"{name}.yaml"
-    if not path.exists():
-        close = difflib.get_close_matches(name, list_kitchen_suites(), n=1)
-        hint = f"; did you mean {close[0]!r}?" if close else ""
-        raise KeyError(f"unknown kitchen suite {name!r}{hint}; known: {list_kitchen_suites()}")
-    with path.open() as f:
-        return parse_kitchen_suite(yaml.safe_load(f), name)
+    return parse_kitchen_suite(read_builtin_suite(SUITE_DIR, name, "kitchen suite"), name)
 
 
 def load_kitchen_task_file(path: str | Path) -> KitchenSuite:
@@ -169,12 +154,7 @@ class KitchenSampler:
     ) -> tuple[Any, Any, str]:
         from rt2.envs.kitchen.tasks import sample_scene_task
 
-        names = list(self.suite.groups)
-        if group is None:
-            if skill is not None:
-                names = [g for g in names if skill in self.suite.groups[g].skills] or names
-            group = names[int(rng.integers(len(names)))]
-        elif group not in self.suite.groups:
-            raise KeyError(f"suite {self.name!r} has no group {group!r}; groups: {names}")
+        fits = None if skill is None else lambda spec: skill in spec.skills
+        group = pick_group(rng, self.name, self.suite.groups, group, fits)
         scene, task = sample_scene_task(self.suite.groups[group], rng, skill)
         return scene, task, group
