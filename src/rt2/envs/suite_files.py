@@ -1,4 +1,4 @@
-"""What the tabletop and kitchen suites share: suite files, their top-level checks, group draws."""
+"""What the tabletop and kitchen suites share: suite files, their top-level checks, draws."""
 
 from __future__ import annotations
 
@@ -48,6 +48,19 @@ def suite_parts(data: Any, where: str) -> tuple[dict[str, Any], dict[str, Any]]:
 def choice(rng: np.random.Generator, items: tuple[str, ...] | list[str]) -> str:
     """One of ``items``, uniformly."""
     return items[int(rng.integers(len(items)))]
+
+
+def pick_weighted(
+    rng: np.random.Generator, weights: Mapping[str, float], given: str | None, kind: str, kinds: str
+) -> str:
+    """``given`` if ``weights`` has it (KeyError naming the ``kind`` if not), else one by weight."""
+    names = list(weights)
+    if given is None:
+        w = np.array([weights[n] for n in names], dtype=np.float64)
+        return names[int(rng.choice(len(names), p=w / w.sum()))]
+    if given not in weights:
+        raise KeyError(f"{kind} {given!r} is not in this group; {kinds}: {names}")
+    return given
 
 
 def pick_group(

@@ -20,7 +20,14 @@ import numpy as np
 from rt2.envs.scene import Look, Scene, Task
 from rt2.envs.scenery import get_environment
 from rt2.envs.spec import GroupSpec, SpecError
-from rt2.envs.suite_files import list_suite_files, pick_group, read_builtin_suite, suite_parts
+from rt2.envs.suite_files import (
+    choice,
+    list_suite_files,
+    pick_group,
+    pick_weighted,
+    read_builtin_suite,
+    suite_parts,
+)
 from rt2.envs.tasks import Retry, sample_task
 
 SUITE_DIR = Path(__file__).parent / "suites"
@@ -86,29 +93,20 @@ def sample_look(spec: GroupSpec, rng: np.random.Generator) -> Look:
     )
 
 
-def _choice(rng: np.random.Generator, items: tuple[str, ...] | list[str]) -> str:
-    return items[int(rng.integers(len(items)))]
-
-
 def sample_episode(
     spec: GroupSpec, rng: np.random.Generator, family: str | None = None
 ) -> tuple[Scene, Task]:
     """Draw one scene and task from ``spec`` (family drawn by weight unless given)."""
-    fams = list(spec.families)
-    if family is None:
-        w = np.array([spec.families[f] for f in fams], dtype=np.float64)
-        family = fams[int(rng.choice(len(fams), p=w / w.sum()))]
-    elif family not in spec.families:
-        raise KeyError(f"family {family!r} is not in this group; families: {fams}")
+    family = pick_weighted(rng, spec.families, family, "family", "families")
     for _ in range(100):
-        env = get_environment(_choice(rng, spec.environments))
+        env = get_environment(choice(rng, spec.environments))
         try:
             objs, marks, task, eff = sample_task(spec, env, family, rng)
         except Retry:
             continue
         scene = Scene(
             environment=env,
-            background=_choice(rng, spec.backgrounds),
+            background=choice(rng, spec.backgrounds),
             objects=objs,
             marks=marks,
             look=sample_look(spec, rng),

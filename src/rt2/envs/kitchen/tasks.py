@@ -37,6 +37,7 @@ from rt2.envs.kitchen.world import (
     get_kitchen_object,
     rest_height,
 )
+from rt2.envs.suite_files import choice, pick_weighted
 
 SKILLS: tuple[str, ...] = SKILL_NAMES
 LIFT = 0.05
@@ -139,10 +140,6 @@ def drawer_box(layout: Layout, opening: float) -> tuple[np.ndarray, np.ndarray]:
     return lo, hi
 
 
-def _choice(rng: np.random.Generator, items: tuple[str, ...] | list[str]) -> str:
-    return items[int(rng.integers(len(items)))]
-
-
 def _pick_target(spec: KitchenGroupSpec, skill: str, rng: np.random.Generator) -> str:
     if skill in ("knock_over", "place_upright"):
         pool = [o for o in spec.objects if get_kitchen_object(o).tall]
@@ -150,7 +147,7 @@ def _pick_target(spec: KitchenGroupSpec, skill: str, rng: np.random.Generator) -
         pool = [o for o in spec.objects if get_kitchen_object(o).pickable]
     if not pool:
         raise RetryError(f"no object for skill {skill}")
-    return _choice(rng, pool)
+    return choice(rng, pool)
 
 
 def _place(
@@ -201,12 +198,7 @@ def sample_scene_task(
     spec: KitchenGroupSpec, rng: np.random.Generator, skill: str | None = None
 ) -> tuple[KitchenScene, KitchenTask]:
     """Draw a scene and a task from ``spec`` (skill by weight unless given)."""
-    skills = list(spec.skills)
-    if skill is None:
-        w = np.array([spec.skills[s] for s in skills], dtype=np.float64)
-        skill = skills[int(rng.choice(len(skills), p=w / w.sum()))]
-    elif skill not in spec.skills:
-        raise KeyError(f"skill {skill!r} is not in this group; skills: {skills}")
+    skill = pick_weighted(rng, spec.skills, skill, "skill", "skills")
     for _ in range(100):
         try:
             return _sample_once(spec, rng, skill)
@@ -218,7 +210,7 @@ def sample_scene_task(
 def _sample_once(
     spec: KitchenGroupSpec, rng: np.random.Generator, skill: str
 ) -> tuple[KitchenScene, KitchenTask]:
-    layout = LAYOUTS[_choice(rng, spec.layouts)]
+    layout = LAYOUTS[choice(rng, spec.layouts)]
     target = reference = ""
     chosen: list[str] = []
     if skill not in ("open_drawer", "close_drawer"):
@@ -226,7 +218,7 @@ def _sample_once(
         chosen.append(target)
     if skill == "move_near":
         refs = [o for o in spec.objects + spec.distractors if o != target]
-        reference = _choice(rng, refs)
+        reference = choice(rng, refs)
         chosen.append(reference)
     pool = [o for o in (spec.distractors or spec.objects) if o not in chosen]
     n = int(rng.integers(int(spec.num_distractors[0]), int(spec.num_distractors[1]) + 1))
@@ -243,14 +235,14 @@ def _sample_once(
         drawer_open = float(rng.uniform(CLOSE_START, DRAWER_TRAVEL))
     elif skill == "put_in_drawer":
         drawer_open = DRAWER_TRAVEL
-    text = _choice(rng, TEMPLATES[skill]).format(x=target, y=reference)
+    text = choice(rng, TEMPLATES[skill]).format(x=target, y=reference)
     az = float(rng.uniform(-0.6, 0.6))
     light = (float(np.sin(az)), float(rng.uniform(0.1, 0.5)), -1.0)
     jitter = tuple(float(v) for v in rng.uniform(-1, 1, 3) * spec.camera_jitter)
     hand = (float(rng.uniform(-0.1, 0.1)), float(rng.uniform(-0.2, -0.1)), 0.2)
     scene = KitchenScene(
         layout=layout,
-        background=_choice(rng, spec.backgrounds),
+        background=choice(rng, spec.backgrounds),
         objects=tuple(objects),
         drawer_open=drawer_open,
         brightness=float(rng.uniform(*spec.brightness)),
