@@ -94,6 +94,90 @@ class VLMBackbone(nn.Module, ABC):
         return sum(p.numel() for p in self.parameters() if p.requires_grad or not trainable_only)
 
 
+@dataclass
+class DecodeCache:
+    """Decode state: the LM's own cache, key mask (B, T_past) bool, next position id (B,)."""
+
+    past: Any  # e.g. per-layer (keys, values) or an HF ``DynamicCache``
+    key_mask: torch.Tensor  # True for real (non-pad) positions
+    next_pos: torch.Tensor
+
+
+class CachedDecoderBackbone(VLMBackbone):
+    """Teacher forcing, prefill and cached decoding for a causal LM over ``[image tokens][text
+    tokens]``. Subclasses give the text embedding, the LM pass and the output head."""
+
+    def _embed_text(self, input_ids: torch.Tensor) -> torch.Tensor:
+        raise NotImplementedError
+
+    def _logits(self, hidden: torch.Tensor) -> torch.Tensor:
+        raise NotImplementedError
+
+    def _run(
+        self,
+        x: torch.Tensor,
+        key_mask: torch.Tensor,
+        positions: torch.Tensor,
+        past: Any = None,
+        use_cache: bool = False,
+    ) -> tuple[torch.Tensor, Any]:
+        """Embeddings (B, Q, D), key mask (B, K) incl. past -> hidden (B, Q, D) and new past."""
+        raise NotImplementedError
+
+    def _inputs(
+        self,
+        image_embeds: torch.Tensor,
+        input_ids: torch.Tensor,
+        attention_mask: torch.Tensor,
+        image_mask: torch.Tensor | None,
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """[image tokens][text tokens] embeddings (B, N + T, D), key mask and positions."""
+        text = self._embed_text(input_ids)
+        x = torch.cat([image_embeds.to(text.dtype), text], dim=1)  # (B, N + T, D)
+        key_mask = full_key_mask(attention_mask, image_mask, self.num_image_tokens)
+        return x, key_mask, positions_from_mask(key_mask, self.max_positions)
+
+    def forward(
+        self,
+        pixels: torch.Tensor,
+        input_ids: torch.Tensor,
+        attention_mask: torch.Tensor,
+        image_mask: torch.Tensor | None = None,
+        labels: torch.Tensor | None = None,
+    ) -> BackboneOutput:
+        x, key_mask, positions = self._inputs(
+            self.embed_images(pixels), input_ids, attention_mask, image_mask
+        )
+        h, _ = self._run(x, key_mask, positions)
+        logits = self._logits(h[:, self.num_image_tokens :])  # (B, T, V)
+        loss = None if labels is None else next_token_loss(logits, labels)
+        return BackboneOutput(logits=logits, loss=loss)
+
+    def prefill(
+        self,
+        image_embeds: torch.Tensor,
+        input_ids: torch.Tensor,
+        attention_mask: torch.Tensor,
+        image_mask: torch.Tensor | None = None,
+    ) -> tuple[torch.Tensor, DecodeCache]:
+        if not bool(attention_mask[:, -1].all()):
+            raise ValueError("prefill needs left-padded prompts (the last position must be real)")
+        x, key_mask, positions = self._inputs(image_embeds, input_ids, attention_mask, image_mask)
+        h, past = self._run(x, key_mask, positions, use_cache=True)
+        return self._logits(h[:, -1]), DecodeCache(past, key_mask, positions[:, -1] + 1)
+
+    def decode_step(
+        self, input_ids: torch.Tensor, cache: DecodeCache
+    ) -> tuple[torch.Tensor, DecodeCache]:
+        if int(cache.next_pos.max()) >= self.max_positions:
+            raise ValueError(f"decoding past max_positions={self.max_positions}")
+        B = input_ids.shape[0]
+        key_mask = torch.cat([cache.key_mask, torch.ones(B, 1, dtype=torch.bool)], dim=1)
+        x = self._embed_text(input_ids)
+        h, past = self._run(x, key_mask, cache.next_pos[:, None], cache.past, use_cache=True)
+        return self._logits(h[:, -1]), DecodeCache(past, key_mask, cache.next_pos + 1)
+
+
 def full_key_mask(
     attention_mask: torch.Tensor, image_mask: torch.Tensor | None, num_image_tokens: int
 ) -> torch.Tensor:

@@ -11,13 +11,7 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from rt2.backbones.base import (
-    BackboneOutput,
-    VLMBackbone,
-    full_key_mask,
-    next_token_loss,
-    positions_from_mask,
-)
+from rt2.backbones.base import CachedDecoderBackbone
 from rt2.backbones.byte_tokenizer import ByteTokenizer
 from rt2.backbones.efficientnet_trunk import TRUNK_DEPTHS, EfficientNetTrunk
 from rt2.backbones.layers import Block, init_weights
@@ -124,16 +118,7 @@ def _stem(c: TinyConfig) -> nn.Module:
     return nn.Sequential(trunk, nn.Conv2d(trunk.channels, c.vision_dim, 1))
 
 
-@dataclass
-class TinyCache:
-    """KV cache of the tiny LM for a batch being decoded."""
-
-    kv: list[tuple[torch.Tensor, torch.Tensor]]  # per layer: (B, H, T_past, Dh) keys, values
-    key_mask: torch.Tensor  # (B, T_past) bool, True for real (non-pad) positions
-    next_pos: torch.Tensor  # (B,) position id of the next token
-
-
-class TinyBackbone(VLMBackbone):
+class TinyBackbone(CachedDecoderBackbone):
     def __init__(self, config: TinyConfig | None = None) -> None:
         super().__init__()
         c = self.config = config or TinyConfig()
@@ -183,14 +168,22 @@ class TinyBackbone(VLMBackbone):
         return self.projector(x)  # (B, N, D)
 
     # ---- language model -----------------------------------------------------------------
+    def _embed_text(self, input_ids: torch.Tensor) -> torch.Tensor:
+        return self.tok_emb(input_ids)
+
+    def _logits(self, hidden: torch.Tensor) -> torch.Tensor:
+        return self.head(hidden)
+
     def _run(
         self,
         x: torch.Tensor,
         key_mask: torch.Tensor,
         positions: torch.Tensor,
-        cache: TinyCache | None,
+        past: list[tuple[torch.Tensor, torch.Tensor]] | None = None,
+        use_cache: bool = False,
     ) -> tuple[torch.Tensor, list[tuple[torch.Tensor, torch.Tensor]]]:
-        """x (B, T, D) embeddings; key_mask (B, T_past + T) bool -> hidden (B, T, D), new KV."""
+        """x (B, T, D) embeddings; key_mask (B, T_past + T) bool -> hidden (B, T, D), new KV
+        (per layer: (B, H, T_past + T, Dh) keys, values; returned whatever ``use_cache``)."""
         x = x + self.pos_emb(positions)
         T, Tk = x.shape[1], key_mask.shape[1]
         causal = torch.ones(T, Tk, dtype=torch.bool).tril(diagonal=Tk - T)  # (T, Tk)
@@ -201,51 +194,9 @@ class TinyBackbone(VLMBackbone):
         mask = mask | self_key[None, None]
         kv = []
         for i, block in enumerate(self.blocks):
-            x, layer_kv = block(x, mask, None if cache is None else cache.kv[i])
+            x, layer_kv = block(x, mask, None if past is None else past[i])
             kv.append(layer_kv)
         return self.norm(x), kv
-
-    def forward(
-        self,
-        pixels: torch.Tensor,
-        input_ids: torch.Tensor,
-        attention_mask: torch.Tensor,
-        image_mask: torch.Tensor | None = None,
-        labels: torch.Tensor | None = None,
-    ) -> BackboneOutput:
-        image_embeds = self.embed_images(pixels)  # (B, N, D)
-        x = torch.cat([image_embeds, self.tok_emb(input_ids)], dim=1)  # (B, N + T, D)
-        key_mask = full_key_mask(attention_mask, image_mask, self.num_image_tokens)
-        h, _ = self._run(x, key_mask, positions_from_mask(key_mask, self.max_positions), None)
-        logits = self.head(h[:, self.num_image_tokens :])  # (B, T, V)
-        loss = None if labels is None else next_token_loss(logits, labels)
-        return BackboneOutput(logits=logits, loss=loss)
-
-    def prefill(
-        self,
-        image_embeds: torch.Tensor,
-        input_ids: torch.Tensor,
-        attention_mask: torch.Tensor,
-        image_mask: torch.Tensor | None = None,
-    ) -> tuple[torch.Tensor, TinyCache]:
-        if not bool(attention_mask[:, -1].all()):
-            raise ValueError("prefill needs left-padded prompts (the last position must be real)")
-        x = torch.cat([image_embeds, self.tok_emb(input_ids)], dim=1)  # (B, N + T, D)
-        key_mask = full_key_mask(attention_mask, image_mask, self.num_image_tokens)
-        positions = positions_from_mask(key_mask, self.max_positions)
-        h, kv = self._run(x, key_mask, positions, None)
-        logits = self.head(h[:, -1])  # (B, V)
-        return logits, TinyCache(kv=kv, key_mask=key_mask, next_pos=positions[:, -1] + 1)
-
-    def decode_step(
-        self, input_ids: torch.Tensor, cache: TinyCache
-    ) -> tuple[torch.Tensor, TinyCache]:
-        if int(cache.next_pos.max()) >= self.max_positions:
-            raise ValueError(f"decoding past max_positions={self.max_positions}")
-        B = input_ids.shape[0]
-        key_mask = torch.cat([cache.key_mask, torch.ones(B, 1, dtype=torch.bool)], dim=1)
-        h, kv = self._run(self.tok_emb(input_ids), key_mask, cache.next_pos[:, None], cache)
-        return self.head(h[:, -1]), TinyCache(kv=kv, key_mask=key_mask, next_pos=cache.next_pos + 1)
 
 
 @register_backbone("tiny")
