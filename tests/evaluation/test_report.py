@@ -67,6 +67,13 @@ def test_video_overlay(tmp_path: Path) -> None:
     assert len(read) == 3 + 1  # frames + the held, bordered last frame
     write_episode_video(frames, "push it", tmp_path / "v.mp4")
     assert (tmp_path / "v.mp4").stat().st_size > 0
+    # a policy's plans caption their frames; longer captions keep one frame size
+    plans = ["plan: arm 1 2, block 3 4, goal 5 6 " * 3, ""]
+    read = imageio.mimread(
+        write_episode_video(frames, "push it", tmp_path / "p.gif", captions=plans)
+    )
+    assert len({f.shape for f in read}) == 1 and len(read) == 3
+    assert not np.array_equal(read[0][:40], read[1][:40])  # the plan is written on frame 0 only
     with pytest.raises(ValueError, match=r"gif or \.mp4"):
         write_episode_video(frames, "x", tmp_path / "v.avi")
 

@@ -128,3 +128,31 @@ def test_load_policy(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     register_checkpoint_loader(lambda path: sentinel if (path / "config.json").exists() else None)
     (tmp_path / "config.json").write_text("{}")
     assert load_policy(str(tmp_path)) is sentinel
+
+
+def test_plans_of_a_planning_policy_caption_its_videos(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A chain-of-thought policy's plan for each frame reaches the video writer with that frame."""
+    from types import SimpleNamespace
+
+    import rt2.evaluation.videos as videos
+
+    class Planner(RandomPolicy):
+        def infer_batch(self, observations: list[dict[str, Any]]) -> np.ndarray:
+            self.n = getattr(self, "n", 0) + 1
+            plans = [f" Plan: step {self.n}. Action:" for _ in observations]
+            self.last_result = SimpleNamespace(plans=plans)
+            return super().infer_batch(observations)
+
+    written: list[tuple[int, list[str]]] = []
+    monkeypatch.setattr(
+        videos,
+        "write_episode_video",
+        lambda frames, instruction, path, success, captions: written.append(
+            (len(frames), list(captions))
+        ),
+    )
+    cfg = EvalConfig(suites=("seen",), episodes=1, num_envs=1, videos=1)
+    (rec,) = run_evaluation(cfg, Planner(seed=0), env_factory=_env, video_dir=Path("unused"))
+    ((n_frames, captions),) = written
+    assert n_frames == rec.steps + 1 and len(captions) == rec.steps
+    assert captions[:2] == ["plan: step 1", "plan: step 2"]

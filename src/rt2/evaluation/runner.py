@@ -110,6 +110,7 @@ class _Slot:
     start: float
     steps: int = 0
     frames: list[np.ndarray] = field(default_factory=list)
+    captions: list[str] = field(default_factory=list)  # the policy's plan for frames[t], if any
 
 
 def plan_episodes(config: EvalConfig) -> list[EpisodeJob]:
@@ -121,7 +122,7 @@ def plan_episodes(config: EvalConfig) -> list[EpisodeJob]:
     ]
 
 
-VideoSink = Callable[[EpisodeRecord, list[np.ndarray]], str | None]
+VideoSink = Callable[[EpisodeRecord, list[np.ndarray], list[str]], str | None]  # frames, captions
 
 
 def run_jobs(
@@ -188,9 +189,12 @@ def _run_lockstep(
         active = [i for i, s in enumerate(slots) if s is not None]
         batch = [{**slots[i].obs, "env_slot": i} for i in active]  # type: ignore[union-attr]
         actions = infer_batch(policy, batch)  # (B, D)
+        plans = _plans(policy, len(active))
         for k, i in enumerate(active):
             slot = slots[i]
             assert slot is not None
+            if slot.job.record_video:
+                slot.captions.append(plans[k])
             obs, _, terminated, truncated, info = envs[i].step(actions[k])
             slot.obs, slot.info, slot.steps = obs, info, slot.steps + 1
             if slot.job.record_video:
@@ -212,12 +216,25 @@ def _run_lockstep(
                 seconds=time.perf_counter() - slot.start,
             )
             if slot.job.record_video and video_sink is not None:
-                rec.video = video_sink(rec, slot.frames)
+                rec.video = video_sink(rec, slot.frames, slot.captions)
             done.append(rec)
             if on_episode is not None:
                 on_episode(rec)
             start(i)
     return done
+
+
+def _plans(policy: Policy, n: int) -> list[str]:
+    """The plans a chain-of-thought policy wrote in its latest batch call ("" for none)."""
+    plans = getattr(getattr(policy, "last_result", None), "plans", None)
+    if not isinstance(plans, list) or len(plans) != n:
+        return [""] * n
+    return [
+        "plan: " + p.strip().removeprefix("Plan:").removesuffix("Action:").strip(" .")
+        if isinstance(p, str) and p.strip()
+        else ""
+        for p in plans
+    ]
 
 
 def run_evaluation(
@@ -234,9 +251,11 @@ def run_evaluation(
     sink: VideoSink | None = None
     if video_dir is not None:
 
-        def sink(rec: EpisodeRecord, frames: list[np.ndarray]) -> str | None:
+        def sink(rec: EpisodeRecord, frames: list[np.ndarray], captions: list[str]) -> str | None:
             name = f"{rec.suite}_{rec.index:04d}_{'success' if rec.success else 'failure'}.gif"
-            write_episode_video(frames, rec.instruction, video_dir / name, success=rec.success)
+            write_episode_video(
+                frames, rec.instruction, video_dir / name, success=rec.success, captions=captions
+            )
             return name
 
     max_steps = 10 * config.max_steps if config.max_steps else 10_000

@@ -42,14 +42,22 @@ def write_episode_video(
     path: Path,
     success: bool | None = None,
     fps: int = 10,
+    captions: Sequence[str] = (),
 ) -> Path:
     """Write ``frames`` captioned with ``instruction`` to ``path`` (.gif or .mp4).
 
-    With ``success`` given, the last frame gets a green/red border and is held for a second.
+    ``captions[t]`` (e.g. the plan a policy wrote on frame t) is added under the instruction of
+    frame t. With ``success`` given, the last frame gets a green/red border and is held for a second.
     """
     if not frames:
         raise ValueError("write_episode_video needs at least one frame")
-    out = [overlay_instruction(f, instruction) for f in frames]
+    texts = [
+        f"{instruction} | {captions[t]}" if t < len(captions) and captions[t] else instruction
+        for t in range(len(frames))
+    ]
+    out = [overlay_instruction(f, text) for f, text in zip(frames, texts, strict=True)]
+    top = max(o.shape[0] for o in out)  # captions may wrap to more lines: one frame size for all
+    out = [np.pad(o, ((top - o.shape[0], 0), (0, 0), (0, 0)), constant_values=20) for o in out]
     hold = 1
     if success is not None:
         last = out[-1].copy()
