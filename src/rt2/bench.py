@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import statistics
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 import numpy as np
 import torch
 
+from rt2.actions import ActionSpace
 from rt2.batching import RobotSample
 from rt2.model import VLA, build_vla
 
@@ -51,8 +52,50 @@ class BenchRow:
         return self.case.batch * 1000.0 / self.total_ms
 
 
-def _median_ms(values: list[float]) -> float:
+def median_ms(values: list[float]) -> float:
+    """Median of ``values`` seconds, in milliseconds."""
     return 1000.0 * statistics.median(values)
+
+
+def random_samples(
+    rng: np.random.Generator,
+    batch: int,
+    size: int,
+    space: ActionSpace,
+    history: int | None = None,
+) -> list[RobotSample]:
+    """``batch`` robot samples: random ``size`` px images (and ``history`` earlier frames, if
+    given) and actions uniform in the action ``space``."""
+    return [
+        RobotSample(
+            rng.integers(0, 256, (size, size, 3), dtype=np.uint8),
+            INSTRUCTION,
+            rng.uniform(space.low, space.high),
+            history=(
+                None
+                if history is None
+                else rng.integers(0, 256, (history, size, size, 3), dtype=np.uint8)
+            ),
+        )
+        for _ in range(batch)
+    ]
+
+
+def samples_per_s(
+    loss: Callable[[], torch.Tensor], params: Iterable[torch.nn.Parameter], batch: int, steps: int
+) -> float:
+    """``batch`` / median seconds of ``loss()`` + backward + AdamW step, after one warm-up step."""
+    opt = torch.optim.AdamW(params, lr=1e-4)
+    times = []
+    for i in range(steps + 1):
+        t0 = time.perf_counter()
+        value = loss()
+        opt.zero_grad()
+        value.backward()
+        opt.step()
+        if i:  # the first step warms up
+            times.append(time.perf_counter() - t0)
+    return batch / statistics.median(times)
 
 
 def bench_inference(
@@ -81,10 +124,10 @@ def bench_inference(
         case=case,
         params=vla.backbone.num_parameters(),
         tokens_per_action=vla.mapping.tokens_per_action(res.bins[0]),
-        vision_ms=_median_ms(stages["vision"]),
-        prefill_ms=_median_ms(stages["prefill"]),
-        decode_ms=_median_ms(stages["decode"]),
-        total_ms=_median_ms(stages["total"]),
+        vision_ms=median_ms(stages["vision"]),
+        prefill_ms=median_ms(stages["prefill"]),
+        decode_ms=median_ms(stages["decode"]),
+        total_ms=median_ms(stages["total"]),
     )
 
 
@@ -97,29 +140,10 @@ def bench_training(build: Callable[[BenchCase], VLA], case: BenchCase, steps: in
     torch.manual_seed(0)
     vla = build(case).train()
     vla.precision = case.precision  # type: ignore[assignment]
-    size = vla.backbone.image_size
     rng = np.random.default_rng(0)
-    space = vla.action_space
-    samples = [
-        RobotSample(
-            rng.integers(0, 256, (size, size, 3), dtype=np.uint8),
-            INSTRUCTION,
-            rng.uniform(space.low, space.high),
-        )
-        for _ in range(case.batch)
-    ]
+    samples = random_samples(rng, case.batch, vla.backbone.image_size, vla.action_space)
     batch = vla.collate(samples)
-    opt = torch.optim.AdamW(vla.parameters(), lr=1e-4)
-    times = []
-    for i in range(steps + 1):
-        t0 = time.perf_counter()
-        out = vla.loss(batch)
-        opt.zero_grad()
-        out.loss.backward()
-        opt.step()
-        if i:  # the first step warms up
-            times.append(time.perf_counter() - t0)
-    return case.batch / statistics.median(times)
+    return samples_per_s(lambda: vla.loss(batch).loss, vla.parameters(), case.batch, steps)
 
 
 def build_tiny(case: BenchCase) -> VLA:

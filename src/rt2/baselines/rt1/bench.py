@@ -8,7 +8,6 @@ over all frames ("prefill" column; RT-1 has no autoregressive decoding).
 
 from __future__ import annotations
 
-import statistics
 import time
 from dataclasses import replace
 
@@ -20,9 +19,7 @@ from rt2.baselines.rt1.config import RT1Config
 from rt2.baselines.rt1.factory import rt1_config
 from rt2.baselines.rt1.model import RT1
 from rt2.baselines.rt1.policy import RT1Policy
-from rt2.batching import RobotSample
-
-INSTRUCTION = "push the red star to the top left corner"
+from rt2.bench import INSTRUCTION, BenchRow, median_ms, random_samples, samples_per_s
 
 
 def bench_config() -> RT1Config:
@@ -38,14 +35,8 @@ def build_rt1_case(case) -> RT1:  # case: rt2.bench.BenchCase
     return RT1(bench_config(), ActionTokenizer(space, 256))
 
 
-def _ms(values: list[float]) -> float:
-    return 1000.0 * statistics.median(values)
-
-
 def bench_rt1_inference(case, repeats: int = 10):
     """Median ms of one policy step for ``case.batch`` robots (each with its own history)."""
-    from rt2.bench import BenchRow
-
     model = build_rt1_case(case)
     policy = RT1Policy(model, precision=case.precision)
     size = model.config.image_size
@@ -74,10 +65,10 @@ def bench_rt1_inference(case, repeats: int = 10):
         case=case,
         params=model.num_parameters(),
         tokens_per_action=0,  # one forward pass gives every dimension's bin
-        vision_ms=_ms(vision),
-        prefill_ms=_ms(transformer),
+        vision_ms=median_ms(vision),
+        prefill_ms=median_ms(transformer),
         decode_ms=0.0,
-        total_ms=_ms(total),
+        total_ms=median_ms(total),
     )
 
 
@@ -87,27 +78,13 @@ def bench_rt1_training(case, steps: int = 5) -> float:
     model = build_rt1_case(replace(case)).train()
     size, frames = model.config.image_size, model.config.frames
     rng = np.random.default_rng(0)
-    space = model.action_space
-    samples = [
-        RobotSample(
-            rng.integers(0, 256, (size, size, 3), dtype=np.uint8),
-            INSTRUCTION,
-            rng.uniform(space.low, space.high),
-            history=rng.integers(0, 256, (frames - 1, size, size, 3), dtype=np.uint8),
-        )
-        for _ in range(case.batch)
-    ]
-    opt = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=1e-4)
+    samples = random_samples(rng, case.batch, size, model.action_space, history=frames - 1)
     autocast = case.precision == "bfloat16"
-    times = []
-    for i in range(steps + 1):
-        t0 = time.perf_counter()
+
+    def loss() -> torch.Tensor:  # collating is part of each timed step
         batch = model.collate(samples)
         with torch.autocast("cpu", dtype=torch.bfloat16, enabled=autocast):
-            out = model(batch)
-        opt.zero_grad()
-        out.loss.backward()
-        opt.step()
-        if i:  # the first step warms up
-            times.append(time.perf_counter() - t0)
-    return case.batch / statistics.median(times)
+            return model(batch).loss
+
+    params = [p for p in model.parameters() if p.requires_grad]
+    return samples_per_s(loss, params, case.batch, steps)
