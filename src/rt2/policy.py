@@ -14,6 +14,7 @@ import numpy as np
 
 from rt2.decoding import SamplingConfig
 from rt2.model import VLA
+from rt2.observations import require_keys
 
 
 class VLAPolicy:
@@ -38,12 +39,7 @@ class VLAPolicy:
         return self.infer_batch([obs])[0]
 
     def infer_batch(self, observations: Sequence[dict[str, Any]]) -> np.ndarray:
-        for key in ("image", "instruction"):
-            missing = [i for i, o in enumerate(observations) if key not in o]
-            if missing:
-                raise KeyError(
-                    f"observation {missing[0]} has no {key!r}; got keys {sorted(observations[missing[0]])}"
-                )
+        require_keys(observations)
         res = self.model.act_batch(
             [np.asarray(o["image"]) for o in observations],
             [str(o["instruction"]) for o in observations],

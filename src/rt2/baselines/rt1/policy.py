@@ -16,6 +16,7 @@ import numpy as np
 import torch
 
 from rt2.baselines.rt1.model import RT1, RT1Output
+from rt2.observations import require_keys
 
 
 class RT1Policy:
@@ -65,12 +66,7 @@ class RT1Policy:
         return self.infer_batch([obs])[0]
 
     def infer_batch(self, observations: Sequence[dict[str, Any]]) -> np.ndarray:
-        for key in ("image", "instruction"):
-            missing = [i for i, o in enumerate(observations) if key not in o]
-            if missing:
-                raise KeyError(
-                    f"observation {missing[0]} has no {key!r}; got keys {sorted(observations[missing[0]])}"
-                )
+        require_keys(observations)
         slots = [int(o.get("env_slot", 0)) for o in observations]
         if len(set(slots)) != len(slots):
             raise ValueError(f"one batch holds the same env_slot twice: {slots}")
