@@ -217,6 +217,29 @@ def test_location_answers_match_the_picture() -> None:
                 assert np.abs(img[y, x].astype(int) - renderer.background[y, x]).sum() > 0
 
 
+def test_pointing_answers_are_the_grid_cells_of_the_named_thing() -> None:
+    from rt2.data.plan import PlanFormat
+    from rt2.data.web_scenes import scattered_scene
+    from rt2.data.web_vqa import pointing
+
+    grid = PlanFormat()
+    seen_fact = False
+    for i in range(60):
+        rng = np.random.default_rng([5, i])
+        ws = scattered_scene(rng, texture_seed=i)
+        prompt, answer = pointing(ws, rng)
+        name = prompt.removeprefix("Q: point to the ").removesuffix(". A:")
+        match = [(e, xy) for e, xy in ws.positions() if name in (wt.noun(e), *e.facts)]
+        assert len(match) == 1, (prompt, [e.name for e, _ in ws.positions()])
+        seen_fact |= name in match[0][0].facts
+        _, xy = match[0]
+        assert np.all(np.abs(xy) < 1)
+        assert answer == " ".join(map(str, grid.cells(np.tile(xy, 3))[:2]))
+    assert seen_fact
+    corpus = WebCorpus(WebCorpusConfig(size=20, seed=0, image_size=64, weights={"pointing": 1}))
+    assert all(s.image is not None and s.prompt.startswith("Q: point to the ") for s in corpus)
+
+
 def test_knowledge_eval_set_is_fixed_and_agrees_with_the_corpus(
     corpus_sample: list[TextSample],
 ) -> None:

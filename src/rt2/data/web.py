@@ -11,6 +11,8 @@ Item kinds (mixed by :attr:`WebCorpusConfig.weights`):
 - ``scene_vqa``: a question about a scene (colour, category, fact, location, count, printed
   digits, arithmetic on printed digits, pictures/flags/logos, table top and room);
 - ``object_vqa``: a question about a close-up of one object or mark;
+- ``pointing``: "point to the apple." -> "12 7", a thing's grid cell in a scattered scene (the
+  grounding that plans need; PaLI-style pointing; off by default);
 - ``facts``, ``math``, ``translation``: text-only knowledge (``image=None``).
 
 >>> corpus = WebCorpus(WebCorpusConfig(size=1000, seed=0))
@@ -32,7 +34,7 @@ import numpy as np
 
 from rt2.batching import TextSample
 from rt2.data import web_templates as wt
-from rt2.data.web_scenes import closeup_scene, random_scene, render
+from rt2.data.web_scenes import closeup_scene, random_scene, render, scattered_scene
 from rt2.data.web_templates import exact_match, normalize, qa
 from rt2.data.web_vqa import GENERATORS
 from rt2.envs import instructions as ins
@@ -54,7 +56,7 @@ __all__ = [
     "vqa_eval_set",
 ]
 
-IMAGE_KINDS: tuple[str, ...] = ("caption", "scene_vqa", "object_vqa")
+IMAGE_KINDS: tuple[str, ...] = ("caption", "scene_vqa", "object_vqa", "pointing")
 TEXT_KINDS: tuple[str, ...] = ("facts", "math", "translation")
 KINDS: tuple[str, ...] = IMAGE_KINDS + TEXT_KINDS
 SPLITS: dict[str, int] = {"train": 0, "eval": 1}
@@ -69,6 +71,7 @@ def _default_weights() -> dict[str, float]:
         "facts": 0.15,
         "math": 0.1,
         "translation": 0.1,
+        "pointing": 0.0,  # opt in: grounding for plans (data.web_weights)
     }
 
 
@@ -188,7 +191,12 @@ class WebCorpus:
             )
         tex = 2 * int(rng.integers(2**30)) + self.split_id
         closeup = kind == "object_vqa" or (kind == "caption" and rng.random() < 0.25)
-        ws = closeup_scene(_closeup_entry(rng), rng, tex) if closeup else random_scene(rng, tex)
+        if kind == "pointing":
+            ws = scattered_scene(rng, tex)
+        elif closeup:
+            ws = closeup_scene(_closeup_entry(rng), rng, tex)
+        else:
+            ws = random_scene(rng, tex)
         image = render(ws, self._renderer)  # (S, S, 3) uint8
         image.setflags(write=False)
         prompt, answer = GENERATORS[kind](ws, rng)

@@ -2,8 +2,9 @@
 
 Scenes put each object or mark in its own cell of a 3 x 3 grid over the table, away from the
 cell borders, so "where is the apple?" has one clear answer in the words the robot instructions
-use for places ("top left corner", "center", ...). The robot's pusher is not drawn: these are
-"web photos" of tables, not robot observations.
+use for places ("top left corner", "center", ...). Scattered scenes put things anywhere, for
+pointing questions answered with coordinates. The robot's pusher is not drawn: these are "web
+photos" of tables, not robot observations.
 """
 
 from __future__ import annotations
@@ -41,6 +42,13 @@ class WebScene:
     @property
     def marks(self) -> list[tuple[CatalogueEntry, str]]:
         return [(e, loc) for e, loc in self.things if e.kind == "mark"]
+
+    def positions(self) -> list[tuple[CatalogueEntry, np.ndarray]]:
+        """Each thing and its centre in table half-extents ([-1, 1] per axis), as ``things``."""
+        sc = self.scene
+        half = np.array([sc.environment.width / 2, sc.environment.height / 2])
+        placed = {p.name: np.asarray(p.pos) / half for p in (*sc.objects, *sc.marks)}
+        return [(e, placed[e.name]) for e, _ in self.things]
 
     def reading_order(self) -> list[tuple[CatalogueEntry, str]]:
         """Things top-to-bottom, left-to-right (the order captions list them in)."""
@@ -104,6 +112,48 @@ def random_scene(
         else:
             placed_m.append(Placed(e.name, pos))
         things.append((e, CELLS[(col, row)]))
+    scene = Scene(env, background, tuple(placed_o), tuple(placed_m), _look(rng), texture_seed)
+    order = [t for t in things if t[0].kind == "object"] + [
+        t for t in things if t[0].kind == "mark"
+    ]
+    return WebScene(scene, tuple(order))
+
+
+def scattered_scene(
+    rng: np.random.Generator, texture_seed: int, n_objects: tuple[int, int] = (2, 5)
+) -> WebScene:
+    """Objects and marks anywhere on a seen or unseen table, not overlapping (for pointing).
+
+    Location names are the nearest grid cell's; only :func:`WebScene.positions` is exact.
+    """
+    env = ENVIRONMENTS[sorted(ENVIRONMENTS)[int(rng.integers(len(ENVIRONMENTS)))]]
+    background = sorted(BACKGROUNDS)[int(rng.integers(len(BACKGROUNDS)))]
+    ents = _pick_objects(rng, int(rng.integers(n_objects[0], n_objects[1] + 1)))
+    marks = objects(kind="mark")
+    ents += [
+        marks[int(i)] for i in rng.choice(len(marks), size=int(rng.integers(0, 3)), replace=False)
+    ]
+    half = np.array([env.width / 2, env.height / 2])
+    taken: list[tuple[np.ndarray, float]] = []
+    placed_o: list[Placed] = []
+    placed_m: list[Placed] = []
+    things = []
+    for e in ents:
+        reach = e.radius * (1.45 if e.kind == "mark" else 1.25)
+        for _ in range(100):
+            p = rng.uniform(-(half - reach - 0.02), half - reach - 0.02)  # (2,)
+            if all(np.linalg.norm(p - q) >= reach + r + 0.01 for q, r in taken):
+                break
+        else:
+            continue  # table full: leave this one out
+        taken.append((p, reach))
+        pos = (float(p[0]), float(p[1]))
+        if e.kind == "object":
+            placed_o.append(Placed(e.name, pos, float(rng.uniform(-np.pi, np.pi))))
+        else:
+            placed_m.append(Placed(e.name, pos))
+        cell = tuple(int(v) for v in np.clip(np.round(p / half * 1.5), -1, 1))
+        things.append((e, CELLS[cell]))  # type: ignore[index]
     scene = Scene(env, background, tuple(placed_o), tuple(placed_m), _look(rng), texture_seed)
     order = [t for t in things if t[0].kind == "object"] + [
         t for t in things if t[0].kind == "mark"

@@ -12,6 +12,7 @@ from collections.abc import Callable
 
 import numpy as np
 
+from rt2.data.plan import PlanFormat
 from rt2.data.web_scenes import CELLS, WebScene
 from rt2.data.web_templates import (
     BACKGROUND_PHRASES,
@@ -187,11 +188,30 @@ def closeup_vqa(ws: WebScene, rng: np.random.Generator) -> QA:
     return _pick(rng, closeup_questions(e, ws, rng))
 
 
+# ---- pointing -------------------------------------------------------------------------------
+def pointing(ws: WebScene, rng: np.random.Generator) -> QA:
+    """ "point to the apple." -> "12 7": a thing's centre on the grid grounded plans use, named by
+    its name or by a fact that singles it out ("point to the carbonated drink.")."""
+    grid = PlanFormat()
+    located = ws.positions()
+    fact_counts = Counter(f for e, _ in located for f in set(e.facts))
+    asks = []
+    for e, xy in located:
+        cells = grid.cells(np.concatenate([xy] * len(grid.labels)))[:2]
+        answer = f"{cells[0]} {cells[1]}"
+        asks.append((qa(f"point to the {noun(e)}."), answer))
+        for f in e.facts:
+            if fact_counts[f] == 1 and f not in ("fruit", "toy", "number", "symbol"):
+                asks.append((qa(f"point to the {f}."), answer))
+    return _pick(rng, asks)
+
+
 #: Scene item kinds and their generators.
 GENERATORS: dict[str, Callable[[WebScene, np.random.Generator], QA]] = {
     "caption": caption,
     "scene_vqa": scene_vqa,
     "object_vqa": closeup_vqa,
+    "pointing": pointing,
 }
 #: Locations a question may name.
 LOCATION_NAMES: tuple[str, ...] = tuple(CELLS.values())

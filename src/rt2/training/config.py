@@ -52,6 +52,9 @@ class DataConfig:
 
     weights: dict[str, float] = field(default_factory=lambda: {"robot": 0.5, "web": 0.5})
     web_size: int = 20000  # items of the synthetic web corpus
+    # item kinds of the web corpus and their weights, e.g. {"pointing": 0.2, "scene_vqa": 0.3};
+    # empty: rt2.data.web's default mix
+    web_weights: dict[str, float] = field(default_factory=dict)
     web_hold_out_knowledge: bool = False  # keep rt2.data.web.knowledge_eval_set() out of training
     # grounded chain of thought (ECoT): robot answers start with the expert's plan, "Plan: arm 16
     # 16, block 0 31, goal 24 8. Action: ...", positions on a plan_bins grid; 0 turns it off

@@ -82,16 +82,20 @@ def _load_data(config: TrainConfig, data_dir: str | Path | None) -> _Data:
     if config.data.uses("web"):
         from rt2.data.web import WebCorpus, WebCorpusConfig, vocabulary_texts
 
+        mix = {"weights": dict(config.data.web_weights)} if config.data.web_weights else {}
         train["web"] = WebCorpus(
             WebCorpusConfig(
                 size=config.data.web_size,
                 seed=config.seed,
                 split="train",
                 hold_out_knowledge=config.data.web_hold_out_knowledge,
+                **mix,
             )
         )
         evals["web"] = WebCorpus(
-            WebCorpusConfig(size=max(1, config.data.eval_samples), seed=config.seed, split="eval")
+            WebCorpusConfig(
+                size=max(1, config.data.eval_samples), seed=config.seed, split="eval", **mix
+            )
         )
         corpus += (
             vocabulary_texts()
