@@ -61,6 +61,8 @@ def load_vla_policy(path: Path) -> VLAPolicy | None:
         return None  # not a checkpoint, or an RT-1 one (rt2.baselines.rt1.policy loads it)
     model = load_model(ckpt)
     model.precision = "bfloat16"
+    if hasattr(model.backbone, "to_inference"):  # bf16 weights once, not a cast in every call
+        model.backbone.to_inference("bfloat16")
     config = TrainConfig.from_dict(read_json(ckpt, "config.json"))
     return VLAPolicy(model, cot=config.data.plan_bins > 0)  # trained to plan: let it plan
 

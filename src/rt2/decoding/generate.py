@@ -34,7 +34,7 @@ class SamplingConfig:
 
     temperature: float = 0.0
     top_k: int = 0
-    max_new_tokens: int = 48  # text answers and chain-of-thought plans
+    max_new_tokens: int = 64  # text answers and chain-of-thought plans (bytes, for the tiny model)
     seed: int | None = None
 
     def __post_init__(self) -> None:
