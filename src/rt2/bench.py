@@ -212,4 +212,9 @@ def default_cases(
                 for mapping in ("reserved", "integers")
                 for precision in ("bfloat16", "int8")
             ]
+            # the tabletop's own action space: 2 dims ("X Y", RT-2's Language-Table format)
+            cases += [
+                BenchCase(model, "reserved", precision, 1, space="language_table")
+                for precision in ("bfloat16", "int8")
+            ]
     return cases

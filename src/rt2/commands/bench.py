@@ -47,7 +47,7 @@ def run(args: argparse.Namespace) -> int:
     console = Console() if sys.stdout.isatty() else Console(width=160)
     console.print(
         f"[bold]rt2 bench[/] torch {torch.__version__}, {torch.get_num_threads()} threads, "
-        f"{platform.processor() or platform.machine()}; action space rt2 (8 dims), 256 bins"
+        f"{platform.processor() or platform.machine()}; 256 bins per action dim"
     )
     rows = []
     with console.status("timing...") as status:
@@ -55,25 +55,41 @@ def run(args: argparse.Namespace) -> int:
             status.update(f"timing {case}")
             rows.append(bench_inference(case, build_case, repeats=args.repeats))
     table = Table(title="observation -> action (median ms)")
-    for col in ("model", "mapping", "precision", "batch", "params", "tok/action", "vision", "prefill",
-                "decode", "total", "Hz/robot", "actions/s"):  # fmt: skip
+    for col in ("model", "space", "mapping", "precision", "batch", "params", "tok/action", "vision",
+                "prefill", "decode", "total", "Hz/robot", "actions/s"):  # fmt: skip
         table.add_column(col, justify="right")
     for r in rows:
         c = r.case
         table.add_row(
-            c.model, c.mapping, c.precision, str(c.batch), f"{r.params / 1e6:.1f}M", str(r.tokens_per_action),
+            c.model, c.space, c.mapping, c.precision, str(c.batch), f"{r.params / 1e6:.1f}M", str(r.tokens_per_action),
             f"{r.vision_ms:.1f}", f"{r.prefill_ms:.1f}", f"{r.decode_ms:.1f}", f"{r.total_ms:.1f}",
             f"{r.hz:.1f}", f"{r.actions_per_s:.0f}",
         )  # fmt: skip
     console.print(table)
 
-    def find(mapping: str, precision: str, batch: int):
+    def find(mapping: str, precision: str, batch: int, model: str = "tiny", space: str = "rt2"):
         return next(
             r
             for r in rows
-            if (r.case.model, r.case.mapping, r.case.precision, r.case.batch)
-            == ("tiny", mapping, precision, batch)
+            if (r.case.model, r.case.space, r.case.mapping, r.case.precision, r.case.batch)
+            == (model, space, mapping, precision, batch)
         )
+
+    if "rt2-mini" in models:
+        mini = Table(title="rt2-mini ratios (same run)")
+        mini.add_column("comparison")
+        mini.add_column("ratio", justify="right")
+        for precision in ("bfloat16", "int8"):
+            rt2 = find("reserved", precision, 1, "rt2-mini")
+            lt = find("reserved", precision, 1, "rt2-mini", "language_table")
+            mini.add_row(f"rt2 (8 dims) / language_table (2 dims) latency, {precision}",
+                         f"{rt2.total_ms / lt.total_ms:.2f}x")  # fmt: skip
+        bf, i8 = (
+            find("reserved", "bfloat16", 1, "rt2-mini"),
+            find("reserved", "int8", 1, "rt2-mini"),
+        )
+        mini.add_row("bf16 / int8 latency (rt2 space)", f"{bf.total_ms / i8.total_ms:.2f}x")
+        console.print(mini)
 
     if "tiny" in models:  # ratios compare tiny rows
         b1, bn = batches[0], batches[-1]
