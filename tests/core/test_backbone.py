@@ -82,3 +82,22 @@ def test_too_long_sequences_raise(backbone):
     ids = torch.randint(3, 200, (1, backbone.max_positions))
     with pytest.raises(ValueError, match="exceeds max_positions"):
         backbone(pixels, ids, torch.ones_like(ids))
+
+
+@pytest.mark.parametrize("stem", ["conv", "patch", "efficientnet-lite0"])
+def test_image_content_is_not_drowned_by_positions_at_init(stem):
+    """At init the patch features and the sin-cos positions have the same scale, so the image
+    tokens carry the picture from step one (a std-0.02 conv stem once shrank pixels ~1000x, and
+    the tiny VLA learned to ignore its images)."""
+    torch.manual_seed(0)
+    bb = build_backbone("tiny", pool=1, stem=stem)
+    a, b = torch.rand(2, 1, 3, 128, 128) * 2 - 1
+    with torch.no_grad():
+        feats = bb.patch_norm(bb.patch(a).flatten(2).transpose(1, 2))  # (1, 64, Dv)
+        ratio = feats.norm(dim=-1).mean() / bb.vision_pos.norm(dim=-1).mean()
+        assert 0.5 < float(ratio) < 2.0
+        if stem == "conv":  # He init keeps the signal through the stride-2 stack
+            assert bb.patch(a).std() > 0.1 * a.std()
+        # different pictures give clearly different image tokens
+        ea, eb = bb.embed_images(a), bb.embed_images(b)
+        assert float((ea - eb).norm() / ea.norm()) > 0.2

@@ -54,10 +54,16 @@ class Block(nn.Module):
 
 
 def init_weights(module: nn.Module, std: float = 0.02) -> None:
-    """GPT-2 style initialisation: normal(0, std) for linear/embedding weights, zero biases.
-    Frozen layers (``requires_grad`` False, e.g. a pretrained trunk) keep their weights."""
+    """GPT-2 style initialisation: normal(0, std) for linear/embedding weights, He (fan-in) for
+    convolutions so a stack of them keeps its signal (with std 0.02, three stride-2 3x3 layers shrink
+    pixels ~1000x), zero biases. Frozen layers (``requires_grad`` False, e.g. a pretrained trunk)
+    keep their weights."""
     for m in module.modules():
-        if isinstance(m, nn.Linear | nn.Embedding | nn.Conv2d) and m.weight.requires_grad:
+        if not isinstance(m, nn.Linear | nn.Embedding | nn.Conv2d) or not m.weight.requires_grad:
+            continue
+        if isinstance(m, nn.Conv2d):
+            nn.init.kaiming_normal_(m.weight, mode="fan_in", nonlinearity="relu")
+        else:
             nn.init.normal_(m.weight, std=std)
-            if getattr(m, "bias", None) is not None:
-                nn.init.zeros_(m.bias)
+        if getattr(m, "bias", None) is not None:
+            nn.init.zeros_(m.bias)

@@ -128,6 +128,8 @@ class TinyBackbone(CachedDecoderBackbone):
         self.max_positions = c.max_positions
         # vision tower
         self.patch = _stem(c)
+        # unit-scale patch features, so neither they nor the positions drown the other
+        self.patch_norm = nn.LayerNorm(c.vision_dim)
         # fixed 2-D sin-cos positions (as in MAE): where things are is known from step one
         self.register_buffer("vision_pos", sincos_2d(c.grid, c.vision_dim)[None], persistent=False)
         self.vision_blocks = nn.ModuleList(
@@ -157,7 +159,8 @@ class TinyBackbone(CachedDecoderBackbone):
     # ---- vision -------------------------------------------------------------------------
     def embed_images(self, pixels: torch.Tensor) -> torch.Tensor:
         c = self.config
-        x = self.patch(pixels).flatten(2).transpose(1, 2) + self.vision_pos  # (B, G*G, Dv)
+        x = self.patch_norm(self.patch(pixels).flatten(2).transpose(1, 2))  # (B, G*G, Dv)
+        x = x + self.vision_pos
         for block in self.vision_blocks:
             x, _ = block(x)
         x = self.vision_norm(x)
