@@ -44,6 +44,8 @@ DEFAULT_FEATURES: dict[str, dict[str, Any]] = {
     "task_index": {"dtype": "int64", "shape": [1], "names": None},
 }
 VISUAL_DTYPES = ("image", "video")
+#: LeRobot's key for privileged simulator state (here: the expert's plan state)
+ENV_STATE_KEY = "observation.environment_state"
 
 
 class DatasetFormatError(ValueError):

@@ -327,8 +327,7 @@ class EpisodeDataset:
         rows = slice(start, start + info.length)
         have = self._table.column_names
         states = self.column("observation.state")[rows] if "observation.state" in have else None
-        env_key = "observation.environment_state"
-        env_states = self.column(env_key)[rows] if env_key in have else None
+        env_states = self.column(fmt.ENV_STATE_KEY)[rows] if fmt.ENV_STATE_KEY in have else None
         task_index = int(self._table.column("task_index")[start].as_py())
         return Episode(
             index=info.index,

@@ -10,6 +10,7 @@ import numpy as np
 import pyarrow as pa
 
 from rt2.batching import RobotSample
+from rt2.data.format import ENV_STATE_KEY
 from rt2.data.plan import PlanFormat
 from rt2.data.reader import EpisodeDataset
 
@@ -79,11 +80,10 @@ def load_robot_sources(
     if n == 0:
         raise ValueError(f"dataset {root} has no episodes")
     held = min(eval_episodes, n - 1)
-    env_key = "observation.environment_state"
-    if plan is not None and ds.features.get(env_key, {}).get("shape") != [plan.dim]:
+    if plan is not None and ds.features.get(ENV_STATE_KEY, {}).get("shape") != [plan.dim]:
         raise ValueError(
-            f"data.plan_bins needs {env_key} of size {plan.dim} in {root}, found "
-            f"{ds.features.get(env_key, {}).get('shape')}; collect the dataset again with this "
+            f"data.plan_bins needs {ENV_STATE_KEY} of size {plan.dim} in {root}, found "
+            f"{ds.features.get(ENV_STATE_KEY, {}).get('shape')}; collect the dataset again with this "
             "version of `rt2 collect` (the expert records its plan state)"
         )
 

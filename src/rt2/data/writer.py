@@ -28,7 +28,6 @@ from rt2.data import format as fmt
 from rt2.data.stats import ImageStats, VectorStats
 
 ImageFormat = Literal["image", "video"]
-ENV_STATE_KEY = "observation.environment_state"
 
 
 @dataclass(frozen=True)
@@ -76,14 +75,14 @@ class DatasetSpec:
             "action": fmt.vector_feature(list(self.action_names)),
         }
         if self.env_state_names:
-            out[ENV_STATE_KEY] = fmt.vector_feature(list(self.env_state_names))
+            out[fmt.ENV_STATE_KEY] = fmt.vector_feature(list(self.env_state_names))
         return out
 
     def vectors(self) -> dict[str, int]:
         """Per-frame vector features and their sizes."""
         out = {"observation.state": len(self.state_names), "action": len(self.action_names)}
         if self.env_state_names:
-            out[ENV_STATE_KEY] = len(self.env_state_names)
+            out[fmt.ENV_STATE_KEY] = len(self.env_state_names)
         return out
 
 
@@ -113,7 +112,7 @@ class EpisodeData:
         return {
             "observation.state": self.states,
             "action": self.actions,
-            ENV_STATE_KEY: self.env_states,
+            fmt.ENV_STATE_KEY: self.env_states,
         }
 
 
@@ -183,9 +182,9 @@ class DatasetWriter:
                 f"episode images must be uint8 {('T', *self.spec.image_shape)}, got {images.dtype} {images.shape}"
             )
         given = episode.vectors()
-        if given[ENV_STATE_KEY] is not None and not self.spec.env_state_names:
+        if given[fmt.ENV_STATE_KEY] is not None and not self.spec.env_state_names:
             raise ValueError(
-                f"episode has env_states but the dataset spec declares no {ENV_STATE_KEY}"
+                f"episode has env_states but the dataset spec declares no {fmt.ENV_STATE_KEY}"
             )
         for name, dim in self.spec.vectors().items():
             arr = given[name]
