@@ -69,21 +69,19 @@ class DatasetSpec:
 
     def features(self) -> dict[str, dict[str, Any]]:
         h, w, _ = self.image_shape
-        out = {
-            self.image_key: fmt.image_feature(h, w, self.image_format, self.fps),
-            "observation.state": fmt.vector_feature(list(self.state_names)),
-            "action": fmt.vector_feature(list(self.action_names)),
-        }
+        image = {self.image_key: fmt.image_feature(h, w, self.image_format, self.fps)}
+        return image | {k: fmt.vector_feature(list(n)) for k, n in self.vector_names().items()}
+
+    def vector_names(self) -> dict[str, tuple[str, ...]]:
+        """Per-frame vector features and the names of their entries."""
+        out = {"observation.state": self.state_names, "action": self.action_names}
         if self.env_state_names:
-            out[fmt.ENV_STATE_KEY] = fmt.vector_feature(list(self.env_state_names))
+            out[fmt.ENV_STATE_KEY] = self.env_state_names
         return out
 
     def vectors(self) -> dict[str, int]:
         """Per-frame vector features and their sizes."""
-        out = {"observation.state": len(self.state_names), "action": len(self.action_names)}
-        if self.env_state_names:
-            out[fmt.ENV_STATE_KEY] = len(self.env_state_names)
-        return out
+        return {k: len(n) for k, n in self.vector_names().items()}
 
 
 @dataclass
