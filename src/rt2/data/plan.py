@@ -42,7 +42,18 @@ class PlanFormat:
         state = np.asarray(state, dtype=np.float64)
         if state.shape != (self.dim,):
             raise ValueError(f"plan state: expected shape ({self.dim},), got {state.shape}")
-        return np.clip(np.floor((state + 1.0) / 2.0 * self.bins), 0, self.bins - 1).astype(int)
+        return self._grid(state)
+
+    def point(self, xy: np.ndarray) -> str:
+        """One (2,) position -> ``"12 7"``, its cell as pointing answers write it."""
+        xy = np.asarray(xy, dtype=np.float64)
+        if xy.shape != (2,):
+            raise ValueError(f"point: expected shape (2,), got {xy.shape}")
+        x, y = self._grid(xy)
+        return f"{x} {y}"
+
+    def _grid(self, v: np.ndarray) -> np.ndarray:
+        return np.clip(np.floor((v + 1.0) / 2.0 * self.bins), 0, self.bins - 1).astype(int)
 
     def text(self, state: np.ndarray) -> str:
         """``"arm 16 16, block 0 31, goal 24 8"``."""

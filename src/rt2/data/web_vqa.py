@@ -197,8 +197,7 @@ def pointing(ws: WebScene, rng: np.random.Generator) -> QA:
     fact_counts = Counter(f for e, _ in located for f in set(e.facts))
     asks = []
     for e, xy in located:
-        cells = grid.cells(np.concatenate([xy] * len(grid.labels)))[:2]
-        answer = f"{cells[0]} {cells[1]}"
+        answer = grid.point(xy)
         asks.append((qa(f"point to the {noun(e)}."), answer))
         for f in e.facts:
             if fact_counts[f] == 1 and f not in ("fruit", "toy", "number", "symbol"):
