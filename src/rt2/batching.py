@@ -41,6 +41,11 @@ class PromptFormat:
     def plan_text(self, plan: str) -> str:
         return f"{self.plan_prefix}{plan.strip().rstrip('.')}.{self.action_prefix}"
 
+    def plan_of(self, text: str) -> str:
+        """The plan inside decoded chain-of-thought text (the inverse of :meth:`plan_text`)."""
+        inner = text.strip().removeprefix(self.plan_prefix.strip())
+        return inner.removesuffix(self.action_prefix.strip()).strip(" .")
+
 
 @dataclass(frozen=True)
 class RobotSample:

@@ -71,3 +71,11 @@ def test_loss_reports_action_token_accuracy(small_vla, images):
     batch = vla.collate([RobotSample(images[0], "go", np.array([0, 0, 0, 0, 0, 0, 0, 0.5]))])
     out = vla.loss(batch)
     assert torch.isfinite(out.loss) and 0.0 <= out.metrics["action_token_acc"] <= 1.0
+
+
+def test_plan_of_inverts_plan_text():
+    from rt2.batching import PromptFormat
+
+    fmt = PromptFormat()
+    for plan in ("pick the apple", "arm 1 2, block 3 4, goal 5 6"):
+        assert fmt.plan_of(fmt.plan_text(plan)) == plan

@@ -16,6 +16,7 @@ from typing import Any
 
 import numpy as np
 
+from rt2.batching import PromptFormat
 from rt2.evaluation.policies import Policy, infer_batch
 
 EnvFactory = Callable[[str], Any]  # suite -> gymnasium env
@@ -229,12 +230,8 @@ def _plans(policy: Policy, n: int) -> list[str]:
     plans = getattr(getattr(policy, "last_result", None), "plans", None)
     if not isinstance(plans, list) or len(plans) != n:
         return [""] * n
-    return [
-        "plan: " + p.strip().removeprefix("Plan:").removesuffix("Action:").strip(" .")
-        if isinstance(p, str) and p.strip()
-        else ""
-        for p in plans
-    ]
+    fmt = PromptFormat()
+    return [f"plan: {fmt.plan_of(p)}" if isinstance(p, str) and p.strip() else "" for p in plans]
 
 
 def run_evaluation(
