@@ -80,11 +80,12 @@ def load_robot_sources(
     if n == 0:
         raise ValueError(f"dataset {root} has no episodes")
     held = min(eval_episodes, n - 1)
-    if plan is not None and ds.features.get(ENV_STATE_KEY, {}).get("shape") != [plan.dim]:
+    found = ds.features.get(ENV_STATE_KEY, {}).get("shape")
+    if plan is not None and found != [plan.dim]:
         raise ValueError(
-            f"data.plan_bins needs {ENV_STATE_KEY} of size {plan.dim} in {root}, found "
-            f"{ds.features.get(ENV_STATE_KEY, {}).get('shape')}; collect the dataset again with this "
-            "version of `rt2 collect` (the expert records its plan state)"
+            f"data.plan_bins needs {ENV_STATE_KEY} of size {plan.dim} in {root}, found {found}; "
+            "collect the dataset again with this version of `rt2 collect` (the expert records its "
+            "plan state)"
         )
 
     train = _source(ds, range(n - held), history, plan)
