@@ -11,13 +11,13 @@ def test_overrides_parse_by_field_type():
     cfg = apply_overrides(
         TrainConfig(),
         ["optim.lr=3e-4", "optim.steps=7", "data.weights=robot:0.7,web:0.3", "model.freeze=backbone.patch,backbone.vision",
-         "model.init=none", "precision=fp32", "model.backbone_options=lm_dim:64,lm_layers:1"],
+         "model.init=none", "precision=fp32", "model.backbone_options=lm_dim:64,stem:efficientnet-lite0"],
     )  # fmt: skip
     assert cfg.optim.lr == 3e-4 and cfg.optim.steps == 7
     assert cfg.data.weights == {"robot": 0.7, "web": 0.3}
     assert cfg.model.freeze == ("backbone.patch", "backbone.vision")
     assert cfg.model.init is None and cfg.precision == "fp32"
-    assert cfg.model.backbone_options == {"lm_dim": 64, "lm_layers": 1}
+    assert cfg.model.backbone_options == {"lm_dim": 64, "stem": "efficientnet-lite0"}
     assert TrainConfig.from_dict(cfg.to_dict()) == cfg
 
 
@@ -30,6 +30,7 @@ def test_overrides_parse_by_field_type():
         ("precision=fp8", ValueError, "precision"),
         ("data.weights=robot:-1", ValueError, "data.weights"),
         ("data.weights=robot:1,youtube:1", ValueError, "unknown sources"),
+        ("data.web_weights=caption:lots", ValueError, r"data\.web_weights='caption:lots'"),
         ("lr", ValueError, "expected KEY=VALUE"),
     ],
 )

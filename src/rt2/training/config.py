@@ -168,6 +168,17 @@ def _build(cls: type, data: dict[str, Any], where: str) -> Any:
     return cls(**kwargs)
 
 
+def _dict_value(text: str, hint: Any) -> Any:
+    """One value of a ``k:v,...`` override: a float for ``dict[str, float]``; otherwise JSON
+    (``"2"`` -> 2, ``"true"`` -> True) or, failing that, the bare word (``efficientnet-lite0``)."""
+    if hint is float:
+        return float(text)
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError:
+        return text
+
+
 def _parse_value(text: str, hint: Any, key: str) -> Any:
     """Parse a command-line value for a field of type ``hint``."""
     origin, args = typing.get_origin(hint), typing.get_args(hint)
@@ -194,10 +205,11 @@ def _parse_value(text: str, hint: Any, key: str) -> Any:
         if origin is dict:
             if text.startswith("{"):
                 return json.loads(text)
+            value_hint = args[1] if len(args) == 2 else Any
             out = {}
             for part in filter(None, text.split(",")):
                 k, _, v = part.partition(":")
-                out[k] = json.loads(v) if v else None
+                out[k] = _dict_value(v, value_hint) if v else None
             return out
     except (ValueError, json.JSONDecodeError) as err:
         raise ValueError(f"override {key}={text!r}: cannot parse as {hint} ({err})") from None
