@@ -57,6 +57,7 @@ def test_schedule_warms_up_then_decays():
 def test_presets_are_documented():
     assert {
         "tiny-demo",
+        "tiny-ecot",
         "tiny-scratch",
         "tiny-pretrain",
         "tiny-finetune",
