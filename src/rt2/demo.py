@@ -61,7 +61,7 @@ def run_demo(config: DemoConfig, console: Console | None = None) -> dict[str, An
     console.print(
         f"Collect {config.episodes} demonstrations, co-fine-tune the tiny VLA for {config.steps} steps, "
         f"evaluate it and a random policy on {len(config.suites)} suites x {config.eval_episodes} episodes.\n"
-        "Expect about 15-30 minutes on 2 CPU cores (28 min measured on busy cores); every stage shows progress and resumes if re-run."
+        "Expect about 20-35 minutes on 2 CPU cores (32 min measured with one core busy elsewhere); every stage shows progress and resumes if re-run."
     )
 
     console.rule("1/3 collect expert demonstrations (tabletop `seen` suite)")
