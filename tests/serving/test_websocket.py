@@ -151,10 +151,13 @@ def test_a_frame_past_the_protocol_limit_closes_only_that_connection(
     vla_server: BackgroundServer, local_policy
 ) -> None:
     conn = _raw(vla_server)
-    conn.send(b"\0" * int((PAYLOAD_MB + 1.5) * 2**20))  # beyond the websocket frame limit
     with pytest.raises(ConnectionClosed) as info:
+        # beyond the websocket frame limit; the server may close before the send finishes, and
+        # then the socket resets under the send and the close frame never arrives
+        conn.send(b"\0" * int((PAYLOAD_MB + 1.5) * 2**20))
         conn.recv(timeout=10)
-    assert info.value.rcvd is not None and info.value.rcvd.code == 1009  # message too big
+    if info.value.rcvd is not None:
+        assert info.value.rcvd.code == 1009  # message too big
     client = WebsocketClientPolicy(host="127.0.0.1", port=vla_server.port)
     good = observation(4)
     np.testing.assert_array_equal(client.infer(good)["actions"][0], local_policy.infer(good))
