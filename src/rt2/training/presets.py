@@ -94,9 +94,9 @@ def tiny_ecot() -> TrainConfig:
 
     Command: ``rt2 collect --suite seen --episodes 3000 --out data/seen3k && rt2 train --preset
     tiny-ecot --data data/seen3k --out runs/tiny-ecot``.
-    Runtime: about 100 minutes (3000 steps of 32 samples, bf16).
-    Expected: measured on 64 training frames, arm within one cell 33% / 64% and named block
-    27% at 1000 / 1500 steps (chance ~1%); goal still at chance at 1500.
+    Runtime: about 60 minutes (3000 steps of 32 samples, bf16; measured 59 min).
+    Expected: measured on 160 held-out frames, arm / block / goal within one cell 36 / 19 / 3% at
+    1000 steps and 92 / 27 / 23% at 3000 (chance ~1%); `seen` 1/50 at 3000 (notes/grounding.md).
     """
     cfg = _tiny({"robot": 0.6, "web": 0.4}, steps=3000)
     web = {"caption": 0.1, "scene_vqa": 0.2, "object_vqa": 0.1, "facts": 0.1, "math": 0.05}
