@@ -27,6 +27,7 @@ from rt2.data.collect import CollectConfig, collect
 from rt2.data.plan import PlanFormat
 from rt2.data.robot import RobotSource, load_robot_sources
 from rt2.model import build_vla
+from rt2.training.presets import TINY_LR
 
 GRID = PlanFormat(bins=32)
 PROMPT = "Q: where is the arm? A:"
@@ -66,7 +67,7 @@ def main() -> None:
     ap.add_argument("--episodes", type=int, default=3000)
     ap.add_argument("--steps", type=int, default=1200)
     ap.add_argument("--batch", type=int, default=32)
-    ap.add_argument("--lr", type=float, default=1e-3)
+    ap.add_argument("--lr", type=float, default=TINY_LR, help="default: the tiny presets' rate")
     ap.add_argument("--answer", choices=("digits", "letters"), default="digits")
     ap.add_argument("--option", action="append", default=[], help="tiny backbone option k=v")
     ap.add_argument("--cache", type=Path, default=Path(tempfile.gettempdir()) / "rt2-pointing")
