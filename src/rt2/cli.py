@@ -17,6 +17,7 @@ COMMANDS: dict[str, str] = {
     "eval": "rt2.commands.evaluate",
     "eval-knowledge": "rt2.commands.eval_knowledge",
     "bench": "rt2.commands.bench",
+    "export": "rt2.commands.export",
     "demo": "rt2.commands.demo",
     "serve": "rt2.commands.serve",
 }

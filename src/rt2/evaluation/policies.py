@@ -136,7 +136,8 @@ def register_checkpoint_loader(loader: CheckpointLoader) -> CheckpointLoader:
 def load_policy(
     spec: str, *, action_space: ActionSpace | None = None, seed: int = 0, noise: float = 0.0
 ) -> Policy:
-    """``"expert"``, ``"random"``, a checkpoint path or a server URL (``ws://HOST:PORT``) -> a policy."""
+    """``"expert"``, ``"random"``, a checkpoint path, shipped weights (``rt2:tiny-vla``) or a
+    server URL (``ws://HOST:PORT``) -> a policy."""
     if spec == "expert":
         return ExpertPolicy(noise=noise, seed=seed)
     if spec == "random":
@@ -145,11 +146,13 @@ def load_policy(
         from rt2.serving.client import PolicyClient
 
         return PolicyClient(spec)
-    path = Path(spec)
+    from rt2.weights import resolve
+
+    path = resolve(spec)  # "rt2:NAME": weights shipped in the package
     if not path.exists():
         raise FileNotFoundError(
-            f"--policy {spec!r}: no such checkpoint; use 'expert', 'random' or the path of a "
-            "checkpoint directory written by `rt2 train`"
+            f"--policy {spec!r}: no such checkpoint; use 'expert', 'random', 'rt2:tiny-vla' or "
+            "the path of a checkpoint directory written by `rt2 train`"
         )
     import rt2.baselines.rt1.policy  # registers the RT-1 checkpoint loader
     import rt2.policy  # noqa: F401  (registers the VLA checkpoint loader)

@@ -26,6 +26,8 @@ import torch
 from safetensors.torch import load_file, save_file
 from torch import nn
 
+from rt2.weights import resolve
+
 WEIGHTS = "model.safetensors"
 LATEST = "latest"
 
@@ -89,6 +91,44 @@ def save_checkpoint(
     return final
 
 
+EXPORTED = ("config.json", "vla.json", "stats.json", "dataset.json")
+
+
+def export_checkpoint(
+    ckpt: str | Path, out: str | Path, dtype: torch.dtype = torch.bfloat16
+) -> Path:
+    """Copy a checkpoint without its optimizer state, floating weights cast to ``dtype``.
+
+    For shipping a trained model (``rt2 export``): bf16 halves the weights; loading casts them
+    back to the model's dtype. ``out`` appears complete or not at all.
+    """
+    src = latest_checkpoint(ckpt)
+    if src is None:
+        raise FileNotFoundError(
+            f"{ckpt} holds no checkpoint (expected {WEIGHTS} or checkpoints/latest)"
+        )
+    out = Path(out)
+    if out.exists():
+        raise FileExistsError(f"{out} exists; export into a new directory")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
+    try:
+        state = load_file(str(src / WEIGHTS))
+        cast = {k: v.to(dtype) if v.is_floating_point() else v for k, v in state.items()}
+        save_file(cast, str(tmp / WEIGHTS))
+        for name in EXPORTED:
+            if (src / name).is_file():
+                shutil.copy2(src / name, tmp / name)
+        for p in tmp.iterdir():
+            with open(p, "rb") as f:
+                os.fsync(f.fileno())
+        os.replace(tmp, out)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return out
+
+
 def _prune(root: Path, keep_last: int, keep: Path) -> None:
     steps = sorted(p for p in root.glob("step-*") if p.is_dir())
     for p in steps[:-keep_last]:
@@ -97,8 +137,9 @@ def _prune(root: Path, keep_last: int, keep: Path) -> None:
 
 
 def latest_checkpoint(out_dir: str | Path) -> Path | None:
-    """The newest complete checkpoint under ``out_dir`` (or ``out_dir`` itself if it is one)."""
-    out_dir = Path(out_dir)
+    """The newest complete checkpoint under ``out_dir`` (or ``out_dir`` itself if it is one);
+    ``rt2:NAME`` names weights shipped in the package (:mod:`rt2.weights`)."""
+    out_dir = resolve(out_dir)
     if (out_dir / WEIGHTS).is_file():
         return out_dir
     root = out_dir / "checkpoints"

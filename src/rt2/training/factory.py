@@ -19,27 +19,64 @@ from rt2.training.config import ModelConfig, TrainConfig
 def build_model(
     config: ModelConfig, stats: dict[str, Any] | None, corpus: Iterable[str] = ()
 ) -> nn.Module:
-    """A fresh model. ``stats`` (of the training actions) set the bins when ``bounds == "stats"``;
-    ``corpus`` (training texts) picks the least used ids for the ``reserved`` mapping."""
+    """A fresh model, or one starting from ``config.init`` (a path or ``rt2:NAME``).
+
+    ``stats`` (of the training actions) set the bins when ``bounds == "stats"``; ``corpus``
+    (training texts) picks the least used ids for the ``reserved`` mapping. A model that starts
+    from a checkpoint keeps the action vocabulary it learned there: that checkpoint's bins (when
+    they came from robot data) and its action-token ids.
+    """
+    ckpt = _init_checkpoint(config)
     if config.kind == "rt1":
         from rt2.baselines.rt1 import build_rt1
 
         model: nn.Module = build_rt1(config, stats)
     else:
-        action_tokenizer = action_tokenizer_for(config, stats)
         backbone = build_backbone(config.backbone, **config.backbone_options)
-        prompt = PromptFormat()
-        texts = [prompt.robot_prompt("x"), prompt.plan_text("x"), *corpus]
-        mapping = build_mapping(
-            config.mapping, backbone.tokenizer, action_tokenizer.num_values.tolist(), corpus=texts
-        )
-        model = VLA(backbone, action_tokenizer, mapping, prompt)
-    if config.init:
-        ckpt = latest_checkpoint(config.init)
-        if ckpt is None:
-            raise FileNotFoundError(f"model.init={config.init!r}: no checkpoint found there")
+        spec = _learned_vocabulary(ckpt, config)
+        if spec is not None:
+            action_tokenizer = ActionTokenizer.from_dict(spec["action_tokenizer"])
+            mapping = mapping_from_dict(spec["mapping"], backbone.tokenizer)
+        else:
+            action_tokenizer = action_tokenizer_for(config, stats)
+            prompt = PromptFormat()
+            texts = [prompt.robot_prompt("x"), prompt.plan_text("x"), *corpus]
+            mapping = build_mapping(
+                config.mapping,
+                backbone.tokenizer,
+                action_tokenizer.num_values.tolist(),
+                corpus=texts,
+            )
+        model = VLA(backbone, action_tokenizer, mapping, PromptFormat())
+    if ckpt is not None:
         load_weights(model, ckpt)
     return model
+
+
+def _init_checkpoint(config: ModelConfig) -> Path | None:
+    if not config.init:
+        return None
+    ckpt = latest_checkpoint(config.init)
+    if ckpt is None:
+        raise FileNotFoundError(f"model.init={config.init!r}: no checkpoint found there")
+    return ckpt
+
+
+def _learned_vocabulary(ckpt: Path | None, config: ModelConfig) -> dict[str, Any] | None:
+    """The init checkpoint's ``vla.json`` if it learned actions of this model's kind from robot
+    data (bins from its stats, same space and bin count), else None."""
+    if ckpt is None or not (ckpt / "vla.json").is_file() or not (ckpt / "config.json").is_file():
+        return None
+    start = TrainConfig.from_dict(read_json(ckpt, "config.json")).model
+    same = (start.action_space, start.action_space_options, start.num_bins, start.mapping) == (
+        config.action_space,
+        config.action_space_options,
+        config.num_bins,
+        config.mapping,
+    )
+    if not (same and start.bounds == "stats" and config.bounds == "stats"):
+        return None
+    return read_json(ckpt, "vla.json")
 
 
 def action_tokenizer_for(config: ModelConfig, stats: dict[str, Any] | None) -> ActionTokenizer:

