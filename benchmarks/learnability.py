@@ -8,7 +8,9 @@ then runs it closed loop on the `seen` suite. This is an upper bound for any pix
 with as many samples: a VLA additionally has to find the effector, ground the named mover and
 infer the target from pixels and words. Prints a table of steps -> held-out cross-entropy, bin
 accuracy and closed-loop success, next to the label marginal entropy (what a policy that ignores
-its inputs scores).
+its inputs scores). ``--plan-noise 1,2,3`` then re-runs the final MLP with the mover and target
+moved by up to that many cells of the plans' 32 x 32 grid, independently at every step: how
+exact a VLA's grounded plan must be for the actions that follow from it to succeed.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from torch import nn
 
 NUM_BINS = 21
 BOUND = 0.045  # q01/q99 of the expert's clean actions (m per step)
+PLAN_GRID = 32  # cells per axis of the plans (data.plan_bins)
 
 
 def _state(env, expert) -> np.ndarray:
@@ -56,13 +59,15 @@ def collect(episodes: int, seed: int, noise: float) -> tuple[torch.Tensor, torch
     return x, torch.from_numpy(_bins(np.array(labels)))
 
 
-def closed_loop(net: nn.Module, episodes: int, seed: int) -> float:
-    """Success rate of the MLP acting on privileged state over `seen` episodes."""
+def closed_loop(net: nn.Module, episodes: int, seed: int, noise_cells: int = 0) -> float:
+    """Success rate of the MLP acting on privileged state over `seen` episodes; with
+    ``noise_cells``, mover and target are each off by up to that many plan-grid cells per axis."""
     from rt2.data.collect import CollectConfig
     from rt2.envs.expert import TabletopExpert
 
     env = CollectConfig(out="unused", episodes=1).make_env()
     oracle = TabletopExpert()  # only reads the plan (push target); never acts
+    rng = np.random.default_rng(seed)
     wins = 0
     for k in range(episodes):
         env.reset(seed=seed + k)
@@ -70,7 +75,12 @@ def closed_loop(net: nn.Module, episodes: int, seed: int) -> float:
         info: dict = {}
         while True:
             oracle.act(env)
-            x = torch.tensor(_state(env, oracle), dtype=torch.float32)[None]
+            state = _state(env, oracle)  # (6,) table metres x 5
+            if noise_cells:
+                cell = 5.0 * 2 * np.asarray(env.unwrapped.world.half) / PLAN_GRID  # (2,)
+                offsets = rng.integers(-noise_cells, noise_cells + 1, size=(2, 2)) * cell
+                state[2:] += offsets.reshape(-1)
+            x = torch.tensor(state, dtype=torch.float32)[None]
             with torch.no_grad():
                 b = net(x).view(2, NUM_BINS).argmax(-1).numpy()
             action = ((b + 0.5) / NUM_BINS * 2 * BOUND - BOUND).astype(np.float32)
@@ -87,6 +97,7 @@ def main() -> None:
     p.add_argument("--steps", default="250,500,1000,4000", help="comma-separated checkpoints")
     p.add_argument("--eval-episodes", type=int, default=100)
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--plan-noise", default="", help="comma-separated cell offsets, e.g. 1,2,3")
     args = p.parse_args()
     torch.manual_seed(args.seed)
     t0 = time.perf_counter()
@@ -122,6 +133,14 @@ def main() -> None:
                 f"| {step} | {step * 64} | {ce:.3f} | {float((err == 0).float().mean()):.3f} | "
                 f"{float((err <= 1).float().mean()):.3f} | {success:.0%} |"
             )
+    if args.plan_noise:
+        print(
+            f"\nfinal MLP ({marks[-1]} steps), mover and target off by up to k plan cells per axis:\n"
+        )
+        print("| k (cells of 32) | closed-loop success |\n|---|---|")
+        for k in (int(v) for v in args.plan_noise.split(",")):
+            success = closed_loop(net, args.eval_episodes, seed=900_000 + args.seed, noise_cells=k)
+            print(f"| {k} | {success:.0%} |")
 
 
 if __name__ == "__main__":
