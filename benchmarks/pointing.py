@@ -50,9 +50,13 @@ def decode(text: str, answer: str) -> np.ndarray | None:
     return np.array(vals) if len(vals) == 2 else None
 
 
-def sample(src: RobotSource, i: int, answer: str) -> TextSample:
+def sample(src: RobotSource, i: int, answer: str, target: str = "arm") -> TextSample:
     assert src.plan_states is not None
-    return TextSample(src.images[i], PROMPT, encode(GRID.cells(src.plan_states[i])[:2], answer))
+    cells = GRID.cells(src.plan_states[i])
+    if target == "arm":
+        return TextSample(src.images[i], PROMPT, encode(cells[:2], answer))
+    prompt = f"{src.instructions[src.episode_of[i]]} Q: where is the object to move? A:"
+    return TextSample(src.images[i], prompt, encode(cells[2:4], answer))
 
 
 def data(root: Path, episodes: int, seed: int) -> RobotSource:
@@ -69,6 +73,12 @@ def main() -> None:
     ap.add_argument("--batch", type=int, default=32)
     ap.add_argument("--lr", type=float, default=TINY_LR, help="default: the tiny presets' rate")
     ap.add_argument("--answer", choices=("digits", "letters"), default="digits")
+    ap.add_argument(
+        "--target",
+        choices=("arm", "block"),
+        default="arm",
+        help="arm: 'where is the arm?'; block: the object the instruction names",
+    )
     ap.add_argument("--option", action="append", default=[], help="tiny backbone option k=v")
     ap.add_argument("--cache", type=Path, default=Path(tempfile.gettempdir()) / "rt2-pointing")
     args = ap.parse_args()
@@ -81,7 +91,7 @@ def main() -> None:
     train = data(args.cache / f"train{args.episodes}", args.episodes, 200_000)
     held = data(args.cache / "heldout40", 40, 900_000)
     rng = np.random.default_rng(0)
-    evals = [sample(held, int(i), args.answer) for i in rng.choice(len(held), 128, replace=False)]
+    evals = [sample(held, int(i), args.answer, args.target) for i in rng.choice(len(held), 128, replace=False)]
     vla = build_vla("tiny", "language_table", num_bins=21, **opts)  # type: ignore[arg-type]
     opt = torch.optim.AdamW(vla.parameters(), lr=args.lr, weight_decay=0.01)
     print(f"{len(train)} frames; answer {args.answer}; chance within 1 cell ~{(3 / 32) ** 2:.2%}")
@@ -89,7 +99,7 @@ def main() -> None:
     t0 = time.perf_counter()
     for step in range(1, args.steps + 1):
         idx = rng.integers(0, len(train), args.batch)
-        batch = vla.collate([sample(train, int(i), args.answer) for i in idx])
+        batch = vla.collate([sample(train, int(i), args.answer, args.target) for i in idx])
         with torch.autocast("cpu", dtype=torch.bfloat16):
             out = vla.loss(batch)
         opt.zero_grad()

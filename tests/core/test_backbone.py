@@ -101,3 +101,63 @@ def test_image_content_is_not_drowned_by_positions_at_init(stem):
         # different pictures give clearly different image tokens
         ea, eb = bb.embed_images(a), bb.embed_images(b)
         assert float((ea - eb).norm() / ea.norm()) > 0.2
+
+
+@pytest.fixture
+def prefix_backbone():
+    torch.manual_seed(0)
+    return build_backbone(
+        "tiny", image_size=64, pool=1, lm_layers=2, vision_layers=1, prefix_lm=True
+    ).eval()
+
+
+def _prefix_batch(backbone):
+    pixels = backbone.preprocess_images(
+        np.random.default_rng(0).integers(0, 256, (2, 64, 64, 3), dtype=np.uint8)
+    )
+    ids = torch.randint(3, 200, (2, 12))
+    mask = torch.ones(2, 12, dtype=torch.long)
+    mask[1, 10:] = 0  # right padding in row 1 (training batches are right-padded)
+    labels = ids.clone()
+    labels[0, :8] = -100  # prompt of 8 tokens, answer of 4
+    labels[1, :6] = -100  # prompt of 6, answer of 4, then padding
+    labels[1, 10:] = -100
+    return pixels, ids, mask, labels
+
+
+def test_prefix_lm_lets_the_image_read_the_prompt_but_not_the_answer(prefix_backbone):
+    bb = prefix_backbone
+    pixels, ids, mask, labels = _prefix_batch(bb)
+    n = bb.num_image_tokens
+    with torch.no_grad():
+        x, key_mask, pos = bb._inputs(bb.embed_images(pixels), ids, mask, None)
+        prompt = mask.bool() & (labels == -100)
+        prefix = torch.cat([key_mask[:, :n], prompt], 1)
+        base, _ = bb._run(x, key_mask, pos, prefix=prefix)
+        later_prompt = x.clone()
+        later_prompt[0, n + 7] += 1.0  # the last prompt token of row 0
+        moved, _ = bb._run(later_prompt, key_mask, pos, prefix=prefix)
+        answer = x.clone()
+        answer[0, n + 9] += 1.0  # an answer token of row 0
+        kept, _ = bb._run(answer, key_mask, pos, prefix=prefix)
+    assert not torch.allclose(moved[0, :n], base[0, :n])  # image tokens see the whole prompt
+    assert torch.allclose(moved[1], base[1])  # rows stay independent
+    assert torch.allclose(kept[0, : n + 9], base[0, : n + 9], atol=1e-6)  # nothing sees ahead
+    # the causal backbone's image tokens never see text
+    causal, _ = bb._run(x, key_mask, pos)
+    causal_moved, _ = bb._run(later_prompt, key_mask, pos)
+    assert torch.allclose(causal[0, :n], causal_moved[0, :n], atol=1e-6)
+
+
+def test_prefix_lm_decoding_matches_teacher_forcing(prefix_backbone):
+    bb = prefix_backbone
+    pixels, ids, mask, labels = _prefix_batch(bb)
+    row = slice(0, 1)  # row 0: prompt 8 tokens, answer 4
+    with torch.no_grad():
+        full = bb(pixels[row], ids[row], mask[row], labels=labels[row]).logits  # (1, 12, V)
+        logits, cache = bb.prefill(bb.embed_images(pixels[row]), ids[row, :8], mask[row, :8])
+        steps = [logits]
+        for t in range(8, 11):
+            logits, cache = bb.decode_step(ids[row, t : t + 1], cache)
+            steps.append(logits)
+    assert torch.allclose(torch.stack(steps, 1), full[:, 7:11], atol=1e-4)

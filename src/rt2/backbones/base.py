@@ -105,7 +105,14 @@ class DecodeCache:
 
 class CachedDecoderBackbone(VLMBackbone):
     """Teacher forcing, prefill and cached decoding for a causal LM over ``[image tokens][text
-    tokens]``. Subclasses give the text embedding, the LM pass and the output head."""
+    tokens]``. Subclasses give the text embedding, the LM pass and the output head.
+
+    With ``prefix_lm`` the image and prompt tokens attend to each other in both directions and
+    only the answer is causal (PaliGemma's prefix-LM; PaLI's encoder sees image and text
+    jointly): image tokens can read the instruction. The subclass's ``_run`` honours ``prefix``.
+    """
+
+    prefix_lm: bool = False
 
     def _embed_text(self, input_ids: torch.Tensor) -> torch.Tensor:
         raise NotImplementedError
@@ -120,8 +127,10 @@ class CachedDecoderBackbone(VLMBackbone):
         positions: torch.Tensor,
         past: Any = None,
         use_cache: bool = False,
+        prefix: torch.Tensor | None = None,
     ) -> tuple[torch.Tensor, Any]:
-        """Embeddings (B, Q, D), key mask (B, K) incl. past -> hidden (B, Q, D) and new past."""
+        """Embeddings (B, Q, D), key mask (B, K) incl. past -> hidden (B, Q, D) and new past;
+        ``prefix`` (B, Q) bool marks positions that also see later prefix positions."""
         raise NotImplementedError
 
     def _inputs(
@@ -148,7 +157,11 @@ class CachedDecoderBackbone(VLMBackbone):
         x, key_mask, positions = self._inputs(
             self.embed_images(pixels), input_ids, attention_mask, image_mask
         )
-        h, _ = self._run(x, key_mask, positions)
+        prefix = None
+        if self.prefix_lm and labels is not None:  # the prompt: real tokens without labels
+            prompt = attention_mask.bool() & (labels == IGNORE_INDEX)  # (B, T)
+            prefix = torch.cat([key_mask[:, : self.num_image_tokens], prompt], dim=1)
+        h, _ = self._run(x, key_mask, positions, prefix=prefix)
         logits = self._logits(h[:, self.num_image_tokens :])  # (B, T, V)
         loss = None if labels is None else next_token_loss(logits, labels)
         return BackboneOutput(logits=logits, loss=loss)
@@ -163,7 +176,8 @@ class CachedDecoderBackbone(VLMBackbone):
         if not bool(attention_mask[:, -1].all()):
             raise ValueError("prefill needs left-padded prompts (the last position must be real)")
         x, key_mask, positions = self._inputs(image_embeds, input_ids, attention_mask, image_mask)
-        h, past = self._run(x, key_mask, positions, use_cache=True)
+        prefix = key_mask if self.prefix_lm else None  # the whole prompt is the prefix
+        h, past = self._run(x, key_mask, positions, use_cache=True, prefix=prefix)
         return self._logits(h[:, -1]), DecodeCache(past, key_mask, positions[:, -1] + 1)
 
     def decode_step(

@@ -51,8 +51,12 @@ class HFDecoderBackbone(CachedDecoderBackbone):
         positions: torch.Tensor,
         past: Any = None,
         use_cache: bool = False,
+        prefix: torch.Tensor | None = None,
     ) -> tuple[torch.Tensor, Any]:
-        """The HF decoder under our 4-D mask; the cache is an HF ``DynamicCache``."""
+        """The HF decoder under our 4-D mask; the cache is an HF ``DynamicCache``. Causal only
+        (``prefix_lm`` stays False for these backbones)."""
+        if prefix is not None:
+            raise ValueError(f"{type(self).__name__} has no prefix-LM attention")
         if use_cache and past is None:
             from transformers import DynamicCache
 

@@ -39,6 +39,8 @@ class TinyConfig:
     max_positions: int = 512
     # efficientnet-lite0 stem: memoise the frozen features of this many images (0: none)
     feature_cache: int = 0
+    # image + prompt attend both ways, the answer causally (PaliGemma's prefix-LM)
+    prefix_lm: bool = False
     num_extra_tokens: int = 256
 
     def __post_init__(self) -> None:
@@ -126,6 +128,7 @@ class TinyBackbone(CachedDecoderBackbone):
         self.image_size = c.image_size
         self.num_image_tokens = c.num_image_tokens
         self.max_positions = c.max_positions
+        self.prefix_lm = bool(c.prefix_lm)
         # vision tower
         self.patch = _stem(c)
         # unit-scale patch features, so neither they nor the positions drown the other
@@ -184,13 +187,19 @@ class TinyBackbone(CachedDecoderBackbone):
         positions: torch.Tensor,
         past: list[tuple[torch.Tensor, torch.Tensor]] | None = None,
         use_cache: bool = False,
+        prefix: torch.Tensor | None = None,
     ) -> tuple[torch.Tensor, list[tuple[torch.Tensor, torch.Tensor]]]:
         """x (B, T, D) embeddings; key_mask (B, T_past + T) bool -> hidden (B, T, D), new KV
-        (per layer: (B, H, T_past + T, Dh) keys, values; returned whatever ``use_cache``)."""
+        (per layer: (B, H, T_past + T, Dh) keys, values; returned whatever ``use_cache``).
+        ``prefix`` (B, T) bool, only without ``past``: those positions see each other."""
         x = x + self.pos_emb(positions)
         T, Tk = x.shape[1], key_mask.shape[1]
-        causal = torch.ones(T, Tk, dtype=torch.bool).tril(diagonal=Tk - T)  # (T, Tk)
-        mask = causal[None, None] & key_mask[:, None, None, :]  # (B, 1, T, Tk)
+        causal = torch.ones(T, Tk, dtype=torch.bool).tril(diagonal=Tk - T)[None, None]  # (1,1,T,Tk)
+        if prefix is not None:
+            if Tk != T:
+                raise ValueError("a prefix mask needs the whole sequence (no past keys)")
+            causal = causal | (prefix[:, None, :, None] & prefix[:, None, None, :])  # (B,1,T,T)
+        mask = causal & key_mask[:, None, None, :]  # (B, 1, T, Tk)
         # a padded query with no visible key would give NaNs: let it see itself
         self_key = torch.zeros(T, Tk, dtype=torch.bool)
         self_key[torch.arange(T), torch.arange(Tk - T, Tk)] = True  # query t sees its own key
