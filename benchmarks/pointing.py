@@ -91,7 +91,10 @@ def main() -> None:
     train = data(args.cache / f"train{args.episodes}", args.episodes, 200_000)
     held = data(args.cache / "heldout40", 40, 900_000)
     rng = np.random.default_rng(0)
-    evals = [sample(held, int(i), args.answer, args.target) for i in rng.choice(len(held), 128, replace=False)]
+    evals = [
+        sample(held, int(i), args.answer, args.target)
+        for i in rng.choice(len(held), 128, replace=False)
+    ]
     vla = build_vla("tiny", "language_table", num_bins=21, **opts)  # type: ignore[arg-type]
     opt = torch.optim.AdamW(vla.parameters(), lr=args.lr, weight_decay=0.01)
     print(f"{len(train)} frames; answer {args.answer}; chance within 1 cell ~{(3 / 32) ** 2:.2%}")
