@@ -1,7 +1,7 @@
-"""Can the tiny VLA learn to *point*? Train it on one question, "where is the arm?", from pixels.
+"""Can a VLA learn to *point*? Train it on one question, "where is the arm?", from pixels.
 
     .venv/bin/python benchmarks/pointing.py [--episodes 3000] [--steps 1200] [--answer digits]
-        [--option stem=efficientnet-lite0 ...]
+        [--backbone tiny|rt2-mini] [--option stem=efficientnet-lite0 ...] [--eval-every 200]
 
 Grounded plans (``data.plan_bins``) and the pointing web items both need the VLA to read where
 something is from its image tokens and write it as text. This isolates that skill on the easiest
@@ -28,6 +28,9 @@ from rt2.data.plan import PlanFormat
 from rt2.data.robot import RobotSource, load_robot_sources
 from rt2.model import build_vla
 from rt2.training.presets import TINY_LR
+
+# rt2-mini as its presets train it: frozen trunk and SmolLM2, LoRA on the LM, projector
+RT2_MINI_LORA = {"freeze_vision": True, "freeze_lm": True, "lora_rank": 8}
 
 GRID = PlanFormat(bins=32)
 PROMPT = "Q: where is the arm? A:"
@@ -79,15 +82,18 @@ def main() -> None:
         default="arm",
         help="arm: 'where is the arm?'; block: the object the instruction names",
     )
-    ap.add_argument("--option", action="append", default=[], help="tiny backbone option k=v")
+    ap.add_argument("--backbone", choices=("tiny", "rt2-mini"), default="tiny")
+    ap.add_argument("--option", action="append", default=[], help="backbone option k=v")
+    ap.add_argument("--eval-every", type=int, default=200)
+    ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--cache", type=Path, default=Path(tempfile.gettempdir()) / "rt2-pointing")
     args = ap.parse_args()
-    torch.set_num_threads(1)
+    torch.set_num_threads(args.threads)
     torch.manual_seed(0)
-    opts: dict[str, object] = {"pool": 1}
+    opts: dict[str, object] = {"pool": 1} if args.backbone == "tiny" else dict(RT2_MINI_LORA)
     for kv in args.option:
         k, v = kv.split("=", 1)
-        opts[k] = int(v) if v.isdigit() else v
+        opts[k] = int(v) if v.isdigit() else {"true": True, "false": False}.get(v.lower(), v)
     train = data(args.cache / f"train{args.episodes}", args.episodes, 200_000)
     held = data(args.cache / "heldout40", 40, 900_000)
     rng = np.random.default_rng(0)
@@ -95,8 +101,10 @@ def main() -> None:
         sample(held, int(i), args.answer, args.target)
         for i in rng.choice(len(held), 128, replace=False)
     ]
-    vla = build_vla("tiny", "language_table", num_bins=21, **opts)  # type: ignore[arg-type]
-    opt = torch.optim.AdamW(vla.parameters(), lr=args.lr, weight_decay=0.01)
+    vla = build_vla(args.backbone, "language_table", num_bins=21, **opts)  # type: ignore[arg-type]
+    params = [p for p in vla.parameters() if p.requires_grad]
+    opt = torch.optim.AdamW(params, lr=args.lr, weight_decay=0.01)
+    print(f"{args.backbone} {opts}: {sum(p.numel() for p in params):,} trainable parameters")
     print(f"{len(train)} frames; answer {args.answer}; chance within 1 cell ~{(3 / 32) ** 2:.2%}")
     print("step | loss | within 1 cell | within 3 cells | seconds")
     t0 = time.perf_counter()
@@ -107,9 +115,9 @@ def main() -> None:
             out = vla.loss(batch)
         opt.zero_grad()
         out.loss.backward()
-        torch.nn.utils.clip_grad_norm_(vla.parameters(), 1.0)
+        torch.nn.utils.clip_grad_norm_(params, 1.0)
         opt.step()
-        if step % 200 == 0 or step == args.steps:
+        if step % args.eval_every == 0 or step == args.steps:
             vla.eval()
             answers = vla.answer([s.image for s in evals], [s.prompt for s in evals])
             vla.train()

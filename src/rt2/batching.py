@@ -16,6 +16,7 @@ import torch
 from rt2.actions.mapping import TextTokenizer, TokenMapping
 from rt2.actions.tokenizer import ActionTokenizer
 from rt2.backbones.base import IGNORE_INDEX
+from rt2.decoding.parallel import ActionSlots, slot_input_ids
 
 ROBOT_PROMPT = "Q: what action should the robot take to {instruction}? A:"
 
@@ -49,7 +50,8 @@ class PromptFormat:
 
 @dataclass(frozen=True)
 class RobotSample:
-    """One robot step: ``image`` (H, W, 3) uint8, instruction, ``action`` (D,) continuous."""
+    """One robot step: ``image`` (H, W, 3) uint8, instruction, ``action`` (D,) continuous, or
+    (K, D) for a chunk of the next K actions (NaN rows after the episode's end)."""
 
     image: np.ndarray
     instruction: str
@@ -79,6 +81,8 @@ class Batch:
     labels: torch.Tensor | None  # (B, T) long, IGNORE_INDEX outside answers; None for prompts
     is_robot: torch.Tensor  # (B,) bool
     action_bins: torch.Tensor | None = None  # (B, D) long, -1 for non-robot rows
+    # parallel decoding: (B, S) token id each action slot must read, IGNORE_INDEX where none
+    slot_targets: torch.Tensor | None = None
 
     def __len__(self) -> int:
         return self.input_ids.shape[0]
@@ -101,7 +105,9 @@ class BatchBuilder:
         image_size: int,
         prompt: PromptFormat | None = None,
         max_length: int | None = None,
+        slots: ActionSlots | None = None,
     ) -> None:
+        self.slots = slots  # parallel decoding: robot answers end in the action slots
         self.tok = text_tokenizer
         self.actions = action_tokenizer
         self.mapping = mapping
@@ -120,16 +126,26 @@ class BatchBuilder:
         return [self.tok.bos_id, *self.tok.encode(text)]
 
     def answer_ids(self, sample: Sample) -> tuple[list[int], np.ndarray | None]:
-        """Answer ids ending in EOS, and the action bins for robot samples."""
+        """Answer ids ending in EOS (with slots: ending in the slot placeholders), and the
+        action bins (K, D) of robot samples (-1 rows: no action at that step)."""
         if isinstance(sample, TextSample):
             return [*self.tok.encode(" " + sample.answer.strip()), self.tok.eos_id], None
         if sample.action is None:
             raise ValueError(f"robot sample {sample.instruction!r} has no action to learn")
-        bins = self.actions.encode(np.asarray(sample.action)[None])[0]  # (D,)
-        ids = self.mapping.bins_to_ids(bins)
-        if sample.plan is not None:
-            ids = self.tok.encode(self.prompt.plan_text(sample.plan)) + ids
-        return [*ids, self.tok.eos_id], bins
+        steps = np.asarray(sample.action, dtype=np.float64).reshape(-1, self.actions.dim)
+        chunk = self.slots.chunk if self.slots is not None else 1
+        if len(steps) < chunk:
+            raise ValueError(f"robot sample has {len(steps)} actions for a chunk of {chunk}")
+        steps = steps[:chunk]  # (K, D)
+        valid = ~np.isnan(steps).any(axis=1)
+        if not valid[0]:
+            raise ValueError(f"robot sample {sample.instruction!r}: its first action is NaN")
+        bins = np.full(steps.shape, -1, dtype=np.int64)
+        bins[valid] = self.actions.encode(steps[valid])
+        plan = [] if sample.plan is None else self.tok.encode(self.prompt.plan_text(sample.plan))
+        if self.slots is not None:
+            return plan + slot_input_ids(self.slots.num_slots), bins
+        return [*plan, *self.mapping.bins_to_ids(bins[0]), self.tok.eos_id], bins
 
     def _images(self, samples: Sequence[Sample]) -> tuple[torch.Tensor, torch.Tensor]:
         blank = np.zeros((self.image_size, self.image_size, 3), dtype=np.uint8)
@@ -151,16 +167,24 @@ class BatchBuilder:
         """Training batch: prompt + answer, right-padded, labels on the answer only."""
         if not samples:
             raise ValueError("cannot collate an empty list of samples")
-        rows, label_rows, bins_rows = [], [], []
+        rows, label_rows, bins_rows, slot_rows = [], [], [], []
+        num_slots = self.slots.num_slots if self.slots is not None else 0
         for s in samples:
             p, (a, bins) = self.prompt_ids(s), self.answer_ids(s)
             self._check_length(len(p) + len(a))
             rows.append(p + a)
-            label_rows.append([IGNORE_INDEX] * len(p) + a)
-            bins_rows.append(bins if bins is not None else np.full(self.actions.dim, -1))
+            label_rows.append([IGNORE_INDEX] * len(p) + [t if t >= 0 else IGNORE_INDEX for t in a])
+            bins_rows.append(bins[0] if bins is not None else np.full(self.actions.dim, -1))
+            if self.slots is not None:
+                slot_rows.append(
+                    self.slots.targets(bins) if bins is not None else [IGNORE_INDEX] * num_slots
+                )
         ids, mask = _pad(rows, self.tok.pad_id, left=False)
         labels, _ = _pad(label_rows, IGNORE_INDEX, left=False)
-        return self._batch(samples, ids, mask, labels, np.stack(bins_rows))
+        batch = self._batch(samples, ids, mask, labels, np.stack(bins_rows))
+        if self.slots is not None:
+            batch.slot_targets = torch.tensor(slot_rows, dtype=torch.long)  # (B, S)
+        return batch
 
     def prompts(self, samples: Sequence[Sample]) -> Batch:
         """Generation batch: prompts only, left-padded so every row ends at the last position."""

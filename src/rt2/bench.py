@@ -17,6 +17,7 @@ import torch
 
 from rt2.actions import ActionSpace
 from rt2.batching import RobotSample
+from rt2.decoding.parallel import DecodingConfig
 from rt2.model import VLA, build_vla
 
 INSTRUCTION = "push the red star to the top left corner"
@@ -30,6 +31,11 @@ class BenchCase:
     batch: int
     space: str = "rt2"
     train: bool = False  # a training-throughput case
+    decoding: str = "autoregressive"  # or "parallel": every action token in one pass
+    chunk: int = 1  # actions per model call (parallel decoding)
+
+    def decoding_config(self) -> DecodingConfig:
+        return DecodingConfig(self.decoding, self.chunk)  # type: ignore[arg-type]
 
 
 @dataclass
@@ -49,7 +55,8 @@ class BenchRow:
 
     @property
     def actions_per_s(self) -> float:
-        return self.case.batch * 1000.0 / self.total_ms
+        """Actions produced per second over the whole batch (a chunk holds ``chunk``)."""
+        return self.case.batch * self.case.chunk * 1000.0 / self.total_ms
 
 
 def median_ms(values: list[float]) -> float:
@@ -143,17 +150,54 @@ def bench_training(build: Callable[[BenchCase], VLA], case: BenchCase, steps: in
     rng = np.random.default_rng(0)
     samples = random_samples(rng, case.batch, vla.backbone.image_size, vla.action_space)
     batch = vla.collate(samples)
-    return samples_per_s(lambda: vla.loss(batch).loss, vla.parameters(), case.batch, steps)
+    params = [p for p in vla.parameters() if p.requires_grad]
+    return samples_per_s(lambda: vla.loss(batch).loss, params, case.batch, steps)
+
+
+def bench_closed_loop(
+    case: BenchCase, build: Callable[[BenchCase], VLA], max_steps: int = 20
+) -> float:
+    """Batched closed-loop evaluation throughput, env steps/s: ``case.batch`` tabletop envs in
+    lockstep, one policy call per step (chunks played open loop), ``max_steps`` each."""
+    from rt2.evaluation.runner import EvalConfig, run_evaluation
+    from rt2.policy import VLAPolicy
+
+    torch.manual_seed(0)
+    vla = build(case).eval()
+    vla.precision = "bfloat16"
+    config = EvalConfig(("seen",), case.batch, num_envs=case.batch, max_steps=max_steps)
+    t0 = time.perf_counter()
+    records = run_evaluation(config, VLAPolicy(vla))
+    return sum(r.steps for r in records) / (time.perf_counter() - t0)
 
 
 def build_tiny(case: BenchCase) -> VLA:
-    return build_vla("tiny", case.space, mapping=case.mapping)
+    return build_vla("tiny", case.space, mapping=case.mapping, decoding=case.decoding_config())
+
+
+#: rt2-mini as its presets train it: frozen stride-16 trunk (64 image tokens, cached features),
+#: LoRA on the frozen SmolLM2, image and prompt attending both ways
+RT2_MINI_TRAINED = {
+    "vision_stride": 16,
+    "image_tokens": 64,
+    "pos_embed": True,
+    "prefix_lm": True,
+    "freeze_lm": True,
+    "lora_rank": 16,
+}
 
 
 def build_rt2_mini(case: BenchCase) -> VLA:
     """rt2-mini for inference (``bfloat16`` weights, or ``int8`` LM) or, for training cases
-    (precision ``float32``/``bfloat16`` autocast), as built by default (LM trainable)."""
-    vla = build_vla("rt2-mini", case.space, mapping=case.mapping)
+    (precision ``float32``/``bfloat16`` autocast), as the presets train it."""
+    options = dict(RT2_MINI_TRAINED) if case.train else {}
+    vla = build_vla(
+        "rt2-mini",
+        case.space,
+        mapping=case.mapping,
+        decoding=case.decoding_config(),
+        **options,  # type: ignore[arg-type]
+    )
     if case.precision == "int8" or (case.precision == "bfloat16" and not case.train):
         vla.backbone.to_inference(case.precision)  # type: ignore[operator]
     return vla
@@ -211,6 +255,13 @@ def default_cases(
                 BenchCase(model, mapping, precision, 1)
                 for mapping in ("reserved", "integers")
                 for precision in ("bfloat16", "int8")
+            ]
+            # every action token in one pass, one action or a chunk of 8; batch 1 and batched
+            cases += [
+                BenchCase(model, "reserved", precision, batch, decoding="parallel", chunk=chunk)
+                for chunk in (1, 8)
+                for precision in ("bfloat16", "int8")
+                for batch in sorted({1, batches[-1]})
             ]
             # the tabletop's own action space: 2 dims ("X Y", RT-2's Language-Table format)
             cases += [

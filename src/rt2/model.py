@@ -8,6 +8,7 @@ grammar (:meth:`VLA.act`); ordinary questions decode freely (:meth:`VLA.answer`)
 from __future__ import annotations
 
 import contextlib
+import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -18,20 +19,28 @@ from torch import nn
 
 from rt2.actions import ActionGrammar, ActionSpace, ActionTokenizer, TokenMapping, build_mapping
 from rt2.backbones import VLMBackbone, build_backbone
+from rt2.backbones.base import (
+    IGNORE_INDEX,
+    BackboneOutput,
+    CachedDecoderBackbone,
+    answer_output,
+)
 from rt2.batching import Batch, BatchBuilder, PromptFormat, RobotSample, Sample, TextSample
 from rt2.decoding import Generation, SamplingConfig, generate
+from rt2.decoding.parallel import ActionSlots, DecodingConfig
 
 Precision = Literal["float32", "bfloat16"]
 
 
 @dataclass
 class ActResult:
-    actions: np.ndarray  # (B, D) continuous actions (bin centres)
+    actions: np.ndarray  # (B, D) continuous actions (bin centres): the first of each chunk
     bins: np.ndarray  # (B, D) int bins
     dim_probs: np.ndarray  # (B, D) probability of each chosen value
     texts: list[str]  # (B,) the action strings, "1 128 91 ..."
     plans: list[str | None] = field(default_factory=list)  # chain-of-thought plans
     timings: dict[str, float] = field(default_factory=dict)  # seconds per stage
+    chunks: np.ndarray | None = None  # (B, K, D) the whole chunk of K actions
 
 
 @dataclass
@@ -51,6 +60,7 @@ class VLA(nn.Module):
         prompt: PromptFormat | None = None,
         sampling: SamplingConfig | None = None,
         precision: Precision = "float32",
+        decoding: DecodingConfig | None = None,
     ) -> None:
         super().__init__()
         if tuple(mapping.num_values) != tuple(int(n) for n in action_tokenizer.num_values):
@@ -70,6 +80,16 @@ class VLA(nn.Module):
         self.sampling = sampling or SamplingConfig()
         self.precision: Precision = precision
         self.grammar = ActionGrammar(mapping, eos_id=backbone.tokenizer.eos_id)
+        self.decoding = decoding or DecodingConfig()
+        self.slots = None
+        if self.decoding.parallel:
+            if not isinstance(backbone, CachedDecoderBackbone):
+                raise ValueError(
+                    f"parallel decoding needs a cached decoder backbone, got {type(backbone).__name__}"
+                )
+            self.slots = ActionSlots(
+                mapping, self.decoding.chunk, backbone.embed_dim, _embedding_scale(backbone)
+            )
         self.builder = BatchBuilder(
             backbone.tokenizer,
             action_tokenizer,
@@ -78,6 +98,7 @@ class VLA(nn.Module):
             backbone.image_size,
             self.prompt,
             max_length=backbone.max_positions - backbone.num_image_tokens,
+            slots=self.slots,
         )
         self._action_ids = torch.tensor(sorted(mapping.action_token_ids), dtype=torch.long)
 
@@ -91,6 +112,7 @@ class VLA(nn.Module):
             "action_tokenizer": self.action_tokenizer.to_dict(),
             "mapping": self.mapping.to_dict(),
             "prompt": vars(self.prompt),
+            "decoding": vars(self.decoding),
         }
 
     def autocast(self) -> contextlib.AbstractContextManager:
@@ -114,17 +136,54 @@ class VLA(nn.Module):
         if batch.labels is None:
             raise ValueError("loss needs a training batch (built with collate), not prompts")
         with self.autocast():
-            out = self.backbone(
-                batch.pixels, batch.input_ids, batch.attention_mask, batch.image_mask, batch.labels
-            )
-        assert out.loss is not None
+            if self.slots is not None:
+                out = self._parallel_output(batch)
+            else:
+                out = self.backbone(
+                    batch.pixels,
+                    batch.input_ids,
+                    batch.attention_mask,
+                    batch.image_mask,
+                    batch.labels,
+                )
+        assert out.loss is not None and out.answer_logits is not None
         with torch.no_grad():
-            pred = out.logits[:, :-1].argmax(-1)  # (B, T-1)
-            target = batch.labels[:, 1:]  # (B, T-1)
-            is_action = torch.isin(target, self._action_ids) & batch.is_robot[:, None]
+            pred = out.answer_logits.argmax(-1)  # (M,)
+            target = out.answer_targets  # (M,)
+            is_action = torch.isin(target, self._action_ids) & batch.is_robot[out.answer_rows]
             n = int(is_action.sum())
             acc = float((pred == target)[is_action].float().mean()) if n else float("nan")
         return LossOutput(out.loss, {"loss": float(out.loss.detach()), "action_token_acc": acc})
+
+    def _parallel_output(self, batch: Batch) -> BackboneOutput:
+        """Teacher forcing with action slots: the answers' next-token loss (plans, web text) and
+        the slots' loss on their action tokens, as one mean over all labelled tokens."""
+        assert self.slots is not None and batch.slot_targets is not None
+        bb, ids = self.backbone, batch.input_ids
+        is_slot = ids < 0  # (B, T)
+        text = self.slots.embed(bb.embed_text(ids.clamp(min=0)), ids)  # (B, T, E)
+        groups = bb.text_groups(batch.attention_mask, batch.labels)
+        groups = torch.where(is_slot, 2, torch.zeros_like(ids) if groups is None else groups)
+        h = bb.hidden(
+            bb.embed_images(batch.pixels), text, batch.attention_mask, batch.image_mask, groups
+        )  # (B, T, E)
+        ar = answer_output(h, batch.labels, bb.logits_of)
+        rows = batch.is_robot.nonzero()[:, 0]  # every robot row holds all S slots, in order
+        slot_logits = bb.logits_of(h[is_slot])  # (R * S, V)
+        slot_targets = batch.slot_targets[rows].reshape(-1)  # (R * S,)
+        assert ar.answer_logits is not None and ar.answer_targets is not None
+        logits = torch.cat([ar.answer_logits, slot_logits])  # (M + R * S, V)
+        targets = torch.cat([ar.answer_targets, slot_targets])
+        labelled = targets != IGNORE_INDEX
+        return BackboneOutput(
+            logits=None,
+            loss=torch.nn.functional.cross_entropy(logits[labelled].float(), targets[labelled]),
+            answer_logits=logits[labelled],
+            answer_targets=targets[labelled],
+            answer_rows=torch.cat([ar.answer_rows, rows.repeat_interleave(self.slots.num_slots)])[
+                labelled
+            ],
+        )
 
     # ---- inference ----------------------------------------------------------------------
     @torch.inference_mode()
@@ -142,6 +201,8 @@ class VLA(nn.Module):
         samples = [
             RobotSample(np.asarray(im), ins) for im, ins in zip(images, instructions, strict=True)
         ]
+        if self.slots is not None:
+            return self._act_parallel(samples, cot, sampling)
         gen = self._generate(samples, ["cot" if cot else "action"] * len(samples), sampling)
         bins = np.stack([self.grammar.parse(ids) for ids in gen.action_tokens])  # (B, D)
         decode = self.backbone.tokenizer.decode
@@ -153,6 +214,45 @@ class VLA(nn.Module):
             texts=[self.action_tokenizer.format(b) for b in bins],
             plans=plans,
             timings=gen.timings,
+        )
+
+    def _act_parallel(
+        self, samples: Sequence[RobotSample], cot: bool, sampling: SamplingConfig | None
+    ) -> ActResult:
+        """Prefill (and the plan, token by token), then every action slot in one pass."""
+        assert self.slots is not None
+        batch = self.builder.prompts(samples)
+        bb = self.backbone
+        t0 = time.perf_counter()
+        with self.autocast():
+            if cot:
+                gen = self._generate(samples, ["plan"] * len(samples), sampling, batch)
+                cache, timings = gen.cache, dict(gen.timings)
+            else:
+                image_embeds = bb.embed_images(batch.pixels)
+                t1 = time.perf_counter()
+                _, cache = bb.prefill(
+                    image_embeds, batch.input_ids, batch.attention_mask, batch.image_mask
+                )
+                timings = {"vision": t1 - t0, "prefill": time.perf_counter() - t1}
+            t2 = time.perf_counter()
+            dtype = bb.embed_text(batch.input_ids[:, :1]).dtype
+            queries = self.slots.queries[None].expand(len(samples), -1, -1)  # (B, S, E)
+            logits, _ = bb.extend(queries.to(dtype), cache, bidirectional=True)  # (B, S, V)
+        chunk_bins, probs = self.slots.read(logits)  # (B, K, D)
+        timings["decode"] = timings.get("decode", 0.0) + time.perf_counter() - t2
+        decode = bb.tokenizer.decode
+        return ActResult(
+            actions=self.action_tokenizer.decode(chunk_bins[:, 0]),
+            bins=chunk_bins[:, 0],
+            dim_probs=probs[:, 0],
+            texts=[self.action_tokenizer.format(b) for b in chunk_bins[:, 0]],
+            plans=[decode(t) for t in gen.text_tokens] if cot else [None] * len(samples),
+            timings=timings,
+            chunks=np.stack(
+                [self.action_tokenizer.decode(chunk_bins[:, k]) for k in range(self.slots.chunk)],
+                axis=1,
+            ),  # (B, K, D)
         )
 
     def act(self, image: np.ndarray, instruction: str) -> np.ndarray:
@@ -172,9 +272,13 @@ class VLA(nn.Module):
         return [self.backbone.tokenizer.decode(t).strip() for t in gen.tokens]
 
     def _generate(
-        self, samples: Sequence[Sample], modes: Sequence, sampling: SamplingConfig | None
+        self,
+        samples: Sequence[Sample],
+        modes: Sequence,
+        sampling: SamplingConfig | None,
+        batch: Batch | None = None,
     ) -> Generation:
-        batch = self.builder.prompts(samples)
+        batch = batch or self.builder.prompts(samples)
         with self.autocast():
             return generate(
                 self.backbone,
@@ -200,6 +304,7 @@ def build_vla(
     stats: dict[str, Any] | None = None,
     prompt: PromptFormat | None = None,
     precision: Precision = "float32",
+    decoding: DecodingConfig | None = None,
     **backbone_options: Any,
 ) -> VLA:
     """Build a VLA by names: ``build_vla("tiny", "rt2", mapping="integers")``.
@@ -225,4 +330,12 @@ def build_vla(
     token_mapping = build_mapping(
         mapping, bb.tokenizer, act_tok.num_values.tolist(), corpus=corpus, token_ids=token_ids
     )
-    return VLA(bb, act_tok, token_mapping, fmt, precision=precision)
+    return VLA(bb, act_tok, token_mapping, fmt, precision=precision, decoding=decoding)
+
+
+def _embedding_scale(backbone: VLMBackbone) -> float:
+    """Typical size of one coordinate of the backbone's token embeddings (slot queries start at
+    that scale, so the LM sees them as ordinary inputs)."""
+    with torch.no_grad():
+        ids = torch.arange(min(1024, backbone.tokenizer.vocab_size))[None]  # (1, n)
+        return float(backbone.embed_text(ids).float().std())

@@ -39,6 +39,9 @@ class VLAPolicy:
         return self.infer_batch([obs])[0]
 
     def infer_batch(self, observations: Sequence[dict[str, Any]]) -> np.ndarray:
+        """(B, D) actions, or (B, K, D) chunks from a model that writes K > 1 actions (the
+        evaluation runner plays them with :class:`rt2.evaluation.chunking.ChunkExecutor`; the
+        policy server sends them whole)."""
         require_keys(observations)
         res = self.model.act_batch(
             [np.asarray(o["image"]) for o in observations],
@@ -47,6 +50,8 @@ class VLAPolicy:
             sampling=self.sampling,
         )
         self.last_result = res
+        if res.chunks is not None and res.chunks.shape[1] > 1:
+            return res.chunks  # (B, K, D)
         return res.actions  # (B, D)
 
 

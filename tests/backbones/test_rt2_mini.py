@@ -20,6 +20,57 @@ def test_config_errors_name_the_field():
         RT2MiniConfig(image_size=128, image_tokens=64)  # 8x8 > the 4x4 feature map
     with pytest.raises(ValueError, match="rank must be >= 0, got -1"):
         RT2MiniConfig(lora_rank=-1)
+    with pytest.raises(ValueError, match="vision_stride must be one of"):
+        RT2MiniConfig(vision_stride=8)
+    RT2MiniConfig(vision_stride=16, image_tokens=64)  # the stride-16 map is 8 x 8 at 128 px
+    with pytest.raises(ValueError, match=r"feature_cache .* needs freeze_vision"):
+        RT2MiniConfig(freeze_vision=False, feature_cache=10)
+
+
+@pytest.mark.slow
+def test_stride16_prefix_lm_parallel_slots_match_teacher_forcing(smollm2_cache, images):
+    """The acting configuration: 64 stride-16 tokens, image and prompt attending both ways,
+    a chunk of action slots in one pass; inference (prefill + one slot pass through the HF
+    cache) reproduces teacher forcing, the image reads the instruction, features are cached."""
+    from rt2.decoding.parallel import DecodingConfig
+
+    torch.manual_seed(0)
+    vla = build_vla(
+        "rt2-mini", "language_table", num_bins=21, decoding=DecodingConfig("parallel", 2),
+        dtype="float32", freeze_lm=True, vision_stride=16, image_tokens=64, pos_embed=True,
+        prefix_lm=True, feature_cache=8,
+    ).eval()  # fmt: skip
+    bb = vla.backbone
+    rng = np.random.default_rng(0)
+    samples = [
+        RobotSample(images[i], ins, rng.uniform(-0.03, 0.03, (2, 2)))
+        for i, ins in ((0, INSTRUCTION), (1, "push the blue cube left"))
+    ]
+    with torch.no_grad():
+        forced = vla._parallel_output(vla.collate(samples)).answer_logits.reshape(2, 4, -1)
+        prompts = vla.builder.prompts(samples)
+        _, cache = bb.prefill(bb.embed_images(prompts.pixels), prompts.input_ids,
+                              prompts.attention_mask)  # fmt: skip
+        queries = vla.slots.queries[None].expand(2, -1, -1)
+        logits, _ = bb.extend(queries, cache, bidirectional=True)
+    assert torch.allclose(logits, forced, atol=2e-3)
+    assert len(bb.feature_cache) == 2  # both frames' features kept, computed once
+    # prefix-LM: the image tokens read the instruction
+    other = [RobotSample(s.image, "push the green star right", s.action) for s in samples]
+    img_a, img_b = (_image_states(bb, vla.collate(batch)) for batch in (samples, other))
+    assert not torch.allclose(img_a, img_b, atol=1e-3)
+
+
+def _image_states(bb, batch) -> torch.Tensor:
+    """Last-layer states (B, N, D) of the image tokens of a training batch."""
+    with torch.no_grad():
+        x, key_mask, positions = bb._inputs(
+            bb.embed_images(batch.pixels), batch.input_ids, batch.attention_mask, None
+        )
+        n = bb.num_image_tokens
+        image = torch.ones(len(batch), n, dtype=torch.long)
+        groups = torch.cat([image, bb.text_groups(batch.attention_mask, batch.labels)], 1)
+        return bb._run(x, key_mask, positions, groups=groups)[0][:, :n]
 
 
 @pytest.mark.slow
@@ -47,7 +98,7 @@ def test_forward_loss_and_text_only_rows(mini, images):
     labels = ids.clone()
     labels[:, :3] = -100
     with torch.no_grad():
-        out = mini(pixels, ids, mask, torch.tensor([True, True, False]), labels)
+        out = mini(pixels, ids, mask, torch.tensor([True, True, False]), labels, keep_logits=True)
         other = mini(pixels.flip(0), ids, mask, torch.tensor([True, True, False]))
     assert out.logits.shape == (3, 7, mini.tokenizer.vocab_size)
     assert out.loss is not None and torch.isfinite(out.loss)

@@ -133,13 +133,13 @@ def test_prefix_lm_lets_the_image_read_the_prompt_but_not_the_answer(prefix_back
         x, key_mask, pos = bb._inputs(bb.embed_images(pixels), ids, mask, None)
         prompt = mask.bool() & (labels == -100)
         prefix = torch.cat([key_mask[:, :n], prompt], 1)
-        base, _ = bb._run(x, key_mask, pos, prefix=prefix)
+        base, _ = bb._run(x, key_mask, pos, groups=prefix.long())
         later_prompt = x.clone()
         later_prompt[0, n + 7] += 1.0  # the last prompt token of row 0
-        moved, _ = bb._run(later_prompt, key_mask, pos, prefix=prefix)
+        moved, _ = bb._run(later_prompt, key_mask, pos, groups=prefix.long())
         answer = x.clone()
         answer[0, n + 9] += 1.0  # an answer token of row 0
-        kept, _ = bb._run(answer, key_mask, pos, prefix=prefix)
+        kept, _ = bb._run(answer, key_mask, pos, groups=prefix.long())
     assert not torch.allclose(moved[0, :n], base[0, :n])  # image tokens see the whole prompt
     assert torch.allclose(moved[1], base[1])  # rows stay independent
     assert torch.allclose(kept[0, : n + 9], base[0, : n + 9], atol=1e-6)  # nothing sees ahead
@@ -154,7 +154,7 @@ def test_prefix_lm_decoding_matches_teacher_forcing(prefix_backbone):
     pixels, ids, mask, labels = _prefix_batch(bb)
     row = slice(0, 1)  # row 0: prompt 8 tokens, answer 4
     with torch.no_grad():
-        full = bb(pixels[row], ids[row], mask[row], labels=labels[row]).logits  # (1, 12, V)
+        full = bb(pixels[row], ids[row], mask[row], labels=labels[row], keep_logits=True).logits
         logits, cache = bb.prefill(bb.embed_images(pixels[row]), ids[row, :8], mask[row, :8])
         steps = [logits]
         for t in range(8, 11):

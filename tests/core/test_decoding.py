@@ -63,7 +63,7 @@ class Scripted(TinyBackbone):
     def prefill(self, image_embeds, input_ids, attention_mask, image_mask=None):
         return self._onehot(input_ids.shape[0], 0), 1
 
-    def decode_step(self, input_ids, cache):
+    def decode_step(self, input_ids, cache, real=None):
         return self._onehot(input_ids.shape[0], cache), cache + 1
 
 

@@ -12,7 +12,7 @@ an image (text-only samples, such as world-knowledge facts, have their image tok
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -28,8 +28,15 @@ IGNORE_INDEX = -100
 
 @dataclass
 class BackboneOutput:
-    logits: torch.Tensor  # (B, T, V) over text positions; logits[:, t] predicts token t + 1
+    """Teacher-forced outputs. With labels the head runs only where a labelled token is
+    predicted (the answers: a few of the T positions, and a 49k-word head is costly); the full
+    ``logits`` come without labels or with ``keep_logits``."""
+
+    logits: torch.Tensor | None  # (B, T, V) over text positions; logits[:, t] predicts token t+1
     loss: torch.Tensor | None = None  # mean next-token loss over labelled positions
+    answer_logits: torch.Tensor | None = None  # (M, V) at the M positions predicting a label
+    answer_targets: torch.Tensor | None = None  # (M,) the labelled tokens they predict
+    answer_rows: torch.Tensor | None = None  # (M,) the batch row of each
 
 
 class VLMBackbone(nn.Module, ABC):
@@ -63,6 +70,7 @@ class VLMBackbone(nn.Module, ABC):
         attention_mask: torch.Tensor,
         image_mask: torch.Tensor | None = None,
         labels: torch.Tensor | None = None,
+        keep_logits: bool = False,
     ) -> BackboneOutput:
         """Teacher-forced pass; ``labels`` (B, T) hold ``IGNORE_INDEX`` outside answers."""
 
@@ -77,8 +85,11 @@ class VLMBackbone(nn.Module, ABC):
         """Run the prompt; return last-position logits (B, V) and an opaque decode cache."""
 
     @abstractmethod
-    def decode_step(self, input_ids: torch.Tensor, cache: Any) -> tuple[torch.Tensor, Any]:
-        """Feed one token per row (B, 1); return logits (B, V) and the updated cache."""
+    def decode_step(
+        self, input_ids: torch.Tensor, cache: Any, real: torch.Tensor | None = None
+    ) -> tuple[torch.Tensor, Any]:
+        """Feed one token per row (B, 1); return logits (B, V) and the updated cache. ``real``
+        (B,) bool: rows whose token counts (False: a finished row feeding padding)."""
 
     def pretrained_parameter_names(self) -> set[str]:
         """Parameters that reload from the backbone's pretrained source (none when from scratch);
@@ -107,12 +118,19 @@ class CachedDecoderBackbone(VLMBackbone):
     """Teacher forcing, prefill and cached decoding for a causal LM over ``[image tokens][text
     tokens]``. Subclasses give the text embedding, the LM pass and the output head.
 
-    With ``prefix_lm`` the image and prompt tokens attend to each other in both directions and
-    only the answer is causal (PaliGemma's prefix-LM; PaLI's encoder sees image and text
-    jointly): image tokens can read the instruction. The subclass's ``_run`` honours ``prefix``.
+    Attention is causal, except inside *groups*: positions with the same group id > 0 see each
+    other in both directions (:func:`visibility`). With ``prefix_lm`` the image and prompt
+    tokens form group 1 and only the answer is causal (PaliGemma's prefix-LM; PaLI's encoder
+    sees image and text jointly): image tokens can read the instruction. Parallel action
+    decoding puts its action slots in group 2 (:mod:`rt2.decoding.parallel`).
     """
 
     prefix_lm: bool = False
+
+    @property
+    def embed_dim(self) -> int:
+        """Width of the LM's token embeddings."""
+        return int(self._embed_text(torch.zeros(1, 1, dtype=torch.long)).shape[-1])
 
     def _embed_text(self, input_ids: torch.Tensor) -> torch.Tensor:
         raise NotImplementedError
@@ -127,11 +145,29 @@ class CachedDecoderBackbone(VLMBackbone):
         positions: torch.Tensor,
         past: Any = None,
         use_cache: bool = False,
-        prefix: torch.Tensor | None = None,
+        groups: torch.Tensor | None = None,
     ) -> tuple[torch.Tensor, Any]:
         """Embeddings (B, Q, D), key mask (B, K) incl. past -> hidden (B, Q, D) and new past;
-        ``prefix`` (B, Q) bool marks positions that also see later prefix positions."""
+        ``groups`` (B, K) long: see :func:`visibility` (None: causal)."""
         raise NotImplementedError
+
+    # ---- public pieces (parallel decoding builds on them) -------------------------------
+    def embed_text(self, input_ids: torch.Tensor) -> torch.Tensor:
+        """Token ids (B, T) -> embeddings (B, T, D)."""
+        return self._embed_text(input_ids)
+
+    def logits_of(self, hidden: torch.Tensor) -> torch.Tensor:
+        """Hidden states (..., D) -> logits (..., V)."""
+        return self._logits(hidden)
+
+    def text_groups(
+        self, attention_mask: torch.Tensor, labels: torch.Tensor | None
+    ) -> torch.Tensor | None:
+        """(B, T) groups of the text positions in training: the prompt (real tokens without a
+        label) is group 1 under ``prefix_lm``; None when everything is causal."""
+        if not self.prefix_lm or labels is None:
+            return None
+        return (attention_mask.bool() & (labels == IGNORE_INDEX)).long()  # (B, T)
 
     def _inputs(
         self,
@@ -146,6 +182,26 @@ class CachedDecoderBackbone(VLMBackbone):
         key_mask = full_key_mask(attention_mask, image_mask, self.num_image_tokens)
         return x, key_mask, positions_from_mask(key_mask, self.max_positions)
 
+    def hidden(
+        self,
+        image_embeds: torch.Tensor,
+        text_embeds: torch.Tensor,
+        attention_mask: torch.Tensor,
+        image_mask: torch.Tensor | None = None,
+        groups: torch.Tensor | None = None,
+    ) -> torch.Tensor:
+        """Teacher-forced hidden states (B, T, D) of the text positions; ``groups`` (B, T) of
+        the text positions (image tokens join group 1 under ``prefix_lm``)."""
+        x = torch.cat([image_embeds.to(text_embeds.dtype), text_embeds], dim=1)  # (B, N + T, D)
+        key_mask = full_key_mask(attention_mask, image_mask, self.num_image_tokens)
+        positions = positions_from_mask(key_mask, self.max_positions)
+        full = None
+        if groups is not None:
+            img = torch.full_like(key_mask[:, : self.num_image_tokens], int(self.prefix_lm))
+            full = torch.cat([img.long(), groups], dim=1)  # (B, N + T)
+        h, _ = self._run(x, key_mask, positions, groups=full)
+        return h[:, self.num_image_tokens :]
+
     def forward(
         self,
         pixels: torch.Tensor,
@@ -153,18 +209,18 @@ class CachedDecoderBackbone(VLMBackbone):
         attention_mask: torch.Tensor,
         image_mask: torch.Tensor | None = None,
         labels: torch.Tensor | None = None,
+        keep_logits: bool = False,
     ) -> BackboneOutput:
-        x, key_mask, positions = self._inputs(
-            self.embed_images(pixels), input_ids, attention_mask, image_mask
-        )
-        prefix = None
-        if self.prefix_lm and labels is not None:  # the prompt: real tokens without labels
-            prompt = attention_mask.bool() & (labels == IGNORE_INDEX)  # (B, T)
-            prefix = torch.cat([key_mask[:, : self.num_image_tokens], prompt], dim=1)
-        h, _ = self._run(x, key_mask, positions, prefix=prefix)
-        logits = self._logits(h[:, self.num_image_tokens :])  # (B, T, V)
-        loss = None if labels is None else next_token_loss(logits, labels)
-        return BackboneOutput(logits=logits, loss=loss)
+        h = self.hidden(
+            self.embed_images(pixels),
+            self._embed_text(input_ids),
+            attention_mask,
+            image_mask,
+            self.text_groups(attention_mask, labels),
+        )  # (B, T, D)
+        if labels is None:
+            return BackboneOutput(logits=self._logits(h.contiguous()))
+        return answer_output(h, labels, self._logits, keep_logits)
 
     def prefill(
         self,
@@ -176,20 +232,59 @@ class CachedDecoderBackbone(VLMBackbone):
         if not bool(attention_mask[:, -1].all()):
             raise ValueError("prefill needs left-padded prompts (the last position must be real)")
         x, key_mask, positions = self._inputs(image_embeds, input_ids, attention_mask, image_mask)
-        prefix = key_mask if self.prefix_lm else None  # the whole prompt is the prefix
-        h, past = self._run(x, key_mask, positions, use_cache=True, prefix=prefix)
+        groups = key_mask.long() if self.prefix_lm else None  # the whole prompt is the prefix
+        h, past = self._run(x, key_mask, positions, use_cache=True, groups=groups)
         return self._logits(h[:, -1]), DecodeCache(past, key_mask, positions[:, -1] + 1)
 
     def decode_step(
-        self, input_ids: torch.Tensor, cache: DecodeCache
+        self, input_ids: torch.Tensor, cache: DecodeCache, real: torch.Tensor | None = None
     ) -> tuple[torch.Tensor, DecodeCache]:
-        if int(cache.next_pos.max()) >= self.max_positions:
+        """Feed one token per row (B, 1); ``real`` (B,) bool: rows whose token counts (a row
+        that has finished feeds padding that later positions must not see)."""
+        logits, cache = self.extend(self._embed_text(input_ids), cache, real=real)
+        return logits[:, -1], cache
+
+    def extend(
+        self,
+        embeds: torch.Tensor,
+        cache: DecodeCache,
+        bidirectional: bool = False,
+        real: torch.Tensor | None = None,
+    ) -> tuple[torch.Tensor, DecodeCache]:
+        """Feed Q new positions per row (B, Q, D) after the cache: logits (B, Q, V). They see
+        each other causally, or all of each other with ``bidirectional`` (action slots)."""
+        B, Q = embeds.shape[:2]
+        if int(cache.next_pos.max()) + Q > self.max_positions:
             raise ValueError(f"decoding past max_positions={self.max_positions}")
-        B = input_ids.shape[0]
-        key_mask = torch.cat([cache.key_mask, torch.ones(B, 1, dtype=torch.bool)], dim=1)
-        x = self._embed_text(input_ids)
-        h, past = self._run(x, key_mask, cache.next_pos[:, None], cache.past, use_cache=True)
-        return self._logits(h[:, -1]), DecodeCache(past, key_mask, cache.next_pos + 1)
+        fed = torch.ones(B, Q, dtype=torch.bool) if real is None else real[:, None].expand(B, Q)
+        key_mask = torch.cat([cache.key_mask, fed], dim=1)  # (B, K + Q)
+        positions = cache.next_pos[:, None] + torch.arange(Q)[None]  # (B, Q)
+        groups = None
+        if bidirectional:
+            groups = torch.zeros(key_mask.shape, dtype=torch.long)
+            groups[:, -Q:] = 2
+        h, past = self._run(embeds, key_mask, positions, cache.past, use_cache=True, groups=groups)
+        step = Q if real is None else Q * real.long()  # finished rows keep their position
+        return self._logits(h), DecodeCache(past, key_mask, cache.next_pos + step)
+
+
+def visibility(
+    key_mask: torch.Tensor, num_queries: int, groups: torch.Tensor | None = None
+) -> torch.Tensor:
+    """Which keys each query sees, (B, 1, Q, K) bool; queries are the last Q of the K keys.
+
+    Causal, plus: positions of the same group id > 0 in ``groups`` (B, K) see each other in both
+    directions. Padded keys are hidden, but every query sees itself (no all-masked rows)."""
+    K, Q = key_mask.shape[1], num_queries
+    seen = torch.ones(Q, K, dtype=torch.bool, device=key_mask.device).tril(diagonal=K - Q)
+    seen = seen[None, None]  # (1, 1, Q, K)
+    if groups is not None:
+        gq, gk = groups[:, K - Q :, None], groups[:, None, :]  # (B, Q, 1), (B, 1, K)
+        seen = seen | ((gq == gk) & (gq > 0))[:, None]  # (B, 1, Q, K)
+    allowed = seen & key_mask[:, None, None, :]
+    idx = torch.arange(Q, device=key_mask.device)
+    allowed[:, :, idx, idx + K - Q] = True
+    return allowed
 
 
 def full_key_mask(
@@ -215,8 +310,27 @@ def positions_from_mask(key_mask: torch.Tensor, max_positions: int) -> torch.Ten
     return pos
 
 
-def next_token_loss(logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
-    """Mean cross-entropy of logits (B, T, V) predicting labels shifted by one (B, T)."""
-    shift_logits = logits[:, :-1].reshape(-1, logits.shape[-1]).float()  # (B*(T-1), V)
-    shift_labels = labels[:, 1:].reshape(-1)  # (B*(T-1),)
-    return F.cross_entropy(shift_logits, shift_labels, ignore_index=IGNORE_INDEX)
+def answer_output(
+    hidden: torch.Tensor,
+    labels: torch.Tensor,
+    head: Callable[[torch.Tensor], torch.Tensor],
+    keep_logits: bool = False,
+) -> BackboneOutput:
+    """Loss and head outputs at the positions predicting labelled tokens: hidden (B, T, D) at
+    position t predicts labels[:, t + 1]."""
+    target = labels[:, 1:]  # (B, T-1)
+    rows, cols = (target != IGNORE_INDEX).nonzero(as_tuple=True)  # (M,), (M,)
+    if keep_logits:
+        logits = head(hidden.contiguous())  # (B, T, V)
+        picked = logits[rows, cols]  # (M, V)
+    else:
+        logits, picked = None, head(hidden[rows, cols])  # (M, D) -> (M, V)
+    targets = target[rows, cols]  # (M,)
+    loss = (
+        F.cross_entropy(picked.float(), targets)
+        if len(targets)
+        else hidden.sum() * 0.0  # no labelled token: a zero that still has a graph
+    )
+    return BackboneOutput(
+        logits=logits, loss=loss, answer_logits=picked, answer_targets=targets, answer_rows=rows
+    )

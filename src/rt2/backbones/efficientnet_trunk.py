@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 from collections import OrderedDict
+from collections.abc import Callable
 
 import torch
 from torch import nn
@@ -18,12 +19,46 @@ from torch import nn
 TRUNK_DEPTHS = {8: (4, 40), 16: (11, 112), 32: (16, 320)}
 
 
+class FeatureCache:
+    """Memoise a frozen function of images by content: an LRU of up to ``size`` results keyed by
+    a hash of each image's pixels (``size`` 0: no cache). A training run revisits its frames
+    every epoch, and a frozen vision trunk is much of the compute of a small model on top of it.
+    """
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self._store: OrderedDict[bytes, torch.Tensor] = OrderedDict()
+
+    def __len__(self) -> int:
+        return len(self._store)
+
+    def __call__(
+        self, pixels: torch.Tensor, fn: Callable[[torch.Tensor], torch.Tensor]
+    ) -> torch.Tensor:
+        """``fn(pixels)`` (B, ...) with the rows seen before taken from the cache."""
+        if self.size <= 0:
+            return fn(pixels)
+        rows = pixels.detach().cpu().contiguous()
+        keys = [hashlib.blake2b(r.numpy().tobytes(), digest_size=16).digest() for r in rows]
+        missing = [i for i, k in enumerate(keys) if k not in self._store]
+        if missing:
+            with torch.no_grad():
+                new = fn(pixels[missing])
+            for i, f in zip(missing, new, strict=True):
+                self._store[keys[i]] = f.clone()
+        out = torch.stack([self._store[k] for k in keys])
+        for k in keys:
+            self._store.move_to_end(k)
+        while len(self._store) > self.size:
+            self._store.popitem(last=False)
+        return out
+
+
 class EfficientNetTrunk(nn.Module):
     """Pixels (B, 3, S, S) in [-1, 1] -> frozen features (B, C, S/stride, S/stride).
 
-    With ``cache_size > 0`` the features of up to that many images are memoised by content (an
-    LRU keyed by a hash of the pixels): a training run revisits its frames every epoch, and the
-    trunk is most of the compute of a small model on top of it.
+    With ``cache_size > 0`` the features of up to that many images are memoised by content
+    (:class:`FeatureCache`).
     """
 
     def __init__(self, image_size: int, stride: int = 16, cache_size: int = 0) -> None:
@@ -40,29 +75,14 @@ class EfficientNetTrunk(nn.Module):
         self.blocks = nn.ModuleList(net._blocks[:depth])
         self.requires_grad_(False)
         self.eval()
-        self.cache_size = cache_size
-        self._cache: OrderedDict[bytes, torch.Tensor] = OrderedDict()
+        self.cache = FeatureCache(cache_size)
 
     def train(self, mode: bool = True) -> EfficientNetTrunk:
         return super().train(False)  # frozen BatchNorm, no drop-connect
 
     @torch.no_grad()
     def forward(self, pixels: torch.Tensor) -> torch.Tensor:
-        if self.cache_size <= 0:
-            return self._features(pixels)
-        rows = pixels.detach().cpu().contiguous()
-        keys = [hashlib.blake2b(r.numpy().tobytes(), digest_size=16).digest() for r in rows]
-        missing = [i for i, k in enumerate(keys) if k not in self._cache]
-        if missing:
-            new = self._features(pixels[missing])
-            for i, f in zip(missing, new, strict=True):
-                self._cache[keys[i]] = f.clone()
-        out = torch.stack([self._cache[k] for k in keys])
-        for k in keys:
-            self._cache.move_to_end(k)
-        while len(self._cache) > self.cache_size:
-            self._cache.popitem(last=False)
-        return out
+        return self.cache(pixels, self._features)
 
     def _features(self, pixels: torch.Tensor) -> torch.Tensor:
         x = self.stem(pixels.to(self.stem[0].weight.dtype))

@@ -14,17 +14,17 @@ from typing import Any
 import torch
 from torch import nn
 
-from rt2.backbones.base import CachedDecoderBackbone
+from rt2.backbones.base import CachedDecoderBackbone, visibility
 
 
-def attention_bias(key_mask: torch.Tensor, num_queries: int, dtype: torch.dtype) -> torch.Tensor:
-    """Key mask (B, K) -> additive causal mask (B, 1, Q, K); queries are the last Q keys."""
-    K = key_mask.shape[1]
-    Q = num_queries
-    causal = torch.ones(Q, K, dtype=torch.bool, device=key_mask.device).tril(diagonal=K - Q)
-    allowed = causal[None, None] & key_mask[:, None, None, :]  # (B, 1, Q, K)
-    idx = torch.arange(Q, device=key_mask.device)
-    allowed[:, :, idx, idx + K - Q] = True  # each query sees itself: no all-masked rows
+def attention_bias(
+    key_mask: torch.Tensor,
+    num_queries: int,
+    dtype: torch.dtype,
+    groups: torch.Tensor | None = None,
+) -> torch.Tensor:
+    """Key mask (B, K) -> additive mask (B, 1, Q, K) of :func:`~rt2.backbones.base.visibility`."""
+    allowed = visibility(key_mask, num_queries, groups)
     bias = torch.zeros(allowed.shape, dtype=dtype, device=key_mask.device)
     return bias.masked_fill_(~allowed, torch.finfo(dtype).min)
 
@@ -51,18 +51,16 @@ class HFDecoderBackbone(CachedDecoderBackbone):
         positions: torch.Tensor,
         past: Any = None,
         use_cache: bool = False,
-        prefix: torch.Tensor | None = None,
+        groups: torch.Tensor | None = None,
     ) -> tuple[torch.Tensor, Any]:
-        """The HF decoder under our 4-D mask; the cache is an HF ``DynamicCache``. Causal only
-        (``prefix_lm`` stays False for these backbones)."""
-        if prefix is not None:
-            raise ValueError(f"{type(self).__name__} has no prefix-LM attention")
+        """The HF decoder under our 4-D mask (same-group positions see each other both ways);
+        the cache is an HF ``DynamicCache``."""
         if use_cache and past is None:
             from transformers import DynamicCache
 
             past = DynamicCache()
         decoder = self._decoder()
-        mask = attention_bias(key_mask, x.shape[1], x.dtype)
+        mask = attention_bias(key_mask, x.shape[1], x.dtype, groups)
         if getattr(decoder.config, "layer_types", None):  # hybrid sliding/full models (Gemma 3)
             mask = {t: mask for t in set(decoder.config.layer_types)}
         out = decoder(

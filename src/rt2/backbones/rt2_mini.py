@@ -1,10 +1,13 @@
 """``rt2-mini``: EfficientNet-Lite0 -> MLP projector -> SmolLM2-135M-Instruct, fully offline.
 
 A LLaVA-style small VLM built from real pretrained parts shipped on PyPI (see
-:mod:`rt2.backbones.pretrained`): the ImageNet EfficientNet-Lite0 feature map (1280 channels at
-stride 32) is average-pooled to ``image_tokens`` cells, projected by a 2-layer MLP into SmolLM2's
-576-d embedding space and put in front of the prompt. Frozen parts are stored in ``dtype``
-(bf16 by default); trainable parts stay fp32 (call ``.to(torch.bfloat16)`` for pure inference).
+:mod:`rt2.backbones.pretrained`): an ImageNet EfficientNet-Lite0 feature map (``vision_stride``
+32: the 1280-channel head; 16: the 112-channel block-10 map, which keeps where small objects are)
+is average-pooled to ``image_tokens`` cells, projected by a 2-layer MLP into SmolLM2's 576-d
+embedding space (plus a learned 2-D position code with ``pos_embed``) and put in front of the
+prompt. With ``prefix_lm`` the image and prompt tokens attend both ways (PaliGemma), so the image
+tokens read the instruction. Frozen parts are stored in ``dtype`` (bf16 by default); trainable
+parts stay fp32 (call ``.to(torch.bfloat16)`` for pure inference).
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from rt2.backbones.efficientnet_trunk import EfficientNetTrunk, FeatureCache
 from rt2.backbones.hf_lm import HFDecoderBackbone, module_dtype
 from rt2.backbones.hf_tokenizer import HFTextTokenizer
 from rt2.backbones.lora import LoraOptions, apply_lora
@@ -27,6 +31,7 @@ from rt2.backbones.text_corpus import offline_corpus
 
 DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16}
 VISION_CHANNELS = 1280  # EfficientNet-Lite0 head
+VISION_STRIDES = (16, 32)
 
 
 @dataclass(frozen=True)
@@ -34,7 +39,12 @@ class RT2MiniConfig:
     """Options of ``rt2-mini`` (all keyword options of ``build_vla("rt2-mini", ...)``)."""
 
     image_size: int = 128  # pixels; a multiple of 32 (EfficientNet stride)
-    image_tokens: int = 16  # a square number g*g with g <= image_size / 32
+    image_tokens: int = 16  # a square number g*g with g <= image_size / vision_stride
+    # 32: the classifier's 1280-channel head features; 16: the frozen 112-channel block-10 map
+    vision_stride: int = 32
+    pos_embed: bool = False  # a learned (image_tokens, D) position code on the image tokens
+    prefix_lm: bool = False  # image + prompt attend both ways, the answer causally
+    feature_cache: int = 0  # frozen vision: memoise the features of this many images
     freeze_vision: bool = True
     freeze_lm: bool = False  # with LoRA the base LM is always frozen
     lora_rank: int = 0  # 0: no LoRA
@@ -50,12 +60,24 @@ class RT2MiniConfig:
             raise ValueError(
                 f"RT2MiniConfig.image_size must be a positive multiple of 32, got {self.image_size}"
             )
-        g = math.isqrt(self.image_tokens)
-        if self.image_tokens <= 0 or g * g != self.image_tokens or g > self.image_size // 32:
+        if self.vision_stride not in VISION_STRIDES:
             raise ValueError(
-                f"RT2MiniConfig.image_tokens must be a square g*g with g <= image_size/32 "
-                f"({self.image_size // 32}), got {self.image_tokens}"
+                f"RT2MiniConfig.vision_stride must be one of {VISION_STRIDES}, "
+                f"got {self.vision_stride}"
             )
+        g, side = math.isqrt(self.image_tokens), self.image_size // self.vision_stride
+        if self.image_tokens <= 0 or g * g != self.image_tokens or g > side:
+            raise ValueError(
+                f"RT2MiniConfig.image_tokens must be a square g*g with g <= "
+                f"image_size/vision_stride ({side}), got {self.image_tokens}"
+            )
+        if self.feature_cache < 0 or (self.feature_cache and not self.freeze_vision):
+            raise ValueError(
+                f"RT2MiniConfig.feature_cache must be >= 0 and needs freeze_vision, got "
+                f"{self.feature_cache} with freeze_vision={self.freeze_vision}"
+            )
+        if self.vision_stride == 16 and not self.freeze_vision:
+            raise ValueError("RT2MiniConfig: the stride-16 trunk is frozen (freeze_vision=True)")
         if self.dtype not in DTYPES:
             raise ValueError(
                 f"RT2MiniConfig.dtype must be one of {list(DTYPES)}, got {self.dtype!r}"
@@ -88,14 +110,22 @@ class RT2MiniBackbone(HFDecoderBackbone):
         self.image_size = c.image_size
         self.num_image_tokens = c.image_tokens
         self.max_positions = min(c.max_positions, lm.config.max_position_embeddings)
-        self.vision = load_efficientnet_lite0(c.image_size)
-        del self.vision._fc  # classifier head unused
-        if c.freeze_vision:
-            self.vision.to(frozen).requires_grad_(False)
+        self.prefix_lm = c.prefix_lm
+        if c.vision_stride == 16:
+            self.vision: nn.Module = EfficientNetTrunk(c.image_size, 16).to(frozen)
+            channels = self.vision.channels
+        else:
+            self.vision = load_efficientnet_lite0(c.image_size)
+            del self.vision._fc  # classifier head unused
+            channels = VISION_CHANNELS
+            if c.freeze_vision:
+                self.vision.to(frozen).requires_grad_(False)
+        self.feature_cache = FeatureCache(c.feature_cache)
         d = lm.config.hidden_size
+        self.image_pos = nn.Parameter(torch.zeros(c.image_tokens, d)) if c.pos_embed else None
         self.projector = nn.Sequential(
-            nn.LayerNorm(VISION_CHANNELS),
-            nn.Linear(VISION_CHANNELS, d),
+            nn.LayerNorm(channels),
+            nn.Linear(channels, d),
             nn.GELU(),
             nn.Linear(d, d),
         )
@@ -161,13 +191,22 @@ class RT2MiniBackbone(HFDecoderBackbone):
         return self
 
     # ---- vision -------------------------------------------------------------------------
-    def embed_images(self, pixels: torch.Tensor) -> torch.Tensor:
+    def _features(self, pixels: torch.Tensor) -> torch.Tensor:
+        """Pixels (B, 3, S, S) -> pooled vision features (B, C, g, g)."""
         x = pixels.to(module_dtype(self.vision))
         with torch.set_grad_enabled(torch.is_grad_enabled() and not self.config.freeze_vision):
-            f = self.vision.extract_features(x)  # (B, 1280, S/32, S/32)
-        f = F.adaptive_avg_pool2d(f, self.config.grid)  # (B, 1280, g, g)
-        f = f.flatten(2).transpose(1, 2)  # (B, N, 1280)
+            if self.config.vision_stride == 16:
+                f = self.vision(x)  # (B, 112, S/16, S/16)
+            else:
+                f = self.vision.extract_features(x)  # (B, 1280, S/32, S/32)
+            return F.adaptive_avg_pool2d(f, self.config.grid)  # (B, C, g, g)
+
+    def embed_images(self, pixels: torch.Tensor) -> torch.Tensor:
+        f = self.feature_cache(pixels, self._features)  # (B, C, g, g)
+        f = f.flatten(2).transpose(1, 2)  # (B, N, C)
         tokens = self.projector(f.to(module_dtype(self.projector)))  # (B, N, D)
+        if self.image_pos is not None:
+            tokens = tokens + self.image_pos.to(tokens.dtype)
         return tokens.to(module_dtype(self.base_lm))
 
     # ---- language model -----------------------------------------------------------------

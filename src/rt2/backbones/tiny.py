@@ -11,7 +11,7 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from rt2.backbones.base import CachedDecoderBackbone
+from rt2.backbones.base import CachedDecoderBackbone, visibility
 from rt2.backbones.byte_tokenizer import ByteTokenizer
 from rt2.backbones.efficientnet_trunk import TRUNK_DEPTHS, EfficientNetTrunk
 from rt2.backbones.layers import Block, init_weights
@@ -187,23 +187,13 @@ class TinyBackbone(CachedDecoderBackbone):
         positions: torch.Tensor,
         past: list[tuple[torch.Tensor, torch.Tensor]] | None = None,
         use_cache: bool = False,
-        prefix: torch.Tensor | None = None,
+        groups: torch.Tensor | None = None,
     ) -> tuple[torch.Tensor, list[tuple[torch.Tensor, torch.Tensor]]]:
         """x (B, T, D) embeddings; key_mask (B, T_past + T) bool -> hidden (B, T, D), new KV
         (per layer: (B, H, T_past + T, Dh) keys, values; returned whatever ``use_cache``).
-        ``prefix`` (B, T) bool, only without ``past``: those positions see each other."""
+        ``groups`` (B, T_past + T): same-group positions see each other (``visibility``)."""
         x = x + self.pos_emb(positions)
-        T, Tk = x.shape[1], key_mask.shape[1]
-        causal = torch.ones(T, Tk, dtype=torch.bool).tril(diagonal=Tk - T)[None, None]  # (1,1,T,Tk)
-        if prefix is not None:
-            if Tk != T:
-                raise ValueError("a prefix mask needs the whole sequence (no past keys)")
-            causal = causal | (prefix[:, None, :, None] & prefix[:, None, None, :])  # (B,1,T,T)
-        mask = causal & key_mask[:, None, None, :]  # (B, 1, T, Tk)
-        # a padded query with no visible key would give NaNs: let it see itself
-        self_key = torch.zeros(T, Tk, dtype=torch.bool)
-        self_key[torch.arange(T), torch.arange(Tk - T, Tk)] = True  # query t sees its own key
-        mask = mask | self_key[None, None]
+        mask = visibility(key_mask, x.shape[1], groups)  # (B, 1, T, T_past + T)
         kv = []
         for i, block in enumerate(self.blocks):
             x, layer_kv = block(x, mask, None if past is None else past[i])

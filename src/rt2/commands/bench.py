@@ -33,6 +33,7 @@ def run(args: argparse.Namespace) -> int:
 
     from rt2.bench import (
         BenchCase,
+        bench_closed_loop,
         bench_inference,
         bench_training,
         build_case,
@@ -55,25 +56,30 @@ def run(args: argparse.Namespace) -> int:
             status.update(f"timing {case}")
             rows.append(bench_inference(case, build_case, repeats=args.repeats))
     table = Table(title="observation -> action (median ms)")
-    for col in ("model", "space", "mapping", "precision", "batch", "params", "tok/action", "vision",
-                "prefill", "decode", "total", "Hz/robot", "actions/s"):  # fmt: skip
+    for col in ("model", "space", "mapping", "decoding", "chunk", "precision", "batch", "params",
+                "tok/action", "vision", "prefill", "decode", "total", "Hz/robot", "actions/s"):  # fmt: skip
         table.add_column(col, justify="right")
     for r in rows:
         c = r.case
         table.add_row(
-            c.model, c.space, c.mapping, c.precision, str(c.batch), f"{r.params / 1e6:.1f}M", str(r.tokens_per_action),
-            f"{r.vision_ms:.1f}", f"{r.prefill_ms:.1f}", f"{r.decode_ms:.1f}", f"{r.total_ms:.1f}",
-            f"{r.hz:.1f}", f"{r.actions_per_s:.0f}",
+            c.model, c.space, c.mapping, c.decoding, str(c.chunk), c.precision, str(c.batch),
+            f"{r.params / 1e6:.1f}M", str(r.tokens_per_action), f"{r.vision_ms:.1f}",
+            f"{r.prefill_ms:.1f}", f"{r.decode_ms:.1f}", f"{r.total_ms:.1f}", f"{r.hz:.1f}",
+            f"{r.actions_per_s:.0f}",
         )  # fmt: skip
     console.print(table)
 
-    def find(mapping: str, precision: str, batch: int, model: str = "tiny", space: str = "rt2"):
-        return next(
-            r
-            for r in rows
-            if (r.case.model, r.case.space, r.case.mapping, r.case.precision, r.case.batch)
-            == (model, space, mapping, precision, batch)
-        )
+    def find(
+        mapping: str,
+        precision: str,
+        batch: int,
+        model: str = "tiny",
+        space: str = "rt2",
+        decoding: str = "autoregressive",
+        chunk: int = 1,
+    ):
+        want = BenchCase(model, mapping, precision, batch, space, False, decoding, chunk)
+        return next(r for r in rows if r.case == want)
 
     if "rt2-mini" in models:
         mini = Table(title="rt2-mini ratios (same run)")
@@ -89,6 +95,14 @@ def run(args: argparse.Namespace) -> int:
             find("reserved", "int8", 1, "rt2-mini"),
         )
         mini.add_row("bf16 / int8 latency (rt2 space)", f"{bf.total_ms / i8.total_ms:.2f}x")
+        for precision in ("bfloat16", "int8"):
+            ar = find("reserved", precision, 1, "rt2-mini")
+            par = find("reserved", precision, 1, "rt2-mini", decoding="parallel")
+            chunked = find("reserved", precision, 1, "rt2-mini", decoding="parallel", chunk=8)
+            mini.add_row(f"parallel / autoregressive Hz (rt2 space, {precision}, batch 1)",
+                         f"{par.hz / ar.hz:.2f}x")  # fmt: skip
+            mini.add_row(f"actions/s, chunk 8 / autoregressive ({precision}, batch 1)",
+                         f"{chunked.actions_per_s / ar.actions_per_s:.2f}x")  # fmt: skip
         console.print(mini)
 
     if "tiny" in models:  # ratios compare tiny rows
@@ -109,6 +123,8 @@ def run(args: argparse.Namespace) -> int:
 
     train = Table(title="training (forward + backward + AdamW)")
     train.add_column("model")
+    train.add_column("space")
+    train.add_column("decoding")
     train.add_column("precision")
     train.add_column("batch", justify="right")
     train.add_column("samples/s", justify="right")
@@ -116,18 +132,34 @@ def run(args: argparse.Namespace) -> int:
     train_cases = [
         BenchCase("tiny", "reserved", p, 16, train=True) for p in ("float32", "bfloat16")
     ]
-    if "rt2-mini" in models:  # full fine-tuning (frozen vision), bf16 autocast
-        train_cases.append(BenchCase("rt2-mini", "reserved", "bfloat16", 8, train=True))
+    if "rt2-mini" in models:  # the presets' configuration: LoRA, frozen stride-16 trunk
+        train_cases += [
+            BenchCase("rt2-mini", "reserved", "bfloat16", 16, "language_table", train=True),
+            BenchCase("rt2-mini", "reserved", "bfloat16", 16, "language_table", True, "parallel"),
+        ]
     if "rt1" in models:  # RT-1 baseline (rt1-tabletop sizes), 6 frames per sample
         train_cases.append(BenchCase("rt1", "classes", "bfloat16", 16, train=True))
     for case in train_cases:
         sps = bench_training(build_case, case)
         train_rows.append(
-            {"model": case.model, "precision": case.precision, "batch": case.batch,
-             "samples_per_s": sps}
+            {"model": case.model, "space": case.space, "decoding": case.decoding,
+             "precision": case.precision, "batch": case.batch, "samples_per_s": sps}
         )  # fmt: skip
-        train.add_row(case.model, case.precision, str(case.batch), f"{sps:.1f}")
+        train.add_row(case.model, case.space, case.decoding, case.precision, str(case.batch),
+                      f"{sps:.1f}")  # fmt: skip
     console.print(train)
+    loop_rows = []
+    if "rt2-mini" in models:  # closed-loop evaluation: envs in lockstep, batched policy calls
+        loop = Table(title="closed-loop evaluation, tabletop (env steps/s)")
+        for col in ("model", "decoding", "chunk", "envs", "env steps/s"):
+            loop.add_column(col, justify="right")
+        for decoding, chunk in (("autoregressive", 1), ("parallel", 1), ("parallel", 8)):
+            case = BenchCase("rt2-mini", "reserved", "bfloat16", batches[-1], "language_table",
+                             decoding=decoding, chunk=chunk)  # fmt: skip
+            steps_per_s = bench_closed_loop(case, build_case)
+            loop_rows.append({**vars(case), "env_steps_per_s": steps_per_s})
+            loop.add_row(case.model, decoding, str(chunk), str(case.batch), f"{steps_per_s:.0f}")
+        console.print(loop)
     if args.json:
         payload = {
             "inference": [
@@ -135,6 +167,7 @@ def run(args: argparse.Namespace) -> int:
                 for r in rows
             ],
             "training": train_rows,
+            "closed_loop": loop_rows,
         }
         with open(args.json, "w") as f:
             json.dump(payload, f, indent=2)

@@ -36,6 +36,19 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--terminate-action", action="store_true", help="action space has terminate"
     )
+    parser.add_argument(
+        "--execute",
+        default="open_loop",
+        choices=("open_loop", "ensemble"),
+        help="how a chunking policy's (K, D) chunks are played: open loop, or ACT's temporal "
+        "ensembling (a model call every step)",
+    )
+    parser.add_argument(
+        "--execute-steps",
+        type=int,
+        default=None,
+        help="open loop: actions played per chunk (default: the whole chunk)",
+    )
     parser.add_argument("--no-progress", action="store_true", help="disable the progress bar")
 
 
@@ -64,6 +77,7 @@ def run(args: argparse.Namespace) -> int:
     )
 
     from rt2.actions import ActionSpace
+    from rt2.evaluation.chunking import ChunkExecution
     from rt2.evaluation.policies import load_policy
     from rt2.evaluation.report import run_metadata, write_report
     from rt2.evaluation.runner import EpisodeRecord, EvalConfig, run_evaluation
@@ -87,6 +101,7 @@ def run(args: argparse.Namespace) -> int:
         terminate_action=args.terminate_action,
         videos=args.videos,
         env_id=ENVS[args.env],
+        execution=ChunkExecution(args.execute, args.execute_steps),
     )
     if args.env == "kitchen":  # RT-2's 8-dim space; the kitchen's own scripted expert
         from rt2.envs.kitchen.expert import KitchenExpert

@@ -16,6 +16,13 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--resume", action="store_true", help="continue from the last checkpoint in --out"
     )
+    parser.add_argument(
+        "--resume-from",
+        default=None,
+        metavar="CKPT",
+        help="continue the run saved in CKPT (a checkpoint, an `rt2 export` or rt2:NAME) at its "
+        "step, writing to --out; without its optimizer state AdamW restarts",
+    )
     parser.add_argument("--steps", type=int, help="shortcut for optim.steps=N")
     parser.add_argument("--list", action="store_true", help="list the presets and exit")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
@@ -41,14 +48,22 @@ def run(args: argparse.Namespace) -> int:
         return 0
     if not args.out:
         raise SystemExit("rt2 train: --out DIR is required")
-    if args.resume and not args.preset:
+    if args.resume and args.resume_from:
+        raise SystemExit("rt2 train: give --resume or --resume-from, not both")
+    if (args.resume or args.resume_from) and not args.preset:
         config = None
     else:
         if not args.preset:
             raise SystemExit("rt2 train: --preset NAME is required (see `rt2 train --list`)")
         overrides = list(args.overrides) + ([f"optim.steps={args.steps}"] if args.steps else [])
         config = apply_overrides(get_preset(args.preset), overrides)
-    trainer = Trainer(config, args.out, args.data, resume=args.resume, console=console)  # type: ignore[arg-type]
+    trainer = Trainer(
+        config,  # type: ignore[arg-type]
+        args.out,
+        args.data,
+        resume=args.resume_from or args.resume,
+        console=console,
+    )
     result = trainer.run(progress=not args.no_progress)
     if not trainer.accelerator.is_main_process:
         return 0

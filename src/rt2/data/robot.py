@@ -20,7 +20,9 @@ class RobotSource:
 
     With ``history=K`` each sample also carries the K frames before it (the episode's first
     frame repeats at its start), for history-conditioned policies such as RT-1. With ``plan``
-    (and per-frame ``plan_states``) each sample carries its grounded plan text (ECoT).
+    (and per-frame ``plan_states``) each sample carries its grounded plan text (ECoT). With
+    ``chunk=K > 1`` a sample's action is the (K, D) chunk of this and the next K - 1 actions,
+    NaN rows past the episode's end (their loss is masked, as LeRobot's ``action_is_pad``).
     """
 
     def __init__(
@@ -31,11 +33,15 @@ class RobotSource:
         history: int = 0,
         plan: PlanFormat | None = None,
         plan_states: list[np.ndarray] | None = None,
+        chunk: int = 1,
     ) -> None:
         if len(images) == 0:
             raise ValueError("a robot source needs at least one episode")
         if history < 0:
             raise ValueError(f"history must be >= 0, got {history}")
+        if chunk < 1:
+            raise ValueError(f"chunk must be >= 1, got {chunk}")
+        self.chunk = chunk
         if (plan is None) != (plan_states is None):
             raise ValueError("a robot source needs both plan and plan_states, or neither")
         self.plan = plan
@@ -48,6 +54,7 @@ class RobotSource:
             raise ValueError(f"{len(self.images)} images for {sum(lengths)} actions")
         self.episode_of = np.repeat(np.arange(len(lengths)), lengths)  # (N,)
         self.episode_start = np.repeat(np.cumsum([0, *lengths[:-1]]), lengths)  # (N,)
+        self.episode_end = self.episode_start + np.repeat(lengths, lengths)  # (N,) exclusive
         self.instructions = instructions  # per episode
         self.history = history
 
@@ -63,7 +70,12 @@ class RobotSource:
         plan = None
         if self.plan is not None and self.plan_states is not None:
             plan = self.plan.text(self.plan_states[i])
-        return RobotSample(self.images[i], instruction, self.actions[i], plan=plan, history=past)
+        action = self.actions[i]  # (D,)
+        if self.chunk > 1:
+            rows = np.arange(i, i + self.chunk)  # (K,)
+            action = self.actions[np.minimum(rows, len(self.actions) - 1)].copy()  # (K, D)
+            action[rows >= self.episode_end[i]] = np.nan
+        return RobotSample(self.images[i], instruction, action, plan=plan, history=past)
 
     @property
     def num_episodes(self) -> int:
@@ -71,7 +83,11 @@ class RobotSource:
 
 
 def load_robot_sources(
-    root: str | Path, eval_episodes: int, history: int = 0, plan: PlanFormat | None = None
+    root: str | Path,
+    eval_episodes: int,
+    history: int = 0,
+    plan: PlanFormat | None = None,
+    chunk: int = 1,
 ) -> tuple[RobotSource, RobotSource | None]:
     """Train and held-out sources (the last ``eval_episodes`` episodes) of a dataset directory;
     with ``plan``, samples carry plans written from ``observation.environment_state``."""
@@ -88,8 +104,8 @@ def load_robot_sources(
             "plan state)"
         )
 
-    train = _source(ds, range(n - held), history, plan)
-    held_out = _source(ds, range(n - held, n), history, plan) if held else None
+    train = _source(ds, range(n - held), history, plan, chunk)
+    held_out = _source(ds, range(n - held, n), history, plan, chunk) if held else None
     del ds
     # decoding leaves the parquet buffers in arrow's allocator; hand them back (5.6 of 8.2 GB
     # resident for 48k frames at 128 px before this)
@@ -97,7 +113,9 @@ def load_robot_sources(
     return train, held_out
 
 
-def _source(ds: EpisodeDataset, part: range, history: int, plan: PlanFormat | None) -> RobotSource:
+def _source(
+    ds: EpisodeDataset, part: range, history: int, plan: PlanFormat | None, chunk: int
+) -> RobotSource:
     """Episodes ``part`` of ``ds``, decoded one by one into one array (peak: the frames once)."""
     lengths = [ds.episodes[i].length for i in part]
     images: np.ndarray | None = None  # (N, H, W, 3) once the first frame size is known
@@ -120,6 +138,7 @@ def _source(ds: EpisodeDataset, part: range, history: int, plan: PlanFormat | No
         history,
         plan=plan,
         plan_states=None if plan is None else states,
+        chunk=chunk,
     )
 
 

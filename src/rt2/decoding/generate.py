@@ -5,7 +5,9 @@ Each row of a batch decodes in one of three modes:
 * ``action``: every token is constrained to the action grammar (RT-2's output constraint);
 * ``cot``: free text (the plan) until the text ends with the action marker (``"Action:"``),
   then constrained; a plan that runs too long gets the marker forced, so an action always follows;
-* ``text``: the whole vocabulary, until EOS (ordinary VQA).
+* ``text``: the whole vocabulary, until EOS (ordinary VQA);
+* ``plan``: as ``cot``, but the row ends after the marker; the returned cache holds the prompt,
+  the plan and the marker, ready for the action slots of parallel decoding.
 
 Per-dimension probabilities (the product of the chosen tokens' probabilities under the
 constrained distribution) are returned so callers can see how confident each value is.
@@ -16,7 +18,7 @@ from __future__ import annotations
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 import torch
@@ -25,7 +27,7 @@ from rt2.actions.grammar import DONE, ActionGrammar
 from rt2.actions.mapping import TextTokenizer
 from rt2.backbones.base import VLMBackbone
 
-Mode = Literal["action", "cot", "text"]
+Mode = Literal["action", "cot", "text", "plan"]
 
 
 @dataclass(frozen=True)
@@ -56,6 +58,7 @@ class Generation:
     dim_probs: np.ndarray  # (B, D) probability of each chosen value; NaN for text rows
     timings: dict[str, float] = field(default_factory=dict)  # seconds: vision, prefill, decode
     steps: int = 0  # decode steps run
+    cache: Any = None  # the backbone's decode cache after the last fed token
 
 
 @dataclass
@@ -107,6 +110,7 @@ def generate(
     t2 = time.perf_counter()
     steps = 0
     for _ in range(max_steps):
+        live = torch.tensor([not r.done for r in rows])  # (B,) rows whose next token counts
         allowed = torch.zeros(B, V, dtype=torch.bool)  # (B, V)
         for i, r in enumerate(rows):
             if r.done:
@@ -116,7 +120,7 @@ def generate(
             elif r.state >= 0:
                 allowed[i, grammar.allowed(r.state)] = True
             else:
-                allowed[i] = plan_mask if r.mode == "cot" else free_mask
+                allowed[i] = plan_mask if r.mode in ("cot", "plan") else free_mask
         scores = logits.float().masked_fill(~allowed, float("-inf"))  # (B, V)
         probs = torch.softmax(scores, dim=-1)  # (B, V), for confidence
         nxt = _choose(scores, sampling, gen)  # (B,)
@@ -146,15 +150,22 @@ def generate(
                 if r.forced:
                     continue
             if was_forced or tok.decode(tokens[i]).rstrip().endswith(action_marker.strip()):
-                r.state, r.action_start = grammar.start, len(tokens[i])
+                r.action_start = len(tokens[i])
+                if r.mode == "plan":
+                    r.done = True
+                else:
+                    r.state = grammar.start
                 continue
             r.free += 1
             if r.free >= sampling.max_new_tokens:
                 r.forced = list(marker_ids)
+        if all(r.done for r in rows) and not any(r.mode == "plan" for r in rows):
+            break
+        # finished rows feed padding that must not count (plans end at different steps)
+        logits, cache = backbone.decode_step(nxt[:, None], cache, real=live)
+        steps += 1
         if all(r.done for r in rows):
             break
-        logits, cache = backbone.decode_step(nxt[:, None], cache)
-        steps += 1
     t3 = time.perf_counter()
     if not all(r.done for r in rows):
         raise RuntimeError(f"decoding did not finish within {max_steps} steps")  # a grammar bug
@@ -168,6 +179,7 @@ def generate(
         dim_probs=dim_probs,
         timings={"vision": t1 - t0, "prefill": t2 - t1, "decode": t3 - t2},
         steps=steps,
+        cache=cache,
     )
 
 

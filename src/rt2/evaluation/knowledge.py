@@ -180,13 +180,15 @@ def answer_logprobs(vla: VLA, rows: Sequence[TextSample]) -> np.ndarray:
     """``log p(" " + answer + EOS | image, prompt)`` of each row, summed over its tokens (B,)."""
     batch = vla.collate(rows)
     assert batch.labels is not None
-    with vla.autocast():
-        out = vla.backbone(batch.pixels, batch.input_ids, batch.attention_mask, batch.image_mask)
-    logp = torch.log_softmax(out.logits[:, :-1].float(), dim=-1)  # (B, T-1, V)
-    target = batch.labels[:, 1:]  # (B, T-1)
-    mask = target >= 0
-    picked = logp.gather(-1, target.clamp(min=0)[..., None])[..., 0]  # (B, T-1)
-    return (picked * mask).sum(-1).numpy()
+    with vla.autocast():  # with labels: the prompt is a prefix-LM backbone's prefix, as in training
+        out = vla.backbone(
+            batch.pixels, batch.input_ids, batch.attention_mask, batch.image_mask, batch.labels
+        )
+    assert out.answer_logits is not None and out.answer_rows is not None
+    logp = torch.log_softmax(out.answer_logits.float(), dim=-1)  # (M, V)
+    picked = logp.gather(-1, out.answer_targets[:, None])[:, 0]  # (M,)
+    total = torch.zeros(len(batch), dtype=torch.float64)
+    return total.index_add_(0, out.answer_rows, picked.double()).numpy()
 
 
 def score_questions(

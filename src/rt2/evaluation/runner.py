@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 
 from rt2.batching import PromptFormat
+from rt2.evaluation.chunking import ChunkExecution, ChunkExecutor
 from rt2.evaluation.policies import Policy, infer_batch
 
 EnvFactory = Callable[[str], Any]  # suite -> gymnasium env
@@ -36,6 +37,7 @@ class EvalConfig:
     terminate_action: bool = False
     videos: int = 0  # episodes per suite recorded as videos
     env_id: str = "rt2/Tabletop-v0"
+    execution: ChunkExecution = field(default_factory=ChunkExecution)  # chunked policies
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "suites", tuple(self.suites))
@@ -258,7 +260,7 @@ def run_evaluation(
     max_steps = 10 * config.max_steps if config.max_steps else 10_000
     return run_jobs(
         list(jobs) if jobs is not None else plan_episodes(config),
-        policy,
+        ChunkExecutor(policy, config.execution),  # plays (B, K, D) chunks; (B, D) passes through
         env_factory or config.make_env,
         num_envs=config.num_envs,
         on_episode=on_episode,

@@ -119,6 +119,7 @@ def export_checkpoint(
         for name in EXPORTED:
             if (src / name).is_file():
                 shutil.copy2(src / name, tmp / name)
+        _write_json(tmp / "export.json", {"source": str(src), "step": _step_of(src)})
         for p in tmp.iterdir():
             with open(p, "rb") as f:
                 os.fsync(f.fileno())
@@ -127,6 +128,15 @@ def export_checkpoint(
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     return out
+
+
+def _step_of(ckpt: Path) -> int | None:
+    """The training step a checkpoint was saved at (from its trainer state or name)."""
+    if (ckpt / "export.json").is_file():
+        return json.loads((ckpt / "export.json").read_text()).get("step")
+    if ckpt.name.startswith("step-") and ckpt.name[5:].isdigit():
+        return int(ckpt.name[5:])
+    return None
 
 
 def _prune(root: Path, keep_last: int, keep: Path) -> None:
@@ -167,12 +177,15 @@ def read_json(ckpt: Path, name: str) -> Any:
     return json.loads(path.read_text())
 
 
-def load_weights(model: nn.Module, ckpt: str | Path, strict: bool = True) -> None:
-    """Load ``model.safetensors`` into ``model``; every missing key must be frozen-pretrained or tied."""
+def load_weights(
+    model: nn.Module, ckpt: str | Path, strict: bool = True, fresh: tuple[str, ...] = ()
+) -> None:
+    """Load ``model.safetensors`` into ``model``; every missing key must be frozen-pretrained or
+    tied, or start with a ``fresh`` prefix (parts this model starts anew, not loaded)."""
     path = Path(ckpt) / WEIGHTS
     if not path.is_file():
         raise FileNotFoundError(f"{ckpt} is not a checkpoint: {WEIGHTS} is missing")
-    state = load_file(str(path))
+    state = {k: v for k, v in load_file(str(path)).items() if not (fresh and k.startswith(fresh))}
     own = model.state_dict()
     bad = [k for k, v in state.items() if k in own and own[k].shape != v.shape]
     if bad:
@@ -187,7 +200,11 @@ def load_weights(model: nn.Module, ckpt: str | Path, strict: bool = True) -> Non
         allowed = set(
             getattr(model, "pretrained_parameter_names", lambda: set())()
         ) | _tied_aliases(model)
-        missing = [k for k in result.missing_keys if k not in allowed]
+        missing = [
+            k
+            for k in result.missing_keys
+            if k not in allowed and not (fresh and k.startswith(fresh))
+        ]
         if unexpected or missing:
             raise ValueError(
                 f"checkpoint {ckpt} does not fit this model: missing {missing[:5]}, unexpected {unexpected[:5]}"

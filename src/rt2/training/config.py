@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 if TYPE_CHECKING:
     from rt2.data.plan import PlanFormat
+    from rt2.decoding.parallel import DecodingConfig
 
 Precision = Literal["bf16", "fp32"]
 
@@ -30,6 +31,10 @@ class ModelConfig:
     init: str | None = None  # checkpoint directory whose weights start this run
     freeze: tuple[str, ...] = ()  # parameter-name prefixes kept frozen, e.g. "backbone.patch"
     history: int = 0  # earlier frames given with each robot sample (RT-1 uses 5 + the current)
+    # "parallel": every action token of a chunk of ``chunk`` actions from one forward pass
+    # (rt2.decoding.parallel); "autoregressive": token by token, as RT-2
+    decoding: str = "autoregressive"
+    chunk: int = 1
 
     def __post_init__(self) -> None:
         if self.kind not in ("vla", "rt1"):
@@ -44,6 +49,17 @@ class ModelConfig:
             raise ValueError(f"model.history: expected >= 0, got {self.history}")
         if self.num_bins < 2:
             raise ValueError(f"model.num_bins: expected >= 2, got {self.num_bins}")
+        from rt2.decoding.parallel import DecodingConfig
+
+        try:
+            DecodingConfig(self.decoding, self.chunk)  # type: ignore[arg-type]
+        except ValueError as err:
+            raise ValueError(f"model.decoding / model.chunk: {err}") from None
+
+    def decoding_config(self) -> DecodingConfig:
+        from rt2.decoding.parallel import DecodingConfig
+
+        return DecodingConfig(self.decoding, self.chunk)  # type: ignore[arg-type]
 
 
 @dataclass(frozen=True)
@@ -133,13 +149,20 @@ class TrainConfig:
     eval_every: int = 200
     save_every: int = 500
     keep_last: int = 2  # checkpoints kept on disk (the newest ones)
+    # closed-loop success during training (the learning curve): every ``rollout_every`` steps
+    # (0: never) run ``rollout_episodes`` episodes of ``rollout_suite``, seeds 10000 + i
+    rollout_every: int = 0
+    rollout_episodes: int = 50
+    rollout_suite: str = "seen"
 
     def __post_init__(self) -> None:
         if self.precision not in ("bf16", "fp32"):
             raise ValueError(f"precision: expected 'bf16' or 'fp32', got {self.precision!r}")
-        for name in ("log_every", "eval_every", "save_every", "keep_last"):
+        for name in ("log_every", "eval_every", "save_every", "keep_last", "rollout_episodes"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name}: expected >= 1, got {getattr(self, name)}")
+        if self.rollout_every < 0:
+            raise ValueError(f"rollout_every: expected >= 0, got {self.rollout_every}")
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)

@@ -11,6 +11,7 @@ from torch import nn
 from rt2.actions import ActionSpace, ActionTokenizer, build_mapping, mapping_from_dict
 from rt2.backbones import build_backbone
 from rt2.batching import PromptFormat
+from rt2.decoding.parallel import DecodingConfig
 from rt2.model import VLA
 from rt2.training.checkpoint import latest_checkpoint, load_weights, read_json
 from rt2.training.config import ModelConfig, TrainConfig
@@ -47,10 +48,25 @@ def build_model(
                 action_tokenizer.num_values.tolist(),
                 corpus=texts,
             )
-        model = VLA(backbone, action_tokenizer, mapping, PromptFormat())
+        model = VLA(
+            backbone,
+            action_tokenizer,
+            mapping,
+            PromptFormat(),
+            decoding=config.decoding_config(),
+        )
     if ckpt is not None:
-        load_weights(model, ckpt)
+        load_weights(model, ckpt, fresh=("slots.",) if _new_slots(ckpt, config) else ())
     return model
+
+
+def _new_slots(ckpt: Path, config: ModelConfig) -> bool:
+    """True if this run adds action slots its init checkpoint did not have (an autoregressive
+    checkpoint continued with parallel decoding): the slots start fresh, the rest loads."""
+    if not (ckpt / "vla.json").is_file() or config.decoding != "parallel":
+        return False
+    saved = read_json(ckpt, "vla.json").get("decoding", {})
+    return (saved.get("mode"), saved.get("chunk")) != ("parallel", config.chunk)
 
 
 def _init_checkpoint(config: ModelConfig) -> Path | None:
@@ -107,6 +123,9 @@ def load_model(path: str | Path) -> nn.Module:
     backbone = build_backbone(config.model.backbone, **config.model.backbone_options)
     action_tokenizer = ActionTokenizer.from_dict(spec["action_tokenizer"])
     mapping = mapping_from_dict(spec["mapping"], backbone.tokenizer)
-    model = VLA(backbone, action_tokenizer, mapping, PromptFormat(**spec["prompt"]))
+    decoding = DecodingConfig(**spec.get("decoding", {}))  # older checkpoints: autoregressive
+    model = VLA(
+        backbone, action_tokenizer, mapping, PromptFormat(**spec["prompt"]), decoding=decoding
+    )
     load_weights(model, ckpt)
     return model.eval()

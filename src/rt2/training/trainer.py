@@ -71,6 +71,7 @@ def _load_data(config: TrainConfig, data_dir: str | Path | None) -> _Data:
             config.data.eval_episodes,
             history=config.model.history,
             plan=config.data.plan_format(),
+            chunk=config.model.chunk,
         )
         stats = compute_stats(robot.actions)
         fingerprint = dataset_fingerprint(data_dir)
@@ -116,17 +117,24 @@ class Trainer:
         config: TrainConfig | None,
         out_dir: str | Path,
         data_dir: str | Path | None = None,
-        resume: bool = False,
+        resume: bool | str | Path = False,
         console: Console | None = None,
     ) -> None:
+        """``resume``: True continues the newest checkpoint in ``out_dir``; a path (or
+        ``rt2:NAME``) continues that checkpoint's run at its step, into ``out_dir``."""
         self.out_dir = Path(out_dir)
         self.console = console or Console()
         self.start_step = 0
-        resume_from = latest_checkpoint(self.out_dir) if resume else None
-        if resume and resume_from is None:
-            self.console.print(
-                f"[yellow]--resume: no checkpoint in {self.out_dir}; starting fresh[/]"
-            )
+        if isinstance(resume, bool):
+            resume_from = latest_checkpoint(self.out_dir) if resume else None
+            if resume and resume_from is None:
+                self.console.print(
+                    f"[yellow]--resume: no checkpoint in {self.out_dir}; starting fresh[/]"
+                )
+        else:
+            resume_from = latest_checkpoint(resume)
+            if resume_from is None:
+                raise FileNotFoundError(f"--resume-from {resume}: no checkpoint there")
         if resume_from is not None:
             saved = TrainConfig.from_dict(read_json(resume_from, "config.json"))
             if config is not None and config != saved:
@@ -169,9 +177,7 @@ class Trainer:
         )
         if resume_from is not None:
             load_weights(model, resume_from)
-            state = torch.load(resume_from / "trainer_state.pt", weights_only=False)
-            optimizer.load_state_dict(state["optimizer"])
-            self.start_step = int(state["step"])
+            self.start_step = self._resume_optimizer(resume_from, optimizer)
         self.model, self.optimizer = self.accelerator.prepare(model, optimizer)
         self.mixture = Mixture(self.data.train, config.data.weights, seed=config.seed)
         self.eval_sets = {
@@ -185,6 +191,20 @@ class Trainer:
             )
         self.micro = config.optim.batch_size // (config.optim.grad_accum * world)
         self.metrics_path = self.out_dir / "metrics.jsonl"
+
+    def _resume_optimizer(self, ckpt: Path, optimizer: torch.optim.Optimizer) -> int:
+        """Load the optimizer state of ``ckpt`` and return its step. An exported checkpoint
+        has none (``rt2 export`` drops it): AdamW restarts its moments at the recorded step."""
+        if (ckpt / "trainer_state.pt").is_file():
+            state = torch.load(ckpt / "trainer_state.pt", weights_only=False)
+            optimizer.load_state_dict(state["optimizer"])
+            return int(state["step"])
+        step = int((_read_optional(ckpt, "export.json") or {}).get("step", 0))
+        self.console.print(
+            f"[yellow]resume: {ckpt} has no optimizer state (an export); continuing at step "
+            f"{step} with fresh AdamW moments[/]"
+        )
+        return step
 
     @property
     def unwrapped(self):
@@ -240,6 +260,40 @@ class Trainer:
                 )
         model.train()
         return out
+
+    @torch.no_grad()
+    def rollout(self, step: int) -> dict[str, float]:
+        """Closed-loop success on ``rollout_episodes`` episodes of ``rollout_suite`` (fixed
+        seeds 10000 + i, so points of the learning curve compare), bf16 inference."""
+        from rt2.evaluation.runner import EvalConfig, run_evaluation
+        from rt2.policy import VLAPolicy
+
+        cfg, model = self.config, self.unwrapped
+        if cfg.model.kind != "vla":
+            from rt2.baselines.rt1.policy import RT1Policy
+
+            policy: Any = RT1Policy(model)
+        else:
+            policy = VLAPolicy(model, cot=cfg.data.plan_bins > 0)
+        precision = getattr(model, "precision", None)
+        if precision is not None:
+            model.precision = "bfloat16"
+        t0 = time.perf_counter()
+        n = cfg.rollout_episodes
+        records = run_evaluation(
+            EvalConfig((cfg.rollout_suite,), n, seed=10_000, num_envs=min(10, n)), policy
+        )
+        if precision is not None:
+            model.precision = precision
+        model.train()
+        wins = sum(r.success for r in records)
+        return {
+            f"rollout/{cfg.rollout_suite}_success": wins / n,
+            f"rollout/{cfg.rollout_suite}_successes": wins,
+            "rollout/episodes": n,
+            "rollout/robot_samples": round(step * cfg.optim.batch_size * _robot_share(cfg)),
+            "rollout/seconds": time.perf_counter() - t0,
+        }
 
     def _log(self, record: dict[str, Any]) -> None:
         if self.accelerator.is_main_process:
@@ -339,8 +393,25 @@ class Trainer:
                     )
                 if done % cfg.save_every == 0 or done == end:
                     ckpt = self.save(done)
+                if cfg.rollout_every and (done % cfg.rollout_every == 0 or done == end):
+                    if self.accelerator.is_main_process:
+                        result = self.rollout(done)
+                        self._log({"step": done, **result})
+                        rate = result[f"rollout/{cfg.rollout_suite}_success"]
+                        bar.console.print(
+                            f"step {done}: closed loop {cfg.rollout_suite} {rate:.0%} "
+                            f"({result[f'rollout/{cfg.rollout_suite}_successes']}/"
+                            f"{cfg.rollout_episodes}, {result['rollout/seconds']:.0f} s)"
+                        )
+                    self.accelerator.wait_for_everyone()
                 bar.update(task, completed=done)
         return TrainResult(self.out_dir, ckpt, end, last, eval_metrics, time.perf_counter() - t0)
+
+
+def _robot_share(config: TrainConfig) -> float:
+    """Expected fraction of robot samples in a batch."""
+    w = config.data.weights
+    return w.get("robot", 0.0) / sum(w.values())
 
 
 def _read_optional(ckpt: Path, name: str) -> Any:
