@@ -28,8 +28,9 @@ def trained(tmp_path_factory, tiny_dataset):
 def test_export_drops_optimizer_state_and_halves_the_weights(tmp_path, trained):
     out = export_checkpoint(trained, tmp_path / "shipped")
     assert sorted(p.name for p in out.iterdir()) == [
-        "config.json", "dataset.json", "model.safetensors", "stats.json", "vla.json",
+        "config.json", "dataset.json", "export.json", "model.safetensors", "stats.json", "vla.json",
     ]  # fmt: skip
+    assert json.loads((out / "export.json").read_text())["step"] == 4
     src = load_file(str(latest_checkpoint(trained) / "model.safetensors"))
     dst = load_file(str(out / "model.safetensors"))
     assert src.keys() == dst.keys()
@@ -81,3 +82,16 @@ def test_shipped_names_resolve_and_unknown_ones_are_named(tmp_path, monkeypatch,
     load_model("rt2:tiny-net")
     with pytest.raises(FileNotFoundError, match=r"did you mean rt2:tiny-net"):
         resolve("rt2:tiny-nett")
+
+
+def test_a_run_continues_from_an_export_at_its_step(tmp_path, trained, tiny_dataset):
+    """The optimizer state is gone (only exported weights were kept): the run goes on at the
+    exported step with fresh AdamW moments, from the exported weights."""
+    shipped = export_checkpoint(trained, tmp_path / "shipped")
+    run = tmp_path / "continued"
+    result = Trainer(config(steps=6), run, tiny_dataset, resume=shipped).run(progress=False)
+    assert result.step == 6
+    steps = [json.loads(line)["step"] for line in (run / "metrics.jsonl").read_text().splitlines()]
+    assert min(steps) == 5  # steps 1-4 were the exported run's
+    with pytest.raises(FileNotFoundError, match="no checkpoint there"):
+        Trainer(config(), tmp_path / "x", tiny_dataset, resume=tmp_path / "nothing")

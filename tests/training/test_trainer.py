@@ -137,3 +137,28 @@ def test_two_process_cpu_training_with_accelerate_launch(tmp_path, tiny_dataset)
     assert [r["step"] for r in train_rows] == [1, 2, 3]
     assert all(r["processes"] == 2 for r in train_rows)
     assert latest_checkpoint(tmp_path).name == "step-000003"
+
+
+def test_parallel_chunked_run_logs_its_closed_loop_learning_curve(tmp_path, tiny_dataset):
+    """A parallel-decoding VLA trained on chunks of 3 actions, with closed-loop rollouts during
+    training; its checkpoint reloads as a chunking policy."""
+    cfg = config(
+        steps=4,
+        model=ModelConfig(backbone_options=SMALL_BACKBONE, decoding="parallel", chunk=3),
+        rollout_every=2,
+        rollout_episodes=2,
+    )
+    Trainer(cfg, tmp_path / "run", tiny_dataset).run(progress=False)
+    rows = [
+        json.loads(line) for line in (tmp_path / "run" / "metrics.jsonl").read_text().splitlines()
+    ]
+    curve = [r for r in rows if "rollout/seen_success" in r]
+    assert [r["step"] for r in curve] == [2, 4]
+    assert all(r["rollout/episodes"] == 2 and 0 <= r["rollout/seen_success"] <= 1 for r in curve)
+    assert curve[-1]["rollout/robot_samples"] == 4 * 8
+    model = load_model(tmp_path / "run")
+    assert model.decoding.chunk == 3 and model.slots is not None
+    from rt2.policy import VLAPolicy
+
+    obs = {"image": np.zeros((64, 64, 3), np.uint8), "instruction": "push the red star"}
+    assert VLAPolicy(model).infer_batch([obs, obs]).shape == (2, 3, 2)  # chunks, for a server

@@ -120,8 +120,9 @@ class Trainer:
         resume: bool | str | Path = False,
         console: Console | None = None,
     ) -> None:
-        """``resume``: True continues the newest checkpoint in ``out_dir``; a path (or
-        ``rt2:NAME``) continues that checkpoint's run at its step, into ``out_dir``."""
+        """``resume``: True continues the newest checkpoint in ``out_dir`` with its saved config;
+        a path (or ``rt2:NAME``) continues that checkpoint's run at its step, into ``out_dir``,
+        with ``config`` when given (e.g. more steps) or the saved one."""
         self.out_dir = Path(out_dir)
         self.console = console or Console()
         self.start_step = 0
@@ -137,11 +138,12 @@ class Trainer:
                 raise FileNotFoundError(f"--resume-from {resume}: no checkpoint there")
         if resume_from is not None:
             saved = TrainConfig.from_dict(read_json(resume_from, "config.json"))
-            if config is not None and config != saved:
-                self.console.print(
-                    f"[yellow]--resume: continuing with the config saved in {resume_from}[/]"
-                )
-            config = saved
+            if isinstance(resume, bool) or config is None:  # --resume: the run as it was
+                if config is not None and config != saved:
+                    self.console.print(
+                        f"[yellow]--resume: continuing with the config saved in {resume_from}[/]"
+                    )
+                config = saved
             if data_dir is None and (fp := _read_optional(resume_from, "dataset.json")):
                 data_dir = fp["path"]
         if config is None:
