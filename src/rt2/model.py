@@ -27,7 +27,7 @@ from rt2.backbones.base import (
 )
 from rt2.batching import Batch, BatchBuilder, PromptFormat, RobotSample, Sample, TextSample
 from rt2.decoding import Generation, SamplingConfig, generate
-from rt2.decoding.parallel import ActionSlots, DecodingConfig
+from rt2.decoding.parallel import ActionSlots, DecodingConfig, slot_input_ids
 
 Precision = Literal["float32", "bfloat16"]
 
@@ -219,7 +219,8 @@ class VLA(nn.Module):
     def _act_parallel(
         self, samples: Sequence[RobotSample], cot: bool, sampling: SamplingConfig | None
     ) -> ActResult:
-        """Prefill (and the plan, token by token), then every action slot in one pass."""
+        """Without a plan: one forward pass over [image][prompt][slots]. With one: prefill, the
+        plan token by token, then every action slot in one pass over the cache."""
         assert self.slots is not None
         batch = self.builder.prompts(samples)
         bb = self.backbone
@@ -227,20 +228,18 @@ class VLA(nn.Module):
         with self.autocast():
             if cot:
                 gen = self._generate(samples, ["plan"] * len(samples), sampling, batch)
-                cache, timings = gen.cache, dict(gen.timings)
+                timings = dict(gen.timings)
+                t2 = time.perf_counter()
+                dtype = bb.embed_text(batch.input_ids[:, :1]).dtype
+                queries = self.slots.queries[None].expand(len(samples), -1, -1)  # (B, S, E)
+                logits, _ = bb.extend(queries.to(dtype), gen.cache, bidirectional=True)
+                timings["decode"] += time.perf_counter() - t2  # (B, S, V) logits
             else:
                 image_embeds = bb.embed_images(batch.pixels)
                 t1 = time.perf_counter()
-                _, cache = bb.prefill(
-                    image_embeds, batch.input_ids, batch.attention_mask, batch.image_mask
-                )
-                timings = {"vision": t1 - t0, "prefill": time.perf_counter() - t1}
-            t2 = time.perf_counter()
-            dtype = bb.embed_text(batch.input_ids[:, :1]).dtype
-            queries = self.slots.queries[None].expand(len(samples), -1, -1)  # (B, S, E)
-            logits, _ = bb.extend(queries.to(dtype), cache, bidirectional=True)  # (B, S, V)
+                logits = self._slot_pass(image_embeds, batch)  # (B, S, V)
+                timings = {"vision": t1 - t0, "prefill": time.perf_counter() - t1, "decode": 0.0}
         chunk_bins, probs = self.slots.read(logits)  # (B, K, D)
-        timings["decode"] = timings.get("decode", 0.0) + time.perf_counter() - t2
         decode = bb.tokenizer.decode
         return ActResult(
             actions=self.action_tokenizer.decode(chunk_bins[:, 0]),
@@ -254,6 +253,20 @@ class VLA(nn.Module):
                 axis=1,
             ),  # (B, K, D)
         )
+
+    def _slot_pass(self, image_embeds: torch.Tensor, batch: Batch) -> torch.Tensor:
+        """Slot logits (B, S, V) of left-padded prompts in one pass over [image][prompt][slots]."""
+        assert self.slots is not None
+        bb, S = self.backbone, self.slots.num_slots
+        B = len(batch)
+        slots = torch.tensor(slot_input_ids(S))[None].expand(B, S)  # (B, S)
+        ids = torch.cat([batch.input_ids, slots], dim=1)  # (B, T + S)
+        mask = torch.cat([batch.attention_mask, torch.ones(B, S, dtype=torch.long)], dim=1)
+        text = self.slots.embed(bb.embed_text(ids.clamp(min=0)), ids)  # (B, T + S, E)
+        groups = mask.long() if bb.prefix_lm else torch.zeros_like(mask)  # the prompt: group 1
+        groups[:, -S:] = 2
+        h = bb.hidden(image_embeds, text, mask, batch.image_mask, groups)  # (B, T + S, E)
+        return bb.logits_of(h[:, -S:])
 
     def act(self, image: np.ndarray, instruction: str) -> np.ndarray:
         """One observation -> one continuous action (D,)."""

@@ -41,9 +41,8 @@ def test_groups_see_each_other_both_ways_and_nothing_else_changes():
 def test_slots_in_one_pass_match_teacher_forcing(small_config, images, plan):
     vla = _parallel(small_config).eval()
     rng = np.random.default_rng(0)
-    samples = [
-        RobotSample(images[i], "push the red star", _chunk(rng, vla, 3), plan) for i in (0, 1)
-    ]
+    instructions = ["push the red star", "push the big blue cube to the left"]  # left padding
+    samples = [RobotSample(images[i], instructions[i], _chunk(rng, vla, 3), plan) for i in (0, 1)]
     batch = vla.collate(samples)
     with torch.no_grad():
         out = vla._parallel_output(batch)
@@ -62,6 +61,10 @@ def test_slots_in_one_pass_match_teacher_forcing(small_config, images, plan):
         queries = vla.slots.queries[None].expand(2, -1, -1)
         logits, _ = bb.extend(queries, cache, bidirectional=True)  # (2, S, V)
     assert torch.allclose(logits, forced, atol=1e-4)
+    if plan is None:  # acting runs [image][prompt][slots] as one pass: the same logits
+        with torch.no_grad():
+            one_pass = vla._slot_pass(bb.embed_images(prompts.pixels), prompts)
+        assert torch.allclose(one_pass, forced, atol=1e-4)
     # the slots read each other: changing one query changes the others' logits
     with torch.no_grad():
         moved = queries.clone()
