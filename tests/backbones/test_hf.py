@@ -93,3 +93,32 @@ def test_lora_trains_only_adapters_of_the_language_model(model_dir):
     assert all(id(p) in lm for p in bb.parameters() if p.requires_grad)
     frozen = build_vla("hf", "rt2", model=model_dir, freeze_lm=True).backbone
     assert not any(p.requires_grad for p in frozen.parameters())  # vision frozen by default
+
+
+def test_parallel_chunk_decoding(model_dir):
+    """All action slots of a chunk in one pass through an HF decoder: trains, and acting (one
+    pass over [image][prompt][slots]) matches teacher forcing."""
+    from rt2.decoding.parallel import DecodingConfig
+
+    torch.manual_seed(0)
+    vla = build_vla(
+        "hf", "rt2", model=model_dir, freeze_vision=False, decoding=DecodingConfig("parallel", 2)
+    )
+    rng = np.random.default_rng(0)
+    space = vla.action_space
+    samples = [
+        RobotSample(rng.integers(0, 256, (40, 40, 3), dtype=np.uint8), ins,
+                    rng.uniform(space.low, space.high, (2, len(space.low))))
+        for ins in ("push the red star", "go left")
+    ]  # fmt: skip
+    out = vla.loss(vla.collate([*samples, TextSample(None, "Q: what? A:", "a block")]))
+    out.loss.backward()
+    assert torch.isfinite(out.loss) and vla.slots.queries.grad is not None
+    vla.eval()
+    with torch.no_grad():
+        forced = vla._parallel_output(vla.collate(samples)).answer_logits
+        prompts = vla.builder.prompts(samples)
+        one_pass = vla._slot_pass(vla.backbone.embed_images(prompts.pixels), prompts)
+    assert torch.allclose(one_pass.reshape(forced.shape), forced, atol=1e-4)
+    res = vla.act_batch([s.image for s in samples], [s.instruction for s in samples])
+    assert res.chunks.shape == (2, 2, 8)
