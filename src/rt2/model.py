@@ -137,7 +137,7 @@ class VLA(nn.Module):
             raise ValueError("loss needs a training batch (built with collate), not prompts")
         with self.autocast():
             if self.slots is not None:
-                out = self._parallel_output(batch)
+                out = self.parallel_output(batch)
             else:
                 out = self.backbone(
                     batch.pixels,
@@ -155,7 +155,7 @@ class VLA(nn.Module):
             acc = float((pred == target)[is_action].float().mean()) if n else float("nan")
         return LossOutput(out.loss, {"loss": float(out.loss.detach()), "action_token_acc": acc})
 
-    def _parallel_output(self, batch: Batch) -> BackboneOutput:
+    def parallel_output(self, batch: Batch) -> BackboneOutput:
         """Teacher forcing with action slots: the answers' next-token loss (plans, web text) and
         the slots' loss on their action tokens, as one mean over all labelled tokens."""
         assert self.slots is not None and batch.slot_targets is not None
@@ -169,10 +169,10 @@ class VLA(nn.Module):
         )  # (B, T, E)
         ar = answer_output(h, batch.labels, bb.logits_of)
         rows = batch.is_robot.nonzero()[:, 0]  # every robot row holds all S slots, in order
-        slot_logits = bb.logits_of(h[is_slot])  # (R * S, V)
+        slot_out = bb.logits_of(h[is_slot])  # (R * S, V)
         slot_targets = batch.slot_targets[rows].reshape(-1)  # (R * S,)
         assert ar.answer_logits is not None and ar.answer_targets is not None
-        logits = torch.cat([ar.answer_logits, slot_logits])  # (M + R * S, V)
+        logits = torch.cat([ar.answer_logits, slot_out])  # (M + R * S, V)
         targets = torch.cat([ar.answer_targets, slot_targets])
         labelled = targets != IGNORE_INDEX
         return BackboneOutput(
@@ -237,7 +237,7 @@ class VLA(nn.Module):
             else:
                 image_embeds = bb.embed_images(batch.pixels)
                 t1 = time.perf_counter()
-                logits = self._slot_pass(image_embeds, batch)  # (B, S, V)
+                logits = self.slot_logits(image_embeds, batch)  # (B, S, V)
                 timings = {"vision": t1 - t0, "prefill": time.perf_counter() - t1, "decode": 0.0}
         chunk_bins, probs = self.slots.read(logits)  # (B, K, D)
         decode = bb.tokenizer.decode
@@ -254,7 +254,7 @@ class VLA(nn.Module):
             ),  # (B, K, D)
         )
 
-    def _slot_pass(self, image_embeds: torch.Tensor, batch: Batch) -> torch.Tensor:
+    def slot_logits(self, image_embeds: torch.Tensor, batch: Batch) -> torch.Tensor:
         """Slot logits (B, S, V) of left-padded prompts in one pass over [image][prompt][slots]."""
         assert self.slots is not None
         bb, S = self.backbone, self.slots.num_slots

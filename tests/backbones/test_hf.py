@@ -116,9 +116,9 @@ def test_parallel_chunk_decoding(model_dir):
     assert torch.isfinite(out.loss) and vla.slots.queries.grad is not None
     vla.eval()
     with torch.no_grad():
-        forced = vla._parallel_output(vla.collate(samples)).answer_logits
+        forced = vla.parallel_output(vla.collate(samples)).answer_logits
         prompts = vla.builder.prompts(samples)
-        one_pass = vla._slot_pass(vla.backbone.embed_images(prompts.pixels), prompts)
+        one_pass = vla.slot_logits(vla.backbone.embed_images(prompts.pixels), prompts)
     assert torch.allclose(one_pass.reshape(forced.shape), forced, atol=1e-4)
     res = vla.act_batch([s.image for s in samples], [s.instruction for s in samples])
     assert res.chunks.shape == (2, 2, 8)

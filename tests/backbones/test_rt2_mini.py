@@ -47,7 +47,7 @@ def test_stride16_prefix_lm_parallel_slots_match_teacher_forcing(smollm2_cache, 
         for i, ins in ((0, INSTRUCTION), (1, "push the blue cube left"))
     ]
     with torch.no_grad():
-        forced = vla._parallel_output(vla.collate(samples)).answer_logits.reshape(2, 4, -1)
+        forced = vla.parallel_output(vla.collate(samples)).answer_logits.reshape(2, 4, -1)
         prompts = vla.builder.prompts(samples)
         _, cache = bb.prefill(bb.embed_images(prompts.pixels), prompts.input_ids,
                               prompts.attention_mask)  # fmt: skip

@@ -45,7 +45,7 @@ def test_slots_in_one_pass_match_teacher_forcing(small_config, images, plan):
     samples = [RobotSample(images[i], instructions[i], _chunk(rng, vla, 3), plan) for i in (0, 1)]
     batch = vla.collate(samples)
     with torch.no_grad():
-        out = vla._parallel_output(batch)
+        out = vla.parallel_output(batch)
     S = vla.slots.num_slots
     forced = out.answer_logits[-2 * S :].reshape(2, S, -1)  # the slots' logits, row by row
     # inference: prefill (+ the plan, here forced to the trained text) then one slot pass
@@ -63,7 +63,7 @@ def test_slots_in_one_pass_match_teacher_forcing(small_config, images, plan):
     assert torch.allclose(logits, forced, atol=1e-4)
     if plan is None:  # acting runs [image][prompt][slots] as one pass: the same logits
         with torch.no_grad():
-            one_pass = vla._slot_pass(bb.embed_images(prompts.pixels), prompts)
+            one_pass = vla.slot_logits(bb.embed_images(prompts.pixels), prompts)
         assert torch.allclose(one_pass, forced, atol=1e-4)
     # the slots read each other: changing one query changes the others' logits
     with torch.no_grad():
