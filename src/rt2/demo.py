@@ -12,7 +12,7 @@ Every stage resumes: re-running the same command continues an interrupted demo.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, replace
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -188,7 +188,7 @@ def _evaluate(
         records = run_evaluation(
             eval_cfg, policy, on_episode=lambda _: progress.advance(task), video_dir=out
         )
-    meta = run_metadata(None, eval_cfg.seed, {"policy": out.name, "config": vars(eval_cfg)})
+    meta = run_metadata(None, eval_cfg.seed, {"policy": out.name, "config": asdict(eval_cfg)})
     return write_report(out, records, meta)
 
 

@@ -34,11 +34,11 @@ def test_feature_cache_returns_the_same_features_and_evicts():
     trunk = EfficientNetTrunk(64, stride=8, cache_size=3)
     pixels = torch.rand(4, 3, 64, 64) * 2 - 1
     first = trunk(pixels[:2])
-    assert len(trunk._cache) == 2
+    assert len(trunk.cache) == 2
     again = trunk(pixels[[1, 0, 2]])  # two hits, one miss
     torch.testing.assert_close(again[:2], first[[1, 0]], rtol=0, atol=0)
     trunk(pixels[3:])
-    assert len(trunk._cache) == 3  # least recently used (pixels[1]) evicted
+    assert len(trunk.cache) == 3  # least recently used (pixels[1]) evicted
     torch.testing.assert_close(
         trunk(pixels), EfficientNetTrunk(64, stride=8)(pixels), atol=1e-4, rtol=1e-4
     )

@@ -64,12 +64,14 @@ def test_stride16_prefix_lm_parallel_slots_match_teacher_forcing(smollm2_cache, 
 def _image_states(bb, batch) -> torch.Tensor:
     """Last-layer states (B, N, D) of the image tokens of a training batch."""
     with torch.no_grad():
+        ids = batch.input_ids
         x, key_mask, positions = bb._inputs(
-            bb.embed_images(batch.pixels), batch.input_ids, batch.attention_mask, None
+            bb.embed_images(batch.pixels), ids.clamp(min=0), batch.attention_mask, None
         )
         n = bb.num_image_tokens
         image = torch.ones(len(batch), n, dtype=torch.long)
-        groups = torch.cat([image, bb.text_groups(batch.attention_mask, batch.labels)], 1)
+        text = bb.text_groups(batch.attention_mask, batch.labels).masked_fill(ids < 0, 2)
+        groups = torch.cat([image, text], 1)  # image + prompt: group 1; the action slots: 2
         return bb._run(x, key_mask, positions, groups=groups)[0][:, :n]
 
 

@@ -16,6 +16,9 @@ class Counter:
     def reset(self) -> None:
         self.calls.clear()
 
+    def start_episode(self, slot: int, seed: int) -> None:
+        """Per-episode hook: the call count goes on (the test reads it across episodes)."""
+
     def infer_batch(self, observations):
         out = []
         for o in observations:

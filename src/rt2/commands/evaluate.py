@@ -65,6 +65,7 @@ def command_line(args: argparse.Namespace) -> list[str]:
 
 def run(args: argparse.Namespace) -> int:
     import time
+    from dataclasses import asdict
     from pathlib import Path
 
     from rich.console import Console
@@ -143,7 +144,7 @@ def run(args: argparse.Namespace) -> int:
         args.seed,
         {
             "policy": args.policy,
-            "config": {k: v for k, v in vars(config).items()},
+            "config": asdict(config),
             "wall_seconds": seconds,
             "env_steps": sum(r.steps for r in records),
         },

@@ -66,10 +66,14 @@ class ChunkExecutor:
         self.policy.reset()
 
     def start_episode(self, slot: int, seed: int) -> None:
+        """Clear ``slot``'s chunks; the wrapped policy gets its own hook, or ``reset()`` (what
+        the runner calls for a policy without per-episode hooks)."""
         self._slots[slot] = _SlotState()
         inner = getattr(self.policy, "start_episode", None)
         if inner is not None:
             inner(slot, seed)
+        else:
+            self.policy.reset()
 
     def infer(self, obs: dict[str, Any]) -> np.ndarray:
         return self.infer_batch([obs])[0]
