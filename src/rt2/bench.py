@@ -175,22 +175,13 @@ def build_tiny(case: BenchCase) -> VLA:
     return build_vla("tiny", case.space, mapping=case.mapping, decoding=case.decoding_config())
 
 
-#: rt2-mini as its presets train it: frozen stride-16 trunk (64 image tokens, cached features),
-#: LoRA on the frozen SmolLM2, image and prompt attending both ways
-RT2_MINI_TRAINED = {
-    "vision_stride": 16,
-    "image_tokens": 64,
-    "pos_embed": True,
-    "prefix_lm": True,
-    "freeze_lm": True,
-    "lora_rank": 16,
-}
-
-
 def build_rt2_mini(case: BenchCase) -> VLA:
     """rt2-mini for inference (``bfloat16`` weights, or ``int8`` LM) or, for training cases
     (precision ``float32``/``bfloat16`` autocast), as the presets train it."""
-    options = dict(RT2_MINI_TRAINED) if case.train else {}
+    from rt2.training.presets import RT2_MINI_VLA_BACKBONE  # the `rt2-mini` preset's backbone
+
+    options = {k: v for k, v in RT2_MINI_VLA_BACKBONE.items() if k != "feature_cache"}
+    options = options if case.train else {}
     vla = build_vla(
         "rt2-mini",
         case.space,

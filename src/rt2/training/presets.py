@@ -378,8 +378,10 @@ def rt2_mini() -> TrainConfig:
     Command: ``rt2 collect --suite seen --episodes 3000 --noise 0.2 --seed 200000 --out
     data/seen3k && rt2 train --preset rt2-mini --data data/seen3k --out runs/rt2-mini``
     (``--resume`` continues it).
-    Runtime: ~3.5 samples/s on 2 CPU cores (AMD EPYC, bf16): 6000 steps of 16 take ~8 h, so the
-    run spans sessions; minutes on a GPU.
-    Expected: see ``src/rt2/weights/rt2-mini/README.md`` for what each milestone measured.
+    Runtime: measured 2.4 samples/s on 2 CPU cores (AMD EPYC without AMX, bf16): 6000 steps of
+    16 take ~11 h, so the run spans sessions (``--resume``, or ``--resume-from
+    rt2:rt2-mini-wip``); far less on a GPU.
+    Expected: measured at step 500: `seen` 2/50 (random level), held-out robot loss 1.12
+    (``src/rt2/weights/rt2-mini-wip/README.md``, notes/rt2-mini-acts.md).
     """
     return _rt2_mini_vla({"robot": 0.7, "web": 0.3}, steps=6000)
