@@ -180,8 +180,11 @@ def build_rt2_mini(case: BenchCase) -> VLA:
     (precision ``float32``/``bfloat16`` autocast), as the presets train it."""
     from rt2.training.presets import RT2_MINI_VLA_BACKBONE  # the `rt2-mini` preset's backbone
 
-    options = {k: v for k, v in RT2_MINI_VLA_BACKBONE.items() if k != "feature_cache"}
-    options = options if case.train else {}
+    options = (
+        {k: v for k, v in RT2_MINI_VLA_BACKBONE.items() if k != "feature_cache"}
+        if case.train
+        else {}
+    )
     vla = build_vla(
         "rt2-mini",
         case.space,

@@ -159,13 +159,14 @@ class VLA(nn.Module):
         """Teacher forcing with action slots: the answers' next-token loss (plans, web text) and
         the slots' loss on their action tokens, as one mean over all labelled tokens."""
         assert self.slots is not None and batch.slot_targets is not None
-        bb, ids = self.backbone, batch.input_ids
-        is_slot = ids < 0  # (B, T)
-        text = self.slots.embed(bb.embed_text(ids.clamp(min=0)), ids)  # (B, T, E)
-        groups = bb.text_groups(batch.attention_mask, batch.labels)
-        groups = torch.where(is_slot, 2, torch.zeros_like(ids) if groups is None else groups)
-        h = bb.hidden(
-            bb.embed_images(batch.pixels), text, batch.attention_mask, batch.image_mask, groups
+        bb = self.backbone
+        is_slot = batch.input_ids < 0  # (B, T)
+        h = self._slot_hidden(
+            bb.embed_images(batch.pixels),
+            batch.input_ids,
+            batch.attention_mask,
+            batch.image_mask,
+            bb.text_groups(batch.attention_mask, batch.labels),
         )  # (B, T, E)
         ar = answer_output(h, batch.labels, bb.logits_of)
         rows = batch.is_robot.nonzero()[:, 0]  # every robot row holds all S slots, in order
@@ -240,18 +241,17 @@ class VLA(nn.Module):
                 logits = self.slot_logits(image_embeds, batch)  # (B, S, V)
                 timings = {"vision": t1 - t0, "prefill": time.perf_counter() - t1, "decode": 0.0}
         chunk_bins, probs = self.slots.read(logits)  # (B, K, D)
+        B, K, D = chunk_bins.shape
+        chunks = self.action_tokenizer.decode(chunk_bins.reshape(B * K, D)).reshape(B, K, D)
         decode = bb.tokenizer.decode
         return ActResult(
-            actions=self.action_tokenizer.decode(chunk_bins[:, 0]),
+            actions=chunks[:, 0],
             bins=chunk_bins[:, 0],
             dim_probs=probs[:, 0],
             texts=[self.action_tokenizer.format(b) for b in chunk_bins[:, 0]],
             plans=[decode(t) for t in gen.text_tokens] if cot else [None] * len(samples),
             timings=timings,
-            chunks=np.stack(
-                [self.action_tokenizer.decode(chunk_bins[:, k]) for k in range(self.slots.chunk)],
-                axis=1,
-            ),  # (B, K, D)
+            chunks=chunks,
         )
 
     def slot_logits(self, image_embeds: torch.Tensor, batch: Batch) -> torch.Tensor:
@@ -262,11 +262,25 @@ class VLA(nn.Module):
         slots = torch.tensor(slot_input_ids(S))[None].expand(B, S)  # (B, S)
         ids = torch.cat([batch.input_ids, slots], dim=1)  # (B, T + S)
         mask = torch.cat([batch.attention_mask, torch.ones(B, S, dtype=torch.long)], dim=1)
-        text = self.slots.embed(bb.embed_text(ids.clamp(min=0)), ids)  # (B, T + S, E)
-        groups = mask.long() if bb.prefix_lm else torch.zeros_like(mask)  # the prompt: group 1
-        groups[:, -S:] = 2
-        h = bb.hidden(image_embeds, text, mask, batch.image_mask, groups)  # (B, T + S, E)
+        prompt = mask.long() if bb.prefix_lm else None  # the prompt: group 1
+        h = self._slot_hidden(image_embeds, ids, mask, batch.image_mask, prompt)  # (B, T + S, E)
         return bb.logits_of(h[:, -S:])
+
+    def _slot_hidden(
+        self,
+        image_embeds: torch.Tensor,
+        ids: torch.Tensor,
+        mask: torch.Tensor,
+        image_mask: torch.Tensor | None,
+        groups: torch.Tensor | None,
+    ) -> torch.Tensor:
+        """Hidden states (B, T, E) of text whose slot placeholders (ids < 0) take the learned
+        slot queries and form attention group 2; ``groups`` (B, T) of the other positions."""
+        assert self.slots is not None
+        bb = self.backbone
+        text = self.slots.embed(bb.embed_text(ids.clamp(min=0)), ids)  # (B, T, E)
+        base = torch.zeros_like(ids) if groups is None else groups
+        return bb.hidden(image_embeds, text, mask, image_mask, torch.where(ids < 0, 2, base))
 
     def act(self, image: np.ndarray, instruction: str) -> np.ndarray:
         """One observation -> one continuous action (D,)."""
@@ -291,7 +305,7 @@ class VLA(nn.Module):
         sampling: SamplingConfig | None,
         batch: Batch | None = None,
     ) -> Generation:
-        batch = batch or self.builder.prompts(samples)
+        batch = batch if batch is not None else self.builder.prompts(samples)
         with self.autocast():
             return generate(
                 self.backbone,

@@ -177,8 +177,17 @@ class CachedDecoderBackbone(VLMBackbone):
         image_mask: torch.Tensor | None,
     ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """[image tokens][text tokens] embeddings (B, N + T, D), key mask and positions."""
-        text = self._embed_text(input_ids)
-        x = torch.cat([image_embeds.to(text.dtype), text], dim=1)  # (B, N + T, D)
+        return self._layout(image_embeds, self._embed_text(input_ids), attention_mask, image_mask)
+
+    def _layout(
+        self,
+        image_embeds: torch.Tensor,
+        text_embeds: torch.Tensor,
+        attention_mask: torch.Tensor,
+        image_mask: torch.Tensor | None,
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """Image and text embeddings -> the sequence (B, N + T, D), key mask and positions."""
+        x = torch.cat([image_embeds.to(text_embeds.dtype), text_embeds], dim=1)  # (B, N + T, D)
         key_mask = full_key_mask(attention_mask, image_mask, self.num_image_tokens)
         return x, key_mask, positions_from_mask(key_mask, self.max_positions)
 
@@ -192,9 +201,7 @@ class CachedDecoderBackbone(VLMBackbone):
     ) -> torch.Tensor:
         """Teacher-forced hidden states (B, T, D) of the text positions; ``groups`` (B, T) of
         the text positions (image tokens join group 1 under ``prefix_lm``)."""
-        x = torch.cat([image_embeds.to(text_embeds.dtype), text_embeds], dim=1)  # (B, N + T, D)
-        key_mask = full_key_mask(attention_mask, image_mask, self.num_image_tokens)
-        positions = positions_from_mask(key_mask, self.max_positions)
+        x, key_mask, positions = self._layout(image_embeds, text_embeds, attention_mask, image_mask)
         full = None
         if groups is not None:
             img = torch.full_like(key_mask[:, : self.num_image_tokens], int(self.prefix_lm))
