@@ -155,7 +155,7 @@ def test_one_loader_the_config_kind_picks_the_policy(
     monkeypatch.setattr(policies_mod, "POLICY_KINDS", {"vla": policies_mod.POLICY_KINDS["vla"]})
     config["model"]["kind"] = "rt1"
     (tmp_path / "config.json").write_text(json.dumps(config))
-    with pytest.raises(ValueError, match="model.kind='rt1' has no policy"):
+    with pytest.raises(ValueError, match=r"model\.kind='rt1' has no policy"):
         load_policy(str(tmp_path))
 
 
