@@ -60,7 +60,7 @@ def test_tables_pool_episodes_and_split_reasoning() -> None:
     assert (em["average"]["n"], em["symbol"]["successes"], em["recognition"]["n"]) == (4, 1, 0)
     assert t["families"]["m"]["separate"]["n"] == 1 and t["families"]["m"]["all"]["n"] == 10
     assert t["ablation"]["fine-tuned"]["unseen_avg"] == gen["unseen_avg"]
-    assert t["ablation"]["co-fine-tuned"]["status"] == "no such model given"
+    assert t["ablation"]["co-fine-tuned"]["status"] == "not evaluated (not in --models)"
     assert "x" not in t["generalization"] and "rt2:x" not in t["generalization"]
     md = "\n".join(rt.markdown(rows, t, 2))
     assert "| model m (`m`) | 50 [9, 91] |" in md

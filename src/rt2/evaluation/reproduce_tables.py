@@ -119,7 +119,7 @@ def tables(
             entry["seen"] = out["generalization"][row.spec]["seen"]
             entry["unseen_avg"] = out["generalization"][row.spec]["unseen_avg"]
         else:
-            entry["status"] = NOT_SHIPPED if row else "no such model given"
+            entry["status"] = NOT_SHIPPED if row else "not evaluated (not in --models)"
         out["ablation"][recipe] = entry
     return out
 
@@ -235,7 +235,10 @@ def markdown(rows: Sequence[Row], t: dict[str, Any], episodes: int) -> list[str]
         "keeps web knowledge; it reports no such number.",
         "",
     ]
-    sets = sorted({s for k in t["knowledge"].values() if k for s in k})
+    present = {s for k in t["knowledge"].values() if k for s in k}
+    sets = [s for s in ("knowledge", "vqa", "caption") if s in present] + sorted(
+        present - {"knowledge", "vqa", "caption"}
+    )
     lines = []
     for r in rows:
         k = t["knowledge"].get(r.spec) if r.shipped else None
