@@ -11,7 +11,7 @@ import pytest
 
 from rt2.cli import main
 from rt2.evaluation import EpisodeRecord, EvalConfig, plan_episodes
-from rt2.evaluation.distributed import PolicySpec, Workers, evaluate, shard_jobs
+from rt2.evaluation.distributed import PolicySpec, WorkerPool, Workers, evaluate, shard_jobs
 
 
 def outcomes(records: list[EpisodeRecord]) -> list[dict[str, Any]]:
@@ -52,11 +52,13 @@ def test_local_workers_and_ray_equal_the_serial_run() -> None:
     )
     assert outcomes(local) == serial
     assert sorted(seen) == sorted((j.suite, j.index) for j in plan_episodes(cfg))
-    ray = evaluate(spec, cfg, workers=Workers(2, ray="local", shard=3))
-    assert outcomes(ray) == serial
-    # a shard of the plan alone gives those episodes' records
-    jobs = plan_episodes(cfg)[3:7]
-    assert outcomes(evaluate(spec, cfg, jobs=jobs, workers=Workers(2, shard=1))) == serial[3:7]
+    # one local Ray instance for two calls (its workers keep the policy they built)
+    with WorkerPool(Workers(2, ray="local", shard=3)) as pool:
+        assert outcomes(evaluate(spec, cfg, pool=pool)) == serial
+        jobs = plan_episodes(cfg)[3:7]  # a shard of the plan alone gives those episodes
+        assert outcomes(evaluate(spec, cfg, jobs=jobs, pool=pool)) == serial[3:7]
+    with pytest.raises(ValueError, match="serial"):
+        WorkerPool(Workers(1))
 
 
 def test_cli_eval_with_workers_writes_the_serial_report(tmp_path: Path) -> None:

@@ -14,6 +14,7 @@ a local Ray instance with ``workers`` CPUs, any other address joins an existing 
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -63,7 +64,7 @@ class Workers:
     """Where episodes run: ``workers=0`` in this process; ``workers=N`` in N local processes;
     ``ray`` set: as Ray tasks (``workers`` of them at a time; 0: as many as the cluster has
     CPUs). Each worker runs torch with ``threads`` threads; ``shard`` episodes per task
-    (default: the config's ``num_envs``)."""
+    (default: the jobs spread over the workers, at most the config's ``num_envs``)."""
 
     workers: int = 0
     ray: str | None = None
@@ -109,16 +110,18 @@ def evaluate(
     on_episode: Callable[[EpisodeRecord], None] | None = None,
     video_dir: Path | None = None,
     policy: Policy | None = None,
+    pool: WorkerPool | None = None,
 ) -> list[EpisodeRecord]:
     """Run ``jobs`` (default: every episode of ``config``) where ``workers`` says; records come
     back in job order and equal the serial run's (up to their wall-clock ``seconds``).
 
     In process, ``policy`` (if given) is used instead of building ``spec`` again. With workers,
-    ``on_episode`` is called for each record as its shard comes back.
+    ``on_episode`` is called for each record as its shard comes back; an open ``pool`` (kept by
+    the caller across calls, so its workers keep their policies) is used instead of a new one.
     """
     from rt2.evaluation.runner import run_evaluation
 
-    workers = workers or Workers()
+    workers = pool.workers if pool is not None else (workers or Workers())
     jobs = list(plan_episodes(config) if jobs is None else jobs)
     if not jobs:
         return []
@@ -130,15 +133,17 @@ def evaluate(
             on_episode=on_episode,
             video_dir=video_dir,
         )
-    shards = shard_jobs(jobs, workers.shard or config.num_envs)
+    # default: spread a small run over every worker, at most num_envs episodes in lockstep
+    spread = -(-len(jobs) // max(1, workers.workers or config.num_envs))
+    shards = shard_jobs(jobs, workers.shard or max(1, min(config.num_envs, spread)))
     video = str(video_dir) if video_dir is not None else None
-    run = _ray_shards if workers.ray is not None else _process_shards
     records: dict[tuple[str, int], EpisodeRecord] = {}
-    for batch in run(spec, config, shards, video, workers):
-        for rec in batch:
-            records[(rec.suite, rec.index)] = rec
-            if on_episode is not None:
-                on_episode(rec)
+    with contextlib.nullcontext(pool) if pool is not None else WorkerPool(workers) as p:
+        for batch in p.run(spec, config, shards, video):
+            for rec in batch:
+                records[(rec.suite, rec.index)] = rec
+                if on_episode is not None:
+                    on_episode(rec)
     return [records[(j.suite, j.index)] for j in jobs]
 
 
@@ -166,67 +171,95 @@ def run_shard(
     return run_evaluation(config, _POLICIES[spec], jobs=jobs, video_dir=out)
 
 
-def _process_shards(
-    spec: PolicySpec,
-    config: EvalConfig,
-    shards: list[list[EpisodeJob]],
-    video_dir: str | None,
-    workers: Workers,
-) -> Iterator[list[EpisodeRecord]]:
-    """Shards on ``workers.workers`` spawned processes (not forked: torch's thread pools do not
-    survive a fork), yielded as they finish."""
-    import multiprocessing as mp
-    from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+# ---- the pool -----------------------------------------------------------------------------
+class WorkerPool:
+    """Worker processes or a Ray connection, open for as long as the ``with`` block: calls of
+    :func:`evaluate` given this pool reuse its workers (and the policies they built). Local
+    processes are spawned, not forked (torch's thread pools do not survive a fork); a local
+    Ray instance started here is shut down on exit."""
 
-    n = min(workers.workers, len(shards))
-    with ProcessPoolExecutor(n, mp_context=mp.get_context("spawn")) as pool:
-        pending = {
-            pool.submit(run_shard, spec, config, shard, video_dir, workers.threads)
-            for shard in shards
-        }
-        while pending:
-            done, pending = wait(pending, return_when=FIRST_COMPLETED)
-            for future in done:
-                yield future.result()
+    def __init__(self, workers: Workers) -> None:
+        if workers.serial:
+            raise ValueError("WorkerPool needs workers >= 2 or ray; serial runs need no pool")
+        self.workers = workers
+        self._executor: Any = None
+        self._ray: Any = None
+        self._started_ray = False
+
+    def __enter__(self) -> WorkerPool:
+        if self.workers.ray is None:
+            import multiprocessing as mp
+            from concurrent.futures import ProcessPoolExecutor
+
+            self._executor = ProcessPoolExecutor(
+                self.workers.workers, mp_context=mp.get_context("spawn")
+            )
+        else:
+            self._started_ray = _connect_ray(self.workers)
+            import ray
+
+            self._ray = ray
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._executor is not None:
+            self._executor.shutdown(cancel_futures=True)
+            self._executor = None
+        if self._started_ray:
+            self._ray.shutdown()
+            self._started_ray = False
+
+    def run(
+        self,
+        spec: PolicySpec,
+        config: EvalConfig,
+        shards: list[list[EpisodeJob]],
+        video_dir: str | None,
+    ) -> Iterator[list[EpisodeRecord]]:
+        """Each shard's records, as the shards finish."""
+        threads = self.workers.threads
+        if self._executor is not None:
+            from concurrent.futures import FIRST_COMPLETED, wait
+
+            pending = {
+                self._executor.submit(run_shard, spec, config, s, video_dir, threads)
+                for s in shards
+            }
+            while pending:
+                done, pending = wait(pending, return_when=FIRST_COMPLETED)
+                for future in done:
+                    yield future.result()
+            return
+        if self._ray is None:
+            raise RuntimeError("WorkerPool.run outside its `with` block")
+        ray = self._ray
+        task = ray.remote(num_cpus=1)(run_shard)  # one CPU per shard task
+        limit = self.workers.workers or max(1, int(ray.cluster_resources().get("CPU", 1)))
+        queue, in_flight = list(shards), []
+        while queue or in_flight:
+            while queue and len(in_flight) < limit:
+                in_flight.append(task.remote(spec, config, queue.pop(0), video_dir, threads))
+            done, in_flight = ray.wait(in_flight, num_returns=1)
+            yield ray.get(done[0])
 
 
-def _ray_shards(
-    spec: PolicySpec,
-    config: EvalConfig,
-    shards: list[list[EpisodeJob]],
-    video_dir: str | None,
-    workers: Workers,
-) -> Iterator[list[EpisodeRecord]]:
-    """Shards as Ray tasks (one CPU each, at most ``workers.workers`` in flight), yielded as
-    they finish; a local instance started here is shut down afterwards."""
+def _connect_ray(workers: Workers) -> bool:
+    """``ray.init`` for ``workers.ray`` unless Ray is up already; True if it started it."""
     try:
         import ray
     except ImportError as err:
         raise ImportError(
             "--ray needs the optional dependency ray: pip install 'rt2[ray]' (or pip install ray)"
         ) from err
-    started = False
-    if not ray.is_initialized():
-        if workers.ray == LOCAL_RAY:
-            ray.init(
-                num_cpus=workers.workers or None,
-                include_dashboard=False,
-                log_to_driver=False,
-                object_store_memory=200 * 1024**2,
-            )
-        else:
-            ray.init(address=workers.ray, log_to_driver=False)
-        started = True
-    try:
-        task = ray.remote(num_cpus=1)(run_shard)
-        limit = workers.workers or max(1, int(ray.cluster_resources().get("CPU", 1)))
-        queue = list(shards)
-        pending: list[Any] = []
-        while queue or pending:
-            while queue and len(pending) < limit:
-                pending.append(task.remote(spec, config, queue.pop(0), video_dir, workers.threads))
-            done, pending = ray.wait(pending, num_returns=1)
-            yield ray.get(done[0])
-    finally:
-        if started:
-            ray.shutdown()
+    if ray.is_initialized():
+        return False
+    if workers.ray == LOCAL_RAY:
+        ray.init(
+            num_cpus=workers.workers or None,
+            include_dashboard=False,
+            log_to_driver=False,
+            object_store_memory=200 * 1024**2,
+        )
+    else:
+        ray.init(address=workers.ray, log_to_driver=False)
+    return True

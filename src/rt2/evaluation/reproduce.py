@@ -10,6 +10,7 @@ charts. Shipped names that do not exist yet are reported as "not shipped yet".
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import re
@@ -24,7 +25,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from rt2.evaluation import paper
 from rt2.evaluation import reproduce_tables as rt
-from rt2.evaluation.distributed import PolicySpec, Workers, evaluate
+from rt2.evaluation.distributed import PolicySpec, WorkerPool, Workers, evaluate
 from rt2.evaluation.episode_log import EpisodeLog, read_json
 from rt2.evaluation.runner import EpisodeRecord, EvalConfig, plan_episodes
 
@@ -237,7 +238,8 @@ def reproduce(
         TimeRemainingColumn(),
         console=console,
     )
-    with progress:
+    pool = contextlib.nullcontext() if config.workers.serial else WorkerPool(config.workers)
+    with progress, pool as workers:
         task = progress.add_task("episodes", total=n_todo, status="")
         for row, _ in shipped:
             start = time.perf_counter()
@@ -268,6 +270,7 @@ def reproduce(
                         workers=config.workers,
                         on_episode=on_episode,
                         policy=policy,
+                        pool=workers,
                     )
                     ran += len(jobs)
                     done = log.read()
