@@ -56,7 +56,7 @@ KNOWN: tuple[ModelInfo, ...] = (
         "rt2:rt2-mini-scratch", "RT-2 mini, no pretrained weights", None, "from scratch", 5.0, 150
     ),
     ModelInfo("rt2:rt1", "RT-1", "RT-1", None, 1.0, 0),
-    ModelInfo("rt2:tiny-vla", "tiny VLA, co-fine-tuned", None, None, 2.5, 45),
+    ModelInfo("rt2:tiny-vla", "tiny VLA, co-fine-tuned", None, None, 2.7, 25),
     ModelInfo("random", "random policy", None, None, 0.02, 0),
 )
 DEFAULT_MODELS: tuple[str, ...] = tuple(m.spec for m in KNOWN)
