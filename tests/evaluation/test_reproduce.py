@@ -158,9 +158,12 @@ def test_quick_reproduce_random_and_tiny_vla(
     first = cells(out, "random")
     seen = out / "cells" / "random" / "seen.jsonl"
     seen.write_text(seen.read_text().splitlines()[0] + '\n{"suite": "se')
-    assert main([*argv, "--out", str(out)]) == 0
+    # (and a knowledge set more: the cached knowledge result of another config is redone)
+    assert main([*argv, "--out", str(out), "--knowledge-sets", "knowledge,vqa"]) == 0
     again = json.loads((out / "report.json").read_text())
     assert again["meta"]["episodes_run"] == 1
+    assert set(again["tables"]["knowledge"]["rt2:tiny-vla"]) == {"knowledge", "vqa"}
+    assert again["tables"]["knowledge"]["rt2:tiny-vla"]["knowledge"] == k
     assert cells(out, "random") == first
     assert again["tables"]["generalization"] == t["generalization"]
 

@@ -27,7 +27,7 @@ from rt2.evaluation import paper
 from rt2.evaluation import reproduce_tables as rt
 from rt2.evaluation.distributed import PolicySpec, WorkerPool, Workers, evaluate
 from rt2.evaluation.episode_log import EpisodeLog, read_json
-from rt2.evaluation.runner import EpisodeRecord, EvalConfig, plan_episodes
+from rt2.evaluation.runner import EpisodeJob, EpisodeRecord, EvalConfig, plan_episodes
 
 SUITES = ("seen", "unseen_objects", "unseen_backgrounds", "unseen_environments", "emergent")
 REPORT_JSON, REPORT_MD = "report.json", "report.md"
@@ -206,7 +206,7 @@ def reproduce(
         mdir = cells / slug(row.spec)
         _check_cell(mdir, fingerprint(row.spec, config))
         todo[row.spec] = sum(
-            max(0, config.episodes - len(EpisodeLog(mdir / f"{s}.jsonl").read())) for s in SUITES
+            len(_missing(EpisodeLog(mdir / f"{s}.jsonl"), config, s)) for s in SUITES
         )
         todo[f"{row.spec}/knowledge"] = int(
             is_vla_checkpoint(row.spec) and not (mdir / "knowledge.json").is_file()
@@ -245,41 +245,10 @@ def reproduce(
             start = time.perf_counter()
             mdir = cells / slug(row.spec)
             state = _check_cell(mdir, fingerprint(row.spec, config))
-            policy = None
-            spec = PolicySpec(row.spec)
-            records[row.spec] = []
-            for suite in SUITES:
-                log = EpisodeLog(mdir / f"{suite}.jsonl")
-                log.repair()
-                done = log.read()
-                jobs = [j for j in plan_episodes(config.eval_config(suite)) if j.index not in done]
-                if jobs:
-                    cell_start = time.perf_counter()
-                    progress.update(task, status=f"{row.spec} | {suite}")
-                    if policy is None and config.workers.serial:
-                        policy = spec.build()
-
-                    def on_episode(rec: EpisodeRecord, log: EpisodeLog = log) -> None:
-                        log.append(rec)
-                        progress.advance(task)
-
-                    evaluate(
-                        spec,
-                        config.eval_config(suite),
-                        jobs=jobs,
-                        workers=config.workers,
-                        on_episode=on_episode,
-                        policy=policy,
-                        pool=workers,
-                    )
-                    ran += len(jobs)
-                    done = log.read()
-                    wins = sum(done[i].success for i in range(config.episodes))
-                    console.print(
-                        f"{row.spec} | {suite}: {wins}/{config.episodes} successes "
-                        f"({len(jobs)} run, {time.perf_counter() - cell_start:.0f} s)"
-                    )
-                records[row.spec] += [done[i] for i in range(config.episodes)]
+            cells_of, policy, n = _run_cells(
+                row.spec, mdir, config, workers, progress, task, console
+            )
+            records[row.spec], ran = cells_of, ran + n
             progress.update(task, status=f"{row.spec} | knowledge")
             k_start = time.perf_counter()
             knowledge[row.spec] = _knowledge(row.spec, mdir, config, policy)
@@ -296,6 +265,59 @@ def reproduce(
     console.print(summary_table([r for r, _ in rows], report["tables"]))
     console.print(f"report: {config.out / REPORT_MD} ({_minutes(meta['wall_seconds'])})")
     return report
+
+
+def _missing(log: EpisodeLog, config: ReproduceConfig, suite: str) -> list[EpisodeJob]:
+    """The episodes of ``suite`` the log does not hold yet."""
+    done = log.read()
+    return [j for j in plan_episodes(config.eval_config(suite)) if j.index not in done]
+
+
+def _run_cells(
+    spec_name: str,
+    mdir: Path,
+    config: ReproduceConfig,
+    pool: WorkerPool | None,
+    progress: Progress,
+    task: Any,
+    console: Console,
+) -> tuple[list[EpisodeRecord], Any, int]:
+    """Fill one model's suite cells: (its records, the policy if built here, episodes run)."""
+    spec, policy, ran = PolicySpec(spec_name), None, 0
+    records: list[EpisodeRecord] = []
+    for suite in SUITES:
+        log = EpisodeLog(mdir / f"{suite}.jsonl")
+        log.repair()
+        jobs = _missing(log, config, suite)
+        if jobs:
+            start = time.perf_counter()
+            progress.update(task, status=f"{spec_name} | {suite}")
+            if policy is None and config.workers.serial:
+                policy = spec.build()  # once per model, for every suite and its knowledge
+
+            def on_episode(rec: EpisodeRecord, log: EpisodeLog = log) -> None:
+                log.append(rec)  # flushed: a crash loses only the episodes in flight
+                progress.advance(task)
+
+            evaluate(
+                spec,
+                config.eval_config(suite),
+                jobs=jobs,
+                workers=config.workers,
+                on_episode=on_episode,
+                policy=policy,
+                pool=pool,
+            )
+            ran += len(jobs)
+        done = log.read()
+        records += [done[i] for i in range(config.episodes)]
+        if jobs:
+            wins = sum(r.success for r in records[-config.episodes :])
+            console.print(
+                f"{spec_name} | {suite}: {wins}/{config.episodes} successes "
+                f"({len(jobs)} run, {time.perf_counter() - start:.0f} s)"
+            )
+    return records, policy, ran
 
 
 def summary_table(rows: Sequence[rt.Row], t: dict[str, Any]) -> Any:
@@ -332,11 +354,17 @@ def _knowledge(
     policies that are not VLAs."""
     from rt2.evaluation.knowledge import KnowledgeEvalConfig, evaluate_knowledge, write_json
 
-    path = mdir / "knowledge.json"
-    if path.is_file():
-        return read_json(path)
     if not is_vla_checkpoint(spec):
         return None
+    path = mdir / "knowledge.json"
+    wanted = {
+        "sets": list(config.knowledge_sets),
+        "vqa_questions": config.vqa_questions,
+        "limit": config.knowledge_limit,
+    }
+    cached = read_json(path)
+    if cached is not None and all(cached["config"].get(k) == v for k, v in wanted.items()):
+        return cached
     model = getattr(policy, "model", None) if policy is not None else None
     if model is None:
         model = PolicySpec(spec).build().model  # type: ignore[attr-defined]
