@@ -7,6 +7,11 @@ a few episodes of one suite (``num_envs`` by default, stepped in lockstep); each
 the policy once from a :class:`PolicySpec` (what ``rt2 eval --policy`` takes) and keeps it for
 the shards it runs next.
 
+Equal means bit for bit for policies whose actions depend only on their own observation and
+episode seed (random, the scripted experts; tested). A bf16 VLA's batched matmuls can round a
+row differently when the other rows of its lockstep batch differ, so a sharded (or resumed) run
+of a VLA may now and then move an action by one bin against the serial run.
+
 ``ray`` is an optional dependency (``pip install 'rt2[ray]'``): ``Workers(ray="local")`` starts
 a local Ray instance with ``workers`` CPUs, any other address joins an existing cluster
 (``"auto"``, ``"ray://HOST:10001"``) whose nodes have ``rt2`` installed.

@@ -84,6 +84,14 @@ class ReproduceConfig:
         object.__setattr__(self, "models", tuple(dict.fromkeys(self.models)))
         if not self.models:
             raise ValueError("ReproduceConfig.models: expected at least one model")
+        from rt2.evaluation.knowledge import SETS
+
+        bad = [k for k in self.knowledge_sets if k not in SETS]
+        if not self.knowledge_sets or bad:
+            raise ValueError(
+                f"ReproduceConfig.knowledge_sets: expected a non-empty subset of {list(SETS)}, "
+                f"got {list(self.knowledge_sets)}"
+            )
         for name in ("episodes", "max_steps", "num_envs", "vqa_questions"):
             if getattr(self, name) < 1:
                 raise ValueError(
