@@ -54,6 +54,12 @@ def configure(parser: argparse.ArgumentParser) -> None:
         help="open loop: actions played per chunk (default: the whole chunk)",
     )
     add_worker_arguments(parser)
+    parser.add_argument(
+        "--resume",
+        action="store_true",
+        help="keep the episodes already logged in --out (OUT/cells/SUITE.jsonl, one line per "
+        "finished episode) and play only the rest; without it a rerun starts afresh",
+    )
     parser.add_argument("--no-progress", action="store_true", help="disable the progress bar")
 
 
@@ -116,8 +122,9 @@ def run(args: argparse.Namespace) -> int:
     from rt2.actions import ActionSpace
     from rt2.evaluation.chunking import ChunkExecution
     from rt2.evaluation.distributed import PolicySpec, evaluate
+    from rt2.evaluation.episode_log import SuiteLogs
     from rt2.evaluation.report import run_metadata, write_report
-    from rt2.evaluation.runner import EpisodeRecord, EvalConfig
+    from rt2.evaluation.runner import EpisodeRecord, EvalConfig, plan_episodes
 
     if args.tasks is not None and args.suite is None:
         suites: tuple[str, ...] = (f"tasks:{Path(args.tasks).stem}",)
@@ -146,10 +153,16 @@ def run(args: argparse.Namespace) -> int:
         space = ActionSpace.preset("language_table", terminate=args.terminate_action)
     spec = PolicySpec(args.policy, space, args.seed, args.noise, args.env)
     workers = workers_of(args)
-    policy = spec.build() if workers.serial else None  # workers build their own
     out = Path(args.out)
+    logs = SuiteLogs(out, suites)
+    played = {"policy": args.policy, "noise": args.noise, **asdict(config)}
+    played.pop("episodes")
+    played.pop("videos")
+    done = logs.open(played, args.resume)
+    all_jobs = plan_episodes(config)
+    jobs = logs.remaining(all_jobs, done)
+    policy = spec.build() if workers.serial and jobs else None  # workers build their own
     console = Console(stderr=True)
-    successes = 0
     progress = Progress(
         TextColumn("[bold]eval"),
         BarColumn(),
@@ -160,19 +173,29 @@ def run(args: argparse.Namespace) -> int:
         disable=args.no_progress,
     )
     with progress:
-        task = progress.add_task("eval", total=len(suites) * args.episodes, status="")
+        resumed = len(all_jobs) - len(jobs)
+        task = progress.add_task("eval", total=len(all_jobs), completed=resumed, status="")
+        successes = sum(r.success for j in all_jobs if (r := done[j.suite].get(j.index)))
 
         def on_episode(rec: EpisodeRecord) -> None:
             nonlocal successes
+            logs.append(rec)
             successes += rec.success
-            done = progress.tasks[0].completed + 1
-            progress.update(task, advance=1, status=f"{rec.suite} | success {successes / done:.0%}")
+            n = progress.tasks[0].completed + 1
+            progress.update(task, advance=1, status=f"{rec.suite} | success {successes / n:.0%}")
 
         start = time.perf_counter()
-        records = evaluate(
-            spec, config, workers=workers, on_episode=on_episode, video_dir=out, policy=policy
+        new = evaluate(
+            spec,
+            config,
+            jobs=jobs,
+            workers=workers,
+            on_episode=on_episode,
+            video_dir=out,
+            policy=policy,
         )
         seconds = time.perf_counter() - start
+    records = SuiteLogs.merge(all_jobs, done, new)
     meta = run_metadata(
         command_line(args),
         args.seed,
