@@ -6,7 +6,7 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: venv demo test lint bench clean
+.PHONY: venv demo test lint bench reproduce clean
 
 $(STAMP): pyproject.toml
 	# headless OpenGL (Mesa EGL) for the MuJoCo kitchen; skipped where present or without apt/root
@@ -39,6 +39,9 @@ lint: $(STAMP)
 
 bench: $(STAMP)
 	$(VENV)/bin/rt2 bench
+
+reproduce: $(STAMP)
+	$(VENV)/bin/rt2 reproduce --out runs/reproduce
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache build *.egg-info src/*.egg-info

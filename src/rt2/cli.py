@@ -16,6 +16,7 @@ COMMANDS: dict[str, str] = {
     "train": "rt2.commands.train",
     "eval": "rt2.commands.evaluate",
     "eval-knowledge": "rt2.commands.eval_knowledge",
+    "reproduce": "rt2.commands.reproduce",
     "bench": "rt2.commands.bench",
     "export": "rt2.commands.export",
     "demo": "rt2.commands.demo",

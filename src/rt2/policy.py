@@ -7,7 +7,6 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -53,30 +52,3 @@ class VLAPolicy:
         if res.chunks is not None and res.chunks.shape[1] > 1:
             return res.chunks  # (B, K, D)
         return res.actions  # (B, D)
-
-
-def load_vla_policy(path: Path) -> VLAPolicy | None:
-    """Checkpoint loader for :func:`rt2.evaluation.load_policy`; None if ``path`` is not ours."""
-    from rt2.training.checkpoint import latest_checkpoint, model_kind, read_json
-    from rt2.training.config import TrainConfig
-    from rt2.training.factory import load_model
-
-    ckpt = latest_checkpoint(path)
-    if ckpt is None or not (ckpt / "vla.json").is_file() or model_kind(ckpt) == "rt1":
-        return None  # not a checkpoint, or an RT-1 one (rt2.baselines.rt1.policy loads it)
-    model = load_model(ckpt)
-    model.precision = "bfloat16"
-    if hasattr(model.backbone, "to_inference"):  # bf16 weights once, not a cast in every call
-        model.backbone.to_inference("bfloat16")
-    config = TrainConfig.from_dict(read_json(ckpt, "config.json"))
-    return VLAPolicy(model, cot=config.data.plan_bins > 0)  # trained to plan: let it plan
-
-
-def _register() -> None:
-    from rt2.evaluation.policies import CHECKPOINT_LOADERS, register_checkpoint_loader
-
-    if load_vla_policy not in CHECKPOINT_LOADERS:
-        register_checkpoint_loader(load_vla_policy)
-
-
-_register()

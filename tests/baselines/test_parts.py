@@ -53,6 +53,28 @@ def test_film_identity_init_keeps_pretrained_features():
     assert not torch.allclose(moved, other, atol=1e-3)
 
 
+def test_stride_16_features_are_the_trunks_block_10_map_at_init():
+    from rt2.backbones.efficientnet_trunk import EfficientNetTrunk
+
+    cfg = RT1Config(image_size=64, feature_stride=16)
+    assert (cfg.blocks, cfg.vision_channels, cfg.grid) == (11, 112, 4)
+    film = FiLMEfficientNet(64, text_dim=8, blocks=cfg.blocks)
+    assert len(film.film) == 11 and not hasattr(film.net, "_conv_head")
+    pixels = torch.rand(2, 3, 64, 64) * 2 - 1
+    with torch.no_grad():
+        got = film(pixels, torch.randn(2, 8))
+        want = EfficientNetTrunk(64, stride=16)(pixels)
+    assert got.shape == (2, 112, 4, 4)
+    assert torch.allclose(got, want, atol=1e-5)
+    # the whole model takes the 4 x 4 map (16 cells with their own position codes)
+    rt1 = tiny_rt1(feature_stride=16, frozen_blocks=8)
+    assert rt1.spatial_pos.shape[1] == 16 and rt1.project.in_channels == 112
+    with pytest.raises(ValueError, match=r"frozen_blocks.*0\.\.11.*feature_stride=16"):
+        RT1Config(feature_stride=16, frozen_blocks=12)
+    with pytest.raises(ValueError, match=r"feature_stride.*8"):
+        RT1Config(feature_stride=8)
+
+
 def test_frozen_blocks_have_no_film_and_no_grad():
     film = FiLMEfficientNet(64, text_dim=8, frozen_blocks=10)
     assert [isinstance(f, FiLM) for f in film.film] == [False] * 10 + [True] * 6

@@ -11,7 +11,7 @@ def test_help_lists_every_verb(capsys):
     with pytest.raises(SystemExit):
         main(["--help"])
     out = capsys.readouterr().out
-    for verb in ("collect", "train", "eval", "bench", "export", "demo"):
+    for verb in ("collect", "train", "eval", "bench", "export", "demo", "reproduce"):
         assert verb in out
 
 

@@ -104,6 +104,41 @@ def test_cli_eval_smoke(tmp_path: Path, fake_sim: None) -> None:
     )
 
 
+def test_cli_eval_logs_each_episode_and_resumes_after_a_crash(
+    tmp_path: Path, fake_sim: None
+) -> None:
+    out = tmp_path / "rep"
+    argv = ["eval", "--policy", "random", "--suite", "seen,unseen_objects", "--episodes", "4",
+            "--videos", "0", "--out", str(out), "--no-progress"]  # fmt: skip
+    assert main(argv) == 0
+
+    def records() -> list[dict]:
+        rows = [json.loads(x) for x in (out / "episodes.jsonl").read_text().splitlines()]
+        return [{k: v for k, v in r.items() if k != "seconds"} for r in rows]
+
+    full = records()
+    log = out / "cells" / "seen.jsonl"
+    lines = log.read_text().splitlines(keepends=True)
+    assert (
+        len(lines) == 4
+        and len((out / "cells" / "unseen_objects.jsonl").read_text().splitlines()) == 4
+    )
+    # a crash: two seen episodes logged, a third torn mid-line; no report, no unseen episodes
+    log.write_text("".join(lines[:2]) + lines[2][:25])
+    (out / "cells" / "unseen_objects.jsonl").unlink()
+    for name in ("episodes.jsonl", "results.json", "report.md"):
+        (out / name).unlink()
+    assert main([*argv, "--resume"]) == 0
+    assert records() == full
+    resumed = log.read_text().splitlines(keepends=True)
+    assert resumed[:2] == lines[:2] and len(resumed) == 4  # kept, not replayed; torn line cut
+    with pytest.raises(ValueError, match=r"--resume.*seed"):
+        main([*argv, "--resume", "--seed", "7"])
+    # more episodes later: only the new ones are played
+    assert main([*argv[:6], "6", *argv[7:], "--resume"]) == 0
+    assert len(log.read_text().splitlines()) == 6 and records()[:4] == full[:4]
+
+
 def test_cli_eval_bad_policy(tmp_path: Path) -> None:
     with pytest.raises(FileNotFoundError, match="no such checkpoint"):
         main(["eval", "--policy", str(tmp_path / "ckpt"), "--out", str(tmp_path), "--no-progress"])

@@ -15,7 +15,6 @@ from rt2.evaluation import (
     RandomPolicy,
     load_policy,
     plan_episodes,
-    register_checkpoint_loader,
     run_evaluation,
     run_jobs,
 )
@@ -123,11 +122,41 @@ def test_load_policy(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
         load_policy(str(tmp_path / "missing"))
     with pytest.raises(ValueError, match="not a checkpoint"):
         load_policy(str(tmp_path))
-    monkeypatch.setattr(policies_mod, "CHECKPOINT_LOADERS", [])
-    sentinel = RandomPolicy(seed=9)
-    register_checkpoint_loader(lambda path: sentinel if (path / "config.json").exists() else None)
-    (tmp_path / "config.json").write_text("{}")
-    assert load_policy(str(tmp_path)) is sentinel
+
+
+def test_one_loader_the_config_kind_picks_the_policy(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import json
+
+    import rt2.training.factory as factory
+    from rt2.training.config import TrainConfig
+
+    (tmp_path / "model.safetensors").write_bytes(b"")
+    config = TrainConfig().to_dict()
+    config["model"]["kind"] = "rt1"
+    (tmp_path / "config.json").write_text(json.dumps(config))
+    built: list[tuple[str, Any]] = []
+    monkeypatch.setattr(factory, "load_model", lambda ckpt: f"model from {Path(ckpt).name}")
+    monkeypatch.setattr(
+        policies_mod,
+        "POLICY_KINDS",
+        {
+            kind: (lambda model, cfg, kind=kind: built.append((kind, model)) or RandomPolicy())
+            for kind in ("vla", "rt1")
+        },
+    )
+    assert isinstance(load_policy(str(tmp_path)), RandomPolicy)
+    assert built == [("rt1", f"model from {tmp_path.name}")]
+    config["model"]["kind"] = "vla"
+    (tmp_path / "config.json").write_text(json.dumps(config))
+    load_policy(str(tmp_path))
+    assert built[-1][0] == "vla"
+    monkeypatch.setattr(policies_mod, "POLICY_KINDS", {"vla": policies_mod.POLICY_KINDS["vla"]})
+    config["model"]["kind"] = "rt1"
+    (tmp_path / "config.json").write_text(json.dumps(config))
+    with pytest.raises(ValueError, match=r"model\.kind='rt1' has no policy"):
+        load_policy(str(tmp_path))
 
 
 def test_plans_of_a_planning_policy_caption_its_videos(monkeypatch: pytest.MonkeyPatch) -> None:

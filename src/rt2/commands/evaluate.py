@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import argparse
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from rt2.evaluation.distributed import Workers
 
 HELP = "Evaluate a policy (expert, random or a checkpoint) closed loop on task suites."
 
@@ -49,7 +53,45 @@ def configure(parser: argparse.ArgumentParser) -> None:
         default=None,
         help="open loop: actions played per chunk (default: the whole chunk)",
     )
+    add_worker_arguments(parser)
+    parser.add_argument(
+        "--resume",
+        action="store_true",
+        help="keep the episodes already logged in --out (OUT/cells/SUITE.jsonl, one line per "
+        "finished episode) and play only the rest; without it a rerun starts afresh",
+    )
     parser.add_argument("--no-progress", action="store_true", help="disable the progress bar")
+
+
+def add_worker_arguments(parser: argparse.ArgumentParser) -> None:
+    """``--workers N`` and ``--ray [ADDRESS]`` (shared with ``rt2 reproduce``)."""
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=0,
+        help="run episodes in N local worker processes (0: in this process); with --ray, Ray "
+        "tasks in flight at once (0: one per cluster CPU). Results equal the serial run's "
+        "(random and expert exactly; a bf16 VLA up to a rounding now and then)",
+    )
+    parser.add_argument(
+        "--ray",
+        nargs="?",
+        const="local",
+        default=None,
+        metavar="ADDRESS",
+        help="run episodes as Ray tasks: alone, on a local Ray instance with --workers CPUs; or "
+        "on the cluster at ADDRESS ('auto', 'ray://HOST:10001'). Needs `pip install rt2[ray]`",
+    )
+    parser.add_argument(
+        "--worker-threads", type=int, default=1, help="torch threads per worker (with workers)"
+    )
+
+
+def workers_of(args: argparse.Namespace) -> Workers:
+    """The :class:`~rt2.evaluation.distributed.Workers` the worker arguments ask for."""
+    from rt2.evaluation.distributed import Workers
+
+    return Workers(args.workers, args.ray, args.worker_threads)
 
 
 def command_line(args: argparse.Namespace) -> list[str]:
@@ -79,9 +121,10 @@ def run(args: argparse.Namespace) -> int:
 
     from rt2.actions import ActionSpace
     from rt2.evaluation.chunking import ChunkExecution
-    from rt2.evaluation.policies import load_policy
+    from rt2.evaluation.distributed import PolicySpec, evaluate
+    from rt2.evaluation.episode_log import SuiteLogs
     from rt2.evaluation.report import run_metadata, write_report
-    from rt2.evaluation.runner import EpisodeRecord, EvalConfig, run_evaluation
+    from rt2.evaluation.runner import EpisodeRecord, EvalConfig, plan_episodes
 
     if args.tasks is not None and args.suite is None:
         suites: tuple[str, ...] = (f"tasks:{Path(args.tasks).stem}",)
@@ -105,19 +148,21 @@ def run(args: argparse.Namespace) -> int:
         execution=ChunkExecution(args.execute, args.execute_steps),
     )
     if args.env == "kitchen":  # RT-2's 8-dim space; the kitchen's own scripted expert
-        from rt2.envs.kitchen.expert import KitchenExpert
-        from rt2.evaluation.policies import ExpertPolicy
-
         space = ActionSpace.preset("rt2")
     else:
         space = ActionSpace.preset("language_table", terminate=args.terminate_action)
-    if args.env == "kitchen" and args.policy == "expert":
-        policy = ExpertPolicy(args.noise, args.seed, lambda n, s: KitchenExpert(noise=n, seed=s))
-    else:
-        policy = load_policy(args.policy, action_space=space, seed=args.seed, noise=args.noise)
+    spec = PolicySpec(args.policy, space, args.seed, args.noise, args.env)
+    workers = workers_of(args)
     out = Path(args.out)
+    logs = SuiteLogs(out, suites)
+    played = {"policy": args.policy, "noise": args.noise, **asdict(config)}
+    played.pop("episodes")
+    played.pop("videos")
+    done = logs.open(played, args.resume)
+    all_jobs = plan_episodes(config)
+    jobs = logs.remaining(all_jobs, done)
+    policy = spec.build() if workers.serial and jobs else None  # workers build their own
     console = Console(stderr=True)
-    successes = 0
     progress = Progress(
         TextColumn("[bold]eval"),
         BarColumn(),
@@ -128,17 +173,29 @@ def run(args: argparse.Namespace) -> int:
         disable=args.no_progress,
     )
     with progress:
-        task = progress.add_task("eval", total=len(suites) * args.episodes, status="")
+        resumed = len(all_jobs) - len(jobs)
+        task = progress.add_task("eval", total=len(all_jobs), completed=resumed, status="")
+        successes = sum(r.success for j in all_jobs if (r := done[j.suite].get(j.index)))
 
         def on_episode(rec: EpisodeRecord) -> None:
             nonlocal successes
+            logs.append(rec)
             successes += rec.success
-            done = progress.tasks[0].completed + 1
-            progress.update(task, advance=1, status=f"{rec.suite} | success {successes / done:.0%}")
+            n = progress.tasks[0].completed + 1
+            progress.update(task, advance=1, status=f"{rec.suite} | success {successes / n:.0%}")
 
         start = time.perf_counter()
-        records = run_evaluation(config, policy, on_episode=on_episode, video_dir=out)
+        new = evaluate(
+            spec,
+            config,
+            jobs=jobs,
+            workers=workers,
+            on_episode=on_episode,
+            video_dir=out,
+            policy=policy,
+        )
         seconds = time.perf_counter() - start
+    records = SuiteLogs.merge(all_jobs, done, new)
     meta = run_metadata(
         command_line(args),
         args.seed,
@@ -146,6 +203,7 @@ def run(args: argparse.Namespace) -> int:
             "policy": args.policy,
             "config": asdict(config),
             "wall_seconds": seconds,
+            "workers": workers.describe(),
             "env_steps": sum(r.steps for r in records),
         },
     )

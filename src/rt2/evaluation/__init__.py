@@ -5,8 +5,8 @@ from rt2.evaluation.policies import (
     Policy,
     RandomPolicy,
     infer_batch,
+    load_checkpoint_policy,
     load_policy,
-    register_checkpoint_loader,
 )
 from rt2.evaluation.runner import (
     EpisodeJob,
@@ -26,9 +26,9 @@ __all__ = [
     "Policy",
     "RandomPolicy",
     "infer_batch",
+    "load_checkpoint_policy",
     "load_policy",
     "plan_episodes",
-    "register_checkpoint_loader",
     "run_evaluation",
     "run_jobs",
     "wilson_interval",

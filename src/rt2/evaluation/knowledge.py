@@ -90,6 +90,7 @@ class KnowledgeEvalConfig:
     batch_size: int = 16
     exact_match: bool = True
     max_new_tokens: int = 32
+    limit: int | None = None  # score only the first N questions of each set (quick runs)
 
     def __post_init__(self) -> None:
         unknown = [s for s in self.sets if s not in SETS]
@@ -98,6 +99,8 @@ class KnowledgeEvalConfig:
                 f"KnowledgeEvalConfig.sets: expected a non-empty subset of {list(SETS)}, "
                 f"got {list(self.sets)}"
             )
+        if self.limit is not None and self.limit < 1:
+            raise ValueError(f"KnowledgeEvalConfig.limit: expected >= 1 or None, got {self.limit}")
         for name in ("vqa_questions", "captions", "batch_size", "max_new_tokens"):
             if getattr(self, name) < 1:
                 raise ValueError(
@@ -285,7 +288,9 @@ def evaluate_knowledge(
 
     config = config or KnowledgeEvalConfig()
     vla.eval()
-    questions = {s: eval_questions(s, config, vla.backbone.image_size) for s in config.sets}
+    questions = {
+        s: eval_questions(s, config, vla.backbone.image_size)[: config.limit] for s in config.sets
+    }
     result: dict[str, Any] = {
         "source": source,
         "config": {k: list(v) if isinstance(v, tuple) else v for k, v in vars(config).items()},

@@ -54,3 +54,56 @@ def plot_success_rates(summary: dict[str, Any], path: Path, title: str = "") -> 
     fig.savefig(path, dpi=100)
     plt.close(fig)
     return path
+
+
+def plot_grouped(
+    path: Path,
+    categories: list[str],
+    series: dict[str, list[dict[str, Any] | None]],
+    title: str,
+    reference: dict[str, list[float | None]] | None = None,
+) -> Path:
+    """Grouped bars in the style of the RT-2 paper's figures: one group per category, one bar
+    per model (success %, Wilson 95% error bars); ``reference`` (the paper's numbers, %) as
+    hatched bars without error bars. A missing value leaves its bar out."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    names = [*series, *(reference or {})]
+    x = np.arange(len(categories))
+    width = 0.8 / max(len(names), 1)
+    fig, ax = plt.subplots(
+        figsize=(max(6, 1.2 + 1.1 * len(categories) * max(1, len(names) / 3)), 4)
+    )
+    colors = plt.rcParams["axes.prop_cycle"].by_key()["color"]
+    for k, name in enumerate(names):
+        offset = x + (k - (len(names) - 1) / 2) * width
+        color = colors[k % len(colors)]
+        if name in series:
+            rows = series[name]
+            rate = np.array([100 * r["success_rate"] if r and r["n"] else np.nan for r in rows])
+            lo = np.array(
+                [100 * (r["success_rate"] - r["ci95_low"]) if r and r["n"] else 0 for r in rows]
+            )
+            hi = np.array(
+                [100 * (r["ci95_high"] - r["success_rate"]) if r and r["n"] else 0 for r in rows]
+            )
+            yerr = np.clip(np.stack([lo, hi]), 0.0, None)  # (2, n)
+            ax.bar(offset, rate, width, yerr=yerr, capsize=3, label=name, color=color)
+        else:
+            vals = np.array([np.nan if v is None else v for v in (reference or {})[name]], float)
+            ax.bar(offset, vals, width, label=name, fill=False, hatch="//", edgecolor=color)
+    ax.set_xticks(x, categories, rotation=15, ha="right")
+    ax.set_ylim(0, 105)
+    ax.set_ylabel("success rate (%)")
+    ax.grid(axis="y", alpha=0.3)
+    ax.set_title(title)
+    ax.legend(fontsize=7, ncol=2)
+    fig.tight_layout()
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path

@@ -8,7 +8,9 @@ envs stepped in lockstep), else ``infer`` per env. Optional hooks:
   without it the runner calls ``reset()`` when any episode starts.
 - ``bind(envs)``: receive the envs (privileged policies such as the scripted expert).
 
-The runner adds ``env_slot`` (int) to each observation it passes.
+The runner adds ``env_slot`` (int) to each observation it passes. A checkpoint becomes a policy
+through one loader, :func:`load_checkpoint_policy`: its ``config.json``'s ``model.kind`` picks
+the model and the policy (:data:`POLICY_KINDS`).
 """
 
 from __future__ import annotations
@@ -122,15 +124,48 @@ def _tabletop_expert(noise: float, seed: int) -> Any:
     return TabletopExpert(noise=noise, seed=seed)
 
 
-# Functions that turn a checkpoint path into a policy (or return None if not theirs).
-CheckpointLoader = Callable[[Path], Policy | None]
-CHECKPOINT_LOADERS: list[CheckpointLoader] = []
+def _vla_policy(model: Any, config: Any) -> Policy:
+    from rt2.policy import VLAPolicy
+
+    model.precision = "bfloat16"
+    if hasattr(model.backbone, "to_inference"):  # bf16 weights once, not a cast in every call
+        model.backbone.to_inference("bfloat16")
+    return VLAPolicy(model, cot=config.data.plan_bins > 0)  # trained to plan: let it plan
 
 
-def register_checkpoint_loader(loader: CheckpointLoader) -> CheckpointLoader:
-    """Add a checkpoint loader consulted by :func:`load_policy` (usable as a decorator)."""
-    CHECKPOINT_LOADERS.append(loader)
-    return loader
+def _rt1_policy(model: Any, config: Any) -> Policy:
+    from rt2.baselines.rt1.policy import RT1Policy
+
+    return RT1Policy(model)
+
+
+# model.kind of a checkpoint's config.json -> (trained model, its TrainConfig) -> policy
+POLICY_KINDS: dict[str, Callable[[Any, Any], Policy]] = {"vla": _vla_policy, "rt1": _rt1_policy}
+
+
+def load_checkpoint_policy(path: str | Path) -> Policy:
+    """The policy of a checkpoint (or run directory, or ``rt2:NAME``): its ``config.json``'s
+    ``model.kind`` picks the model (:func:`rt2.training.factory.load_model`) and the policy
+    around it (:data:`POLICY_KINDS`: a bf16 :class:`~rt2.policy.VLAPolicy` that plans if it was
+    trained to, or a stateful :class:`~rt2.baselines.rt1.policy.RT1Policy`)."""
+    from rt2.training.checkpoint import latest_checkpoint, model_kind, read_json
+    from rt2.training.config import TrainConfig
+    from rt2.training.factory import load_model
+
+    ckpt = latest_checkpoint(path)
+    if ckpt is None or not (ckpt / "config.json").is_file():
+        raise ValueError(
+            f"{path} is not a checkpoint this version can load (expected a directory with "
+            "config.json and model.safetensors written by `rt2 train`, or a run directory holding "
+            "checkpoints/)"
+        )
+    kind = model_kind(ckpt)
+    if kind not in POLICY_KINDS:
+        raise ValueError(
+            f"{ckpt}/config.json: model.kind={kind!r} has no policy; known: {sorted(POLICY_KINDS)}"
+        )
+    config = TrainConfig.from_dict(read_json(ckpt, "config.json"))
+    return POLICY_KINDS[kind](load_model(ckpt), config)
 
 
 def load_policy(
@@ -154,14 +189,4 @@ def load_policy(
             f"--policy {spec!r}: no such checkpoint; use 'expert', 'random', 'rt2:tiny-vla' or "
             "the path of a checkpoint directory written by `rt2 train`"
         )
-    import rt2.baselines.rt1.policy  # registers the RT-1 checkpoint loader
-    import rt2.policy  # noqa: F401  (registers the VLA checkpoint loader)
-
-    for loader in CHECKPOINT_LOADERS:
-        policy = loader(path)
-        if policy is not None:
-            return policy
-    raise ValueError(
-        f"--policy {spec!r} is not a checkpoint this version can load (expected a directory with "
-        "config.json and model weights written by `rt2 train`; no registered loader accepted it)"
-    )
+    return load_checkpoint_policy(path)

@@ -102,7 +102,12 @@ def run_metadata(
     try:
         commit = (
             subprocess.run(
-                ["git", "rev-parse", "HEAD"], capture_output=True, text=True, timeout=5, check=False
+                ["git", "rev-parse", "HEAD"],
+                capture_output=True,
+                text=True,
+                timeout=5,
+                check=False,
+                cwd=Path(__file__).parent,  # the code that ran, wherever it runs from
             ).stdout.strip()
             or None
         )

@@ -100,9 +100,18 @@ class EpisodeRecord:
     instruction: str
     seconds: float
     video: str | None = None
+    concept: str = ""  # what the instruction refers through (symbol, math, category, ...)
+    language: str = ""  # the instruction's language (en, fr, de, es)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> EpisodeRecord:
+        """The inverse of :meth:`to_dict` (records written before a field existed get its
+        default)."""
+        known = set(cls.__dataclass_fields__)
+        return cls(**{k: v for k, v in data.items() if k in known})
 
 
 @dataclass
@@ -217,6 +226,8 @@ def _run_lockstep(
                 split_group=str(info.get("split_group", "")),
                 instruction=str(obs.get("instruction", "")),
                 seconds=time.perf_counter() - slot.start,
+                concept=str(info.get("concept") or ""),
+                language=str(info.get("language") or ""),
             )
             if slot.job.record_video and video_sink is not None:
                 rec.video = video_sink(rec, slot.frames, slot.captions)

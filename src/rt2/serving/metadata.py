@@ -37,8 +37,8 @@ def policy_metadata(policy: Any, model_name: str = "policy", **extra: Any) -> di
 
 def load_served_policy(checkpoint: str | Path) -> tuple[Any, dict[str, Any]]:
     """A checkpoint directory -> (policy, metadata with model name, stats and image size)."""
-    from rt2.policy import load_vla_policy
-    from rt2.training.checkpoint import latest_checkpoint
+    from rt2.evaluation.policies import load_checkpoint_policy
+    from rt2.training.checkpoint import latest_checkpoint, model_kind
 
     ckpt = latest_checkpoint(checkpoint)
     if ckpt is None:
@@ -46,9 +46,12 @@ def load_served_policy(checkpoint: str | Path) -> tuple[Any, dict[str, Any]]:
             f"--checkpoint {checkpoint}: no checkpoint there (expected model.safetensors or "
             "checkpoints/latest, written by `rt2 train`)"
         )
-    policy = load_vla_policy(ckpt)
-    if policy is None:
-        raise ValueError(f"--checkpoint {checkpoint}: {ckpt} is not a VLA checkpoint (no vla.json)")
+    if not (ckpt / "vla.json").is_file() or model_kind(ckpt) != "vla":
+        raise ValueError(
+            f"--checkpoint {checkpoint}: {ckpt} is not a VLA checkpoint (no vla.json, or "
+            "model.kind is not vla)"
+        )
+    policy = load_checkpoint_policy(ckpt)
     config = _read(ckpt / "config.json")
     model_cfg = config.get("model", {})
     name = f"{config.get('name', 'vla')}/{model_cfg.get('backbone', '?')}"

@@ -8,11 +8,12 @@ from typing import Any
 
 from torch import nn
 
-from rt2.actions import ActionSpace, ActionTokenizer, build_mapping, mapping_from_dict
+from rt2.actions import ActionTokenizer, build_mapping, mapping_from_dict
 from rt2.backbones import build_backbone
 from rt2.batching import PromptFormat
 from rt2.decoding.parallel import DecodingConfig
 from rt2.model import VLA
+from rt2.training.action_bins import action_tokenizer_for
 from rt2.training.checkpoint import latest_checkpoint, load_weights, read_json
 from rt2.training.config import ModelConfig, TrainConfig
 
@@ -93,18 +94,6 @@ def _learned_vocabulary(ckpt: Path | None, config: ModelConfig) -> dict[str, Any
     if not (same and start.bounds == "stats" and config.bounds == "stats"):
         return None
     return read_json(ckpt, "vla.json")
-
-
-def action_tokenizer_for(config: ModelConfig, stats: dict[str, Any] | None) -> ActionTokenizer:
-    """The configured action space binned over fixed bounds or the data's q01..q99."""
-    space = ActionSpace.preset(config.action_space, **config.action_space_options)
-    if config.bounds == "fixed":
-        return ActionTokenizer(space, config.num_bins)
-    if stats is None:
-        raise ValueError(
-            "model.bounds='stats' needs action statistics: train with robot data or set model.bounds=fixed"
-        )
-    return ActionTokenizer.from_stats(space, stats, config.num_bins)
 
 
 def load_model(path: str | Path) -> nn.Module:

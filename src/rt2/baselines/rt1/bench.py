@@ -1,5 +1,5 @@
 """``rt2 bench --models rt1``: RT-1 latency (vision / Transformer / whole policy step), control
-rate and training samples/s, as :class:`rt2.bench.BenchRow` rows next to the VLAs'.
+rate and training samples/s, as :class:`rt2.bench_common.BenchRow` rows next to the VLAs'.
 
 Inference is timed in the steady state of an episode: the policy holds the tokens of the
 earlier frames, so each step encodes one new image per robot ("vision") and runs the Transformer
@@ -19,7 +19,7 @@ from rt2.baselines.rt1.config import RT1Config
 from rt2.baselines.rt1.factory import rt1_config
 from rt2.baselines.rt1.model import RT1
 from rt2.baselines.rt1.policy import RT1Policy
-from rt2.bench import INSTRUCTION, BenchRow, median_ms, random_samples, samples_per_s
+from rt2.bench_common import INSTRUCTION, BenchRow, median_ms, random_samples, samples_per_s
 
 
 def bench_config() -> RT1Config:
@@ -29,7 +29,7 @@ def bench_config() -> RT1Config:
     return rt1_config(get_preset("rt1-tabletop").model)
 
 
-def build_rt1_case(case) -> RT1:  # case: rt2.bench.BenchCase
+def build_rt1_case(case) -> RT1:  # case: rt2.bench_common.BenchCase
     torch.manual_seed(0)
     space = ActionSpace.preset(case.space)
     return RT1(bench_config(), ActionTokenizer(space, 256))

@@ -6,6 +6,9 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 EFFNET_BLOCKS = 16  # MBConv blocks of EfficientNet-Lite0
+# feature stride -> (MBConv blocks kept, channels out): the head's 1280 at stride 32, block 10's
+# 112 at stride 16 (rt2.backbones.efficientnet_trunk.TRUNK_DEPTHS, without the conv head)
+FEATURE_DEPTHS = {16: (11, 112), 32: (16, 1280)}
 
 
 @dataclass(frozen=True)
@@ -24,8 +27,12 @@ class RT1Config:
     dropout: float = 0.1  # [0.1]
     film: bool = True  # FiLM-condition the image encoder on the instruction
     spatial_pos: bool = True  # learned position embedding per feature-map cell before TokenLearner
-    feature_norm: bool = False  # LayerNorm over the 1280 EfficientNet channels of each cell
+    feature_norm: bool = False  # LayerNorm over the EfficientNet channels of each cell
     frozen_blocks: int = 0  # first N MBConv blocks (and the stem) frozen, without FiLM (speed)
+    # 32: the 1280-channel head map, 4 x 4 cells at 128 px; 16: block 10's 112-channel map,
+    # 8 x 8 cells at 128 px, near the paper's 9 x 9 (300 px at stride 32) for a quarter of the
+    # pixels (the head and last 5 blocks are dropped)
+    feature_stride: int = 32
     text_dim: int = 384  # instruction embedding size (all-MiniLM-L6-v2) [512, USE]
     text_encoder: str = "minilm"  # "minilm" (pretrained) or "hash" (offline stand-in for tests)
 
@@ -44,14 +51,35 @@ class RT1Config:
             )
         if not 0.0 <= self.dropout < 1.0:
             raise ValueError(f"RT1Config.dropout: expected in [0, 1), got {self.dropout}")
-        if not 0 <= self.frozen_blocks <= EFFNET_BLOCKS:
+        if self.feature_stride not in FEATURE_DEPTHS:
             raise ValueError(
-                f"RT1Config.frozen_blocks: expected 0..{EFFNET_BLOCKS}, got {self.frozen_blocks}"
+                f"RT1Config.feature_stride: expected one of {sorted(FEATURE_DEPTHS)}, "
+                f"got {self.feature_stride}"
+            )
+        if not 0 <= self.frozen_blocks <= self.blocks:
+            raise ValueError(
+                f"RT1Config.frozen_blocks: expected 0..{self.blocks} (MBConv blocks kept at "
+                f"feature_stride={self.feature_stride}), got {self.frozen_blocks}"
             )
         if self.text_encoder not in ("minilm", "hash"):
             raise ValueError(
                 f"RT1Config.text_encoder: expected 'minilm' or 'hash', got {self.text_encoder!r}"
             )
+
+    @property
+    def blocks(self) -> int:
+        """MBConv blocks of EfficientNet-Lite0 the image encoder runs."""
+        return FEATURE_DEPTHS[self.feature_stride][0]
+
+    @property
+    def vision_channels(self) -> int:
+        """Channels of the feature map TokenLearner reads."""
+        return FEATURE_DEPTHS[self.feature_stride][1]
+
+    @property
+    def grid(self) -> int:
+        """Feature-map side: cells per row and column of each frame."""
+        return self.image_size // self.feature_stride
 
     @property
     def num_tokens(self) -> int:

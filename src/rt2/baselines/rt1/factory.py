@@ -8,9 +8,9 @@ from typing import Any
 from rt2.actions import ActionTokenizer
 from rt2.baselines.rt1.config import RT1Config
 from rt2.baselines.rt1.model import RT1
+from rt2.training.action_bins import action_tokenizer_for
 from rt2.training.checkpoint import load_weights, read_json
 from rt2.training.config import ModelConfig, TrainConfig
-from rt2.training.factory import action_tokenizer_for
 
 
 def rt1_config(config: ModelConfig) -> RT1Config:

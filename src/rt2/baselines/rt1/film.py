@@ -12,8 +12,6 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-VISION_CHANNELS = 1280  # EfficientNet-Lite0 head output
-
 
 class FiLM(nn.Module):
     """``x * (1 + gamma(e)) + beta(e)``, zero-initialised (identity at the start)."""
@@ -31,7 +29,9 @@ class FiLM(nn.Module):
 
 
 class FiLMEfficientNet(nn.Module):
-    """Pixels (N, 3, S, S) in [-1, 1] + instruction embeddings (N, E) -> (N, 1280, S/32, S/32)."""
+    """Pixels (N, 3, S, S) in [-1, 1] + instruction embeddings (N, E) -> (N, 1280, S/32, S/32)
+    with all 16 blocks and the conv head, or (N, C, S/16, S/16) with ``blocks`` < 16 (the last
+    kept block's map, no head)."""
 
     def __init__(
         self,
@@ -40,6 +40,7 @@ class FiLMEfficientNet(nn.Module):
         film: bool = True,
         frozen_blocks: int = 0,
         net: nn.Module | None = None,
+        blocks: int = 16,
     ) -> None:
         super().__init__()
         if net is None:
@@ -48,15 +49,18 @@ class FiLMEfficientNet(nn.Module):
             net = load_efficientnet_lite0(image_size)
         if hasattr(net, "_fc"):
             del net._fc  # ImageNet classifier head unused
+        self.head = blocks >= len(net._blocks)
+        if not self.head:  # a mid-level map: later blocks and the conv head are unused
+            net._blocks = net._blocks[:blocks]
+            del net._conv_head, net._bn1
         self.net = net
         self.frozen_blocks = frozen_blocks
-        blocks = list(net._blocks)
         self.film = nn.ModuleList(
             [
                 FiLM(text_dim, b._block_args.output_filters)
                 if film and i >= frozen_blocks
                 else nn.Identity()
-                for i, b in enumerate(blocks)
+                for i, b in enumerate(net._blocks)
             ]
         )
         for name, p in self.net.named_parameters():
@@ -95,4 +99,6 @@ class FiLMEfficientNet(nn.Module):
                 x = block(x)
             if not isinstance(film, nn.Identity):
                 x = film(x, text)
+        if not self.head:
+            return x  # (N, C, S/16, S/16)
         return net._swish(net._bn1(net._conv_head(x)))  # (N, 1280, S/32, S/32)

@@ -23,7 +23,7 @@ from torch import nn
 
 from rt2.actions import ActionTokenizer
 from rt2.baselines.rt1.config import RT1Config
-from rt2.baselines.rt1.film import VISION_CHANNELS, FiLMEfficientNet
+from rt2.baselines.rt1.film import FiLMEfficientNet
 from rt2.baselines.rt1.text import InstructionEncoder
 from rt2.baselines.rt1.token_learner import TokenLearner
 from rt2.batching import RobotSample
@@ -100,11 +100,12 @@ class RT1(nn.Module):
         self.dim = action_tokenizer.dim
         self.encoder = InstructionEncoder(c.text_encoder, c.text_dim)
         self.vision = FiLMEfficientNet(
-            c.image_size, c.text_dim, c.film, c.frozen_blocks, vision_net
+            c.image_size, c.text_dim, c.film, c.frozen_blocks, vision_net, c.blocks
         )
-        self.feature_norm = nn.LayerNorm(VISION_CHANNELS) if c.feature_norm else None
-        self.project = nn.Conv2d(VISION_CHANNELS, c.d_model, kernel_size=1)
-        cells = (c.image_size // 32) ** 2  # feature-map positions per frame
+        channels = c.vision_channels
+        self.feature_norm = nn.LayerNorm(channels) if c.feature_norm else None
+        self.project = nn.Conv2d(channels, c.d_model, kernel_size=1)
+        cells = c.grid**2  # feature-map positions per frame
         self.spatial_pos = (
             nn.Parameter(torch.randn(1, cells, c.d_model) * 0.02) if c.spatial_pos else None
         )
@@ -178,7 +179,7 @@ class RT1(nn.Module):
         """Frames (N, 3, S, S) + their instructions' embeddings (N, E) -> tokens (N, T, d).
         Each frame's tokens depend on that frame and the instruction only, so a policy can
         keep them from step to step instead of re-encoding its history."""
-        feats = self.vision(pixels, text.to(pixels.dtype))  # (N, 1280, g, g)
+        feats = self.vision(pixels, text.to(pixels.dtype))  # (N, C, g, g)
         if self.feature_norm is not None:
             feats = self.feature_norm(feats.permute(0, 2, 3, 1)).permute(0, 3, 1, 2)
         fmap = self.project(feats)  # (N, d, g, g)

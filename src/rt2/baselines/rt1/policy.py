@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from collections import deque
 from collections.abc import Sequence
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -79,24 +78,3 @@ class RT1Policy:
         res = self.model.act_tokens(tokens)
         self.last_result = res
         return res.actions  # (B, D)
-
-
-def load_rt1_policy(path: Path) -> RT1Policy | None:
-    """Checkpoint loader for :func:`rt2.evaluation.load_policy`; None unless ``path`` is an RT-1."""
-    from rt2.training.checkpoint import latest_checkpoint, model_kind
-    from rt2.training.factory import load_model
-
-    ckpt = latest_checkpoint(path)
-    if ckpt is None or model_kind(ckpt) != "rt1":
-        return None
-    return RT1Policy(load_model(ckpt))
-
-
-def _register() -> None:
-    from rt2.evaluation.policies import CHECKPOINT_LOADERS, register_checkpoint_loader
-
-    if load_rt1_policy not in CHECKPOINT_LOADERS:
-        register_checkpoint_loader(load_rt1_policy)
-
-
-_register()

@@ -1,0 +1,122 @@
+"""A resumable record of one evaluation cell: one JSON line per finished episode.
+
+Each line is appended and flushed as its episode ends, so a crash loses at most the episodes in
+flight; reading it back skips a torn last line (and cuts it off before the next append). Since
+episode ``i`` depends only on seed + i, a rerun only plays the indices not yet in the log.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from rt2.evaluation.runner import EpisodeJob, EpisodeRecord
+
+
+class EpisodeLog:
+    """``episodes.jsonl`` of one (policy, suite) cell, keyed by episode index."""
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+
+    def read(self) -> dict[int, EpisodeRecord]:
+        """Every complete record by index (the first one wins if an index repeats)."""
+        if not self.path.is_file():
+            return {}
+        data = self.path.read_bytes()
+        complete = data[: data.rfind(b"\n") + 1]  # a torn last line has no newline yet
+        out: dict[int, EpisodeRecord] = {}
+        for line in complete.decode("utf-8").splitlines():
+            if line.strip():
+                rec = EpisodeRecord.from_dict(json.loads(line))
+                out.setdefault(rec.index, rec)
+        return out
+
+    def repair(self) -> None:
+        """Cut a torn last line off, so the next append starts on a fresh line."""
+        if not self.path.is_file():
+            return
+        data = self.path.read_bytes()
+        keep = data.rfind(b"\n") + 1
+        if keep != len(data):
+            with self.path.open("r+b") as f:
+                f.truncate(keep)
+
+    def append(self, record: EpisodeRecord) -> None:
+        """Write ``record`` as one line and flush it to disk."""
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        with self.path.open("a", encoding="utf-8") as f:
+            f.write(json.dumps(record.to_dict()) + "\n")
+            f.flush()
+            os.fsync(f.fileno())
+
+
+def read_json(path: Path) -> Any:
+    """``path``'s JSON, or None if it does not exist."""
+    return json.loads(path.read_text()) if path.is_file() else None
+
+
+class SuiteLogs:
+    """The episode logs of one ``rt2 eval`` run: ``DIR/cells/SUITE.jsonl`` per suite, next to
+    the settings they were played with (``cells/settings.json``).
+
+    ``open(settings, resume=False)`` starts afresh; with ``resume`` it keeps what is logged,
+    refusing if the settings differ (``episodes`` may grow: episode i never changes)."""
+
+    def __init__(self, out: str | Path, suites: Sequence[str]) -> None:
+        self.dir = Path(out) / "cells"
+        self.logs = {
+            s: EpisodeLog(self.dir / f"{re.sub(r'[^A-Za-z0-9_.-]', '_', s)}.jsonl") for s in suites
+        }
+
+    def open(self, settings: dict[str, Any], resume: bool) -> dict[str, dict[int, EpisodeRecord]]:
+        """Prepare the logs; the records already played, per suite (empty unless ``resume``)."""
+        from rt2.data.format import atomic_write_json
+
+        settings = json.loads(json.dumps(settings, default=str))
+        saved = read_json(self.dir / "settings.json")
+        if resume and saved is not None and saved != settings:
+            changed = sorted(
+                k for k in settings.keys() | saved.keys() if settings.get(k) != saved.get(k)
+            )
+            raise ValueError(
+                f"--resume: {self.dir.parent} was played with other settings ({', '.join(changed)} "
+                "differ); use another --out, or run without --resume to start afresh"
+            )
+        if not resume:
+            shutil.rmtree(self.dir, ignore_errors=True)
+        self.dir.mkdir(parents=True, exist_ok=True)
+        atomic_write_json(self.dir / "settings.json", settings)
+        done = {}
+        for suite, log in self.logs.items():
+            log.repair()
+            done[suite] = log.read()
+        return done
+
+    def append(self, record: EpisodeRecord) -> None:
+        self.logs[record.suite].append(record)
+
+    @staticmethod
+    def remaining(
+        jobs: Sequence[EpisodeJob], done: dict[str, dict[int, EpisodeRecord]]
+    ) -> list[EpisodeJob]:
+        """The jobs whose episode is not logged yet."""
+        return [j for j in jobs if j.index not in done.get(j.suite, {})]
+
+    @staticmethod
+    def merge(
+        jobs: Sequence[EpisodeJob],
+        done: dict[str, dict[int, EpisodeRecord]],
+        new: Sequence[EpisodeRecord],
+    ) -> list[EpisodeRecord]:
+        """Logged and new records in the order of ``jobs``."""
+        found = {(r.suite, r.index): r for r in new}
+        for suite, records in done.items():
+            for i, r in records.items():
+                found.setdefault((suite, i), r)
+        return [found[(j.suite, j.index)] for j in jobs if (j.suite, j.index) in found]

@@ -1,0 +1,487 @@
+"""``rt2 reproduce``: the RT-2 paper's tables in miniature, from shipped checkpoints.
+
+Every model runs the same episodes (episode ``i`` of a suite: seed ``seed + i``) on the five
+suites; each (model, suite) cell appends its episodes to ``cells/MODEL/SUITE.jsonl`` as they
+finish, so a rerun plays only what is missing (and ``--episodes`` can grow later). VLAs are also
+scored for web-knowledge retention. From the records come ``report.json``, ``report.md`` (the
+tables of :mod:`rt2.evaluation.reproduce_tables`, the paper's numbers beside ours) and bar
+charts. Shipped names that do not exist yet are reported as "not shipped yet".
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import re
+import time
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+from rt2.evaluation import paper
+from rt2.evaluation import reproduce_tables as rt
+from rt2.evaluation.distributed import PolicySpec, WorkerPool, Workers, evaluate
+from rt2.evaluation.episode_log import EpisodeLog, read_json
+from rt2.evaluation.runner import EpisodeJob, EpisodeRecord, EvalConfig, plan_episodes
+
+SUITES = ("seen", "unseen_objects", "unseen_backgrounds", "unseen_environments", "emergent")
+REPORT_JSON, REPORT_MD = "report.json", "report.md"
+
+
+@dataclass(frozen=True)
+class ModelInfo:
+    """A row the report knows: its label, paper counterparts and measured cost (seconds per
+    40-step episode with 8 envs in lockstep and one torch thread on a 2-core machine; seconds
+    of its knowledge scoring) for the runtime stated up front."""
+
+    spec: str
+    label: str
+    paper: str | None = None  # Table 1 / emergent counterpart
+    ablation: str | None = None  # Table 6 recipe
+    seconds_per_episode: float = 3.0
+    knowledge_seconds: float = 60.0
+
+
+KNOWN: tuple[ModelInfo, ...] = (
+    ModelInfo(
+        "rt2:rt2-mini", "RT-2 mini, co-fine-tuned", "RT-2-PaLI-X-55B", "co-fine-tuned", 5.0, 150
+    ),
+    ModelInfo("rt2:rt2-mini-ft", "RT-2 mini, robot data only", None, "fine-tuned", 5.0, 150),
+    ModelInfo(
+        "rt2:rt2-mini-scratch", "RT-2 mini, no pretrained weights", None, "from scratch", 5.0, 150
+    ),
+    ModelInfo("rt2:rt1", "RT-1", "RT-1", None, 1.0, 0),
+    ModelInfo("rt2:tiny-vla", "tiny VLA, co-fine-tuned", None, None, 2.7, 25),
+    ModelInfo("random", "random policy", None, None, 0.02, 0),
+)
+DEFAULT_MODELS: tuple[str, ...] = tuple(m.spec for m in KNOWN)
+
+
+@dataclass(frozen=True)
+class ReproduceConfig:
+    """What to evaluate and how much of it; ``quick()`` is the few-episode smoke version."""
+
+    out: Path
+    models: tuple[str, ...] = DEFAULT_MODELS
+    episodes: int = 50  # per suite and model
+    seed: int = 10_000  # episode i uses seed + i (disjoint from the collection seeds 0...)
+    max_steps: int = 40  # per episode (the scripted expert needs ~14)
+    num_envs: int = 8
+    knowledge_sets: tuple[str, ...] = ("knowledge", "vqa", "caption")
+    vqa_questions: int = 100
+    knowledge_limit: int | None = None  # questions per set (None: all)
+    quick: bool = False
+    workers: Workers = field(default_factory=Workers)
+    plots: bool = True
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "out", Path(self.out))
+        object.__setattr__(self, "models", tuple(dict.fromkeys(self.models)))
+        if not self.models:
+            raise ValueError("ReproduceConfig.models: expected at least one model")
+        from rt2.evaluation.knowledge import SETS
+
+        bad = [k for k in self.knowledge_sets if k not in SETS]
+        if not self.knowledge_sets or bad:
+            raise ValueError(
+                f"ReproduceConfig.knowledge_sets: expected a non-empty subset of {list(SETS)}, "
+                f"got {list(self.knowledge_sets)}"
+            )
+        for name in ("episodes", "max_steps", "num_envs", "vqa_questions"):
+            if getattr(self, name) < 1:
+                raise ValueError(
+                    f"ReproduceConfig.{name}: expected >= 1, got {getattr(self, name)}"
+                )
+
+    @classmethod
+    def quick_config(cls, out: Path, **kwargs: Any) -> ReproduceConfig:
+        """A few short episodes per cell and a slice of the knowledge questions (minutes)."""
+        quick = {"episodes": 2, "max_steps": 20, "num_envs": 2, "knowledge_sets": ("knowledge",)}
+        return cls(out, **{**quick, "knowledge_limit": 24, **kwargs, "quick": True})
+
+    def eval_config(self, suite: str) -> EvalConfig:
+        return EvalConfig(
+            (suite,), self.episodes, self.seed, self.num_envs, max_steps=self.max_steps, videos=0
+        )
+
+
+def model_rows(models: Sequence[str]) -> list[tuple[rt.Row, ModelInfo]]:
+    """The report's rows; a known ``rt2:NAME`` that is not in the package is "not shipped yet",
+    an unknown one or a missing path raises (with the closest shipped name)."""
+    from rt2.weights import PREFIX, builtin_names, resolve
+
+    known = {m.spec: m for m in KNOWN}
+    rows = []
+    for spec in models:
+        info = known.get(spec, ModelInfo(spec, spec))
+        status = "evaluated"
+        if spec.startswith(PREFIX) and spec.removeprefix(PREFIX) not in builtin_names():
+            if spec not in known:
+                resolve(spec)  # raises, naming what is shipped
+            status = rt.NOT_SHIPPED
+        elif spec not in ("random", "expert") and not resolve(spec).exists():
+            raise FileNotFoundError(f"--models {spec!r}: no such checkpoint or shipped name")
+        rows.append((rt.Row(spec, info.label, status, info.paper, info.ablation), info))
+    return rows
+
+
+def slug(spec: str) -> str:
+    """A directory name for a model spec (``rt2:tiny-vla`` -> ``rt2-tiny-vla``)."""
+    return re.sub(r"[^A-Za-z0-9._-]+", "-", spec).strip("-.") or "model"
+
+
+def is_vla_checkpoint(spec: str) -> bool:
+    if spec in ("random", "expert"):
+        return False
+    from rt2.training.checkpoint import latest_checkpoint, model_kind
+    from rt2.weights import resolve
+
+    ckpt = latest_checkpoint(resolve(spec))
+    return ckpt is not None and (ckpt / "vla.json").is_file() and model_kind(ckpt) == "vla"
+
+
+def fingerprint(spec: str, config: ReproduceConfig) -> dict[str, Any]:
+    """What a cell's episodes depend on besides their index: a rerun must match it."""
+    weights = None
+    if spec not in ("random", "expert"):
+        from rt2.training.checkpoint import latest_checkpoint
+        from rt2.weights import resolve
+
+        ckpt = latest_checkpoint(resolve(spec))
+        if ckpt is not None:
+            h = hashlib.sha256()
+            for name in ("config.json", "vla.json"):
+                if (ckpt / name).is_file():
+                    h.update((ckpt / name).read_bytes())
+            h.update(str((ckpt / "model.safetensors").stat().st_size).encode())
+            weights = h.hexdigest()[:16]
+    env = asdict(config.eval_config("seen"))
+    keep = ("seed", "max_steps", "image_size", "env_id", "terminate_action", "execution")
+    return {"policy": spec, "weights": weights, **{k: env[k] for k in keep}}
+
+
+def _check_cell(mdir: Path, fp: dict[str, Any]) -> dict[str, Any]:
+    state = read_json(mdir / "cell.json") or {"fingerprint": fp, "wall_seconds": 0.0}
+    old = state["fingerprint"]
+    diff = [k for k in fp if old.get(k) != fp[k]]
+    if diff:
+        k = diff[0]
+        raise ValueError(
+            f"{mdir} holds episodes of another configuration ({k}: {old.get(k)!r}, now "
+            f"{fp[k]!r}); use another --out or delete {mdir} to re-run that model"
+        )
+    return state
+
+
+def _write_cell(mdir: Path, state: dict[str, Any]) -> None:
+    from rt2.data.format import atomic_write_json
+
+    mdir.mkdir(parents=True, exist_ok=True)
+    atomic_write_json(mdir / "cell.json", state)
+
+
+def estimate_seconds(
+    rows: Sequence[tuple[rt.Row, ModelInfo]], todo: dict[str, int], config: ReproduceConfig
+) -> float:
+    """Expected wall time of what is left: measured per-episode costs, scaled by episode length
+    and the number of workers."""
+    scale = config.max_steps / 40 / max(1, config.workers.workers)
+    total = 0.0
+    for row, info in rows:
+        if row.shipped:
+            total += todo.get(row.spec, 0) * info.seconds_per_episode * scale
+            if todo.get(f"{row.spec}/knowledge"):
+                total += info.knowledge_seconds * (0.2 if config.knowledge_limit else 1.0)
+    return total
+
+
+def reproduce(
+    config: ReproduceConfig, console: Console | None = None, argv: Sequence[str] | None = None
+) -> dict[str, Any]:
+    """Run (or resume) every cell, then write report.json, report.md and the plots."""
+    console = console or Console(stderr=True)
+    t0 = time.perf_counter()
+    rows = model_rows(config.models)
+    shipped = [(r, i) for r, i in rows if r.shipped]
+    cells = config.out / "cells"
+    todo: dict[str, int] = {}
+    for row, _ in shipped:
+        mdir = cells / slug(row.spec)
+        _check_cell(mdir, fingerprint(row.spec, config))
+        todo[row.spec] = sum(
+            len(_missing(EpisodeLog(mdir / f"{s}.jsonl"), config, s)) for s in SUITES
+        )
+        todo[f"{row.spec}/knowledge"] = int(
+            is_vla_checkpoint(row.spec) and not (mdir / "knowledge.json").is_file()
+        )
+    eta = estimate_seconds(rows, todo, config)
+    n_todo = sum(todo[r.spec] for r, _ in shipped)
+    console.rule("[bold]rt2 reproduce" + (" --quick" if config.quick else ""))
+    console.print(
+        f"{len(shipped)} models x {len(SUITES)} suites x {config.episodes} episodes "
+        f"(seeds {config.seed}..{config.seed + config.episodes - 1}, {config.max_steps} steps max), "
+        f"knowledge retention for each VLA; {config.workers.describe()}.\n"
+        f"To run: {n_todo} episodes. Expected runtime: about {_minutes(eta)} (per-episode costs "
+        "measured on 2 CPU cores; the bar's estimate follows the actual rate). Resumable: rerun "
+        "the same command to continue."
+    )
+    for row, _ in rows:
+        if not row.shipped:
+            console.print(f"  {row.spec}: {rt.NOT_SHIPPED}")
+    records: dict[str, list[EpisodeRecord]] = {}
+    knowledge: dict[str, dict[str, Any] | None] = {}
+    model_seconds: dict[str, float] = {}
+    totals: dict[str, float] = {}  # per model, over every run that filled its cells
+    ran = 0
+    progress = Progress(
+        TextColumn("[bold]reproduce"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("{task.fields[status]}"),
+        TimeRemainingColumn(),
+        console=console,
+    )
+    pool = contextlib.nullcontext() if config.workers.serial else WorkerPool(config.workers)
+    with progress, pool as workers:
+        task = progress.add_task("episodes", total=n_todo, status="")
+        for row, _ in shipped:
+            start = time.perf_counter()
+            mdir = cells / slug(row.spec)
+            state = _check_cell(mdir, fingerprint(row.spec, config))
+            cells_of, policy, n = _run_cells(
+                row.spec, mdir, config, workers, progress, task, console
+            )
+            records[row.spec], ran = cells_of, ran + n
+            progress.update(task, status=f"{row.spec} | knowledge")
+            k_start = time.perf_counter()
+            knowledge[row.spec] = _knowledge(row.spec, mdir, config, policy)
+            model_seconds[row.spec] = time.perf_counter() - start
+            if knowledge[row.spec] is not None:
+                model_seconds[f"{row.spec} (knowledge)"] = time.perf_counter() - k_start
+            state["wall_seconds"] = state.get("wall_seconds", 0.0) + model_seconds[row.spec]
+            state["episodes"] = max(state.get("episodes", 0), config.episodes)
+            _write_cell(mdir, state)
+            totals[row.spec] = state["wall_seconds"]
+    meta = _meta(config, rows, model_seconds, ran, time.perf_counter() - t0, argv)
+    meta["model_seconds_all_runs"] = totals
+    report = write_reproduce_report(config, [r for r, _ in rows], records, knowledge, meta)
+    console.print(summary_table([r for r, _ in rows], report["tables"]))
+    console.print(f"report: {config.out / REPORT_MD} ({_minutes(meta['wall_seconds'])})")
+    return report
+
+
+def _missing(log: EpisodeLog, config: ReproduceConfig, suite: str) -> list[EpisodeJob]:
+    """The episodes of ``suite`` the log does not hold yet."""
+    done = log.read()
+    return [j for j in plan_episodes(config.eval_config(suite)) if j.index not in done]
+
+
+def _run_cells(
+    spec_name: str,
+    mdir: Path,
+    config: ReproduceConfig,
+    pool: WorkerPool | None,
+    progress: Progress,
+    task: Any,
+    console: Console,
+) -> tuple[list[EpisodeRecord], Any, int]:
+    """Fill one model's suite cells: (its records, the policy if built here, episodes run)."""
+    spec, policy, ran = PolicySpec(spec_name), None, 0
+    records: list[EpisodeRecord] = []
+    for suite in SUITES:
+        log = EpisodeLog(mdir / f"{suite}.jsonl")
+        log.repair()
+        jobs = _missing(log, config, suite)
+        if jobs:
+            start = time.perf_counter()
+            progress.update(task, status=f"{spec_name} | {suite}")
+            if policy is None and config.workers.serial:
+                policy = spec.build()  # once per model, for every suite and its knowledge
+
+            def on_episode(rec: EpisodeRecord, log: EpisodeLog = log) -> None:
+                log.append(rec)  # flushed: a crash loses only the episodes in flight
+                progress.advance(task)
+
+            evaluate(
+                spec,
+                config.eval_config(suite),
+                jobs=jobs,
+                workers=config.workers,
+                on_episode=on_episode,
+                policy=policy,
+                pool=pool,
+            )
+            ran += len(jobs)
+        done = log.read()
+        records += [done[i] for i in range(config.episodes)]
+        if jobs:
+            wins = sum(r.success for r in records[-config.episodes :])
+            console.print(
+                f"{spec_name} | {suite}: {wins}/{config.episodes} successes "
+                f"({len(jobs)} run, {time.perf_counter() - start:.0f} s)"
+            )
+    return records, policy, ran
+
+
+def summary_table(rows: Sequence[rt.Row], t: dict[str, Any]) -> Any:
+    """The headline numbers for the terminal (the full tables are in report.md)."""
+    from rich.table import Table
+
+    table = Table(title="success %, [95% Wilson interval]")
+    for col in ("model", "seen", "unseen avg", "emergent avg", "knowledge (mc acc)"):
+        table.add_column(col, justify="left" if col == "model" else "right")
+    for r in rows:
+        if not r.shipped:
+            table.add_row(r.spec, rt.NOT_SHIPPED, "", "", "")
+            continue
+        k = (t["knowledge"].get(r.spec) or {}).get("knowledge")
+        gen = t["generalization"][r.spec]
+        table.add_row(
+            r.spec,
+            rt.cell(gen["seen"]),
+            rt.cell(gen["unseen_avg"]),
+            rt.cell(t["emergent"][r.spec]["average"]),
+            rt.cell(k) if k else "-",
+        )
+    return table
+
+
+def _minutes(seconds: float) -> str:
+    return f"{seconds:.0f} s" if seconds < 90 else f"{seconds / 60:.0f} min"
+
+
+def _knowledge(
+    spec: str, mdir: Path, config: ReproduceConfig, policy: Any
+) -> dict[str, Any] | None:
+    """The cell's knowledge-retention result (computed once, then read back); None for
+    policies that are not VLAs."""
+    from rt2.evaluation.knowledge import KnowledgeEvalConfig, evaluate_knowledge, write_json
+
+    if not is_vla_checkpoint(spec):
+        return None
+    path = mdir / "knowledge.json"
+    wanted = {
+        "sets": list(config.knowledge_sets),
+        "vqa_questions": config.vqa_questions,
+        "limit": config.knowledge_limit,
+    }
+    cached = read_json(path)
+    if cached is not None and all(cached["config"].get(k) == v for k, v in wanted.items()):
+        return cached
+    model = getattr(policy, "model", None) if policy is not None else None
+    if model is None:
+        model = PolicySpec(spec).build().model  # type: ignore[attr-defined]
+    kcfg = KnowledgeEvalConfig(
+        sets=config.knowledge_sets,
+        vqa_questions=config.vqa_questions,
+        exact_match=False,
+        limit=config.knowledge_limit,
+    )
+    result = evaluate_knowledge(model, kcfg, progress=False, source=spec)
+    result = {k: v for k, v in result.items() if k != "questions"}
+    write_json(result, path)
+    return result
+
+
+def _meta(
+    config: ReproduceConfig,
+    rows: Sequence[tuple[rt.Row, ModelInfo]],
+    model_seconds: dict[str, float],
+    ran: int,
+    wall: float,
+    argv: Sequence[str] | None,
+) -> dict[str, Any]:
+    from rt2.evaluation.report import run_metadata
+
+    return run_metadata(
+        argv,
+        config.seed,
+        {
+            "suites": list(SUITES),
+            "episodes_per_suite": config.episodes,
+            "seeds": f"{config.seed}..{config.seed + config.episodes - 1} (episode i: seed + i)",
+            "max_steps": config.max_steps,
+            "num_envs": config.num_envs,
+            "quick": config.quick,
+            "workers": config.workers.describe(),
+            "knowledge": {
+                "sets": list(config.knowledge_sets),
+                "vqa_questions": config.vqa_questions,
+                "limit": config.knowledge_limit,
+            },
+            "models": {r.spec: r.status for r, _ in rows},
+            "model_seconds": model_seconds,
+            "episodes_run": ran,
+            "wall_seconds": wall,
+            "paper_source": paper.SOURCE,
+        },
+    )
+
+
+def write_reproduce_report(
+    config: ReproduceConfig,
+    rows: Sequence[rt.Row],
+    records: dict[str, list[EpisodeRecord]],
+    knowledge: dict[str, dict[str, Any] | None],
+    meta: dict[str, Any],
+) -> dict[str, Any]:
+    """report.json, report.md and (``config.plots``) the bar charts; returns the report."""
+    from rt2.data.format import atomic_write, atomic_write_json
+    from rt2.evaluation.reproduce_plots import plot_report
+
+    out = config.out
+    out.mkdir(parents=True, exist_ok=True)
+    t = rt.tables(rows, records, knowledge)
+    lines = rt.markdown(rows, t, config.episodes)
+    plots = plot_report(out, rows, t) if config.plots else []
+    report = {
+        "meta": meta,
+        "models": [asdict(r) for r in rows],
+        "tables": t,
+        "paper": {
+            "source": paper.SOURCE,
+            "generalization": paper.GENERALIZATION,
+            "emergent": paper.EMERGENT,
+            "ablation": paper.ABLATION,
+            "language_table": {k: list(v) for k, v in paper.LANGUAGE_TABLE.items()},
+        },
+        "plots": plots,
+    }
+    atomic_write_json(out / REPORT_JSON, report)
+    md = _header(config, rows, meta) + lines + [f"![{p}]({p})" for p in plots] + [""]
+    atomic_write(out / REPORT_MD, lambda p: p.write_text("\n".join(md), encoding="utf-8"))
+    return {**report, "markdown_tables": lines}
+
+
+def _header(config: ReproduceConfig, rows: Sequence[rt.Row], meta: dict[str, Any]) -> list[str]:
+    versions = ", ".join(f"{k} {v}" for k, v in meta["versions"].items() if v)
+    return [
+        "# rt2 reproduce: RT-2's tables in miniature" + (" (--quick)" if config.quick else ""),
+        "",
+        f"- command: `{meta['command']}`",
+        f"- episodes: {config.episodes} per suite and model on {', '.join(SUITES)}; seeds "
+        f"{meta['seeds']}, the same for every model; at most {config.max_steps} steps each",
+        f"- models: {', '.join(f'`{r.spec}`' + ('' if r.shipped else ' (not shipped yet)') for r in rows)}",
+        f"- paper numbers: {paper.SOURCE}",
+        f"- wall time: {meta['wall_seconds']:.0f} s this run ({meta['episodes_run']} episodes run, "
+        f"{meta['workers']}); per model: "
+        + ", ".join(f"`{k}` {v:.0f} s" for k, v in meta["model_seconds"].items())
+        + "; over all runs that filled the cells: "
+        + ", ".join(f"`{k}` {v:.0f} s" for k, v in meta.get("model_seconds_all_runs", {}).items()),
+        f"- git commit: {meta.get('git_commit') or 'unknown'}; versions: {versions}",
+        "",
+        "Success %, [95% Wilson interval] everywhere. Our tabletop is a 2-D simulator with "
+        "tiny models; the paper's numbers are real-robot results of 5-55B models: compare the "
+        "orderings, not the levels.",
+        "",
+    ]
+
+
+def load_report(out: Path) -> dict[str, Any]:
+    """A written report.json."""
+    return json.loads((Path(out) / REPORT_JSON).read_text())
