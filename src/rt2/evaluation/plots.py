@@ -8,6 +8,34 @@ from typing import Any
 import numpy as np
 
 
+def _rate_bars(
+    ax: Any,
+    x: np.ndarray,
+    rows: list[dict[str, Any] | None],
+    width: float,
+    scale: float = 1.0,
+    **bar: Any,
+) -> None:
+    """Bars of summary rows' success rates (x ``scale``) with their Wilson 95% intervals as
+    error bars; a missing or empty row leaves its bar out."""
+    kept = [r if r and r["n"] else None for r in rows]
+    rate = np.array([scale * r["success_rate"] if r else np.nan for r in kept])
+    lo = [scale * (r["success_rate"] - r["ci95_low"]) if r else 0.0 for r in kept]
+    hi = [scale * (r["ci95_high"] - r["success_rate"]) if r else 0.0 for r in kept]
+    yerr = np.clip(np.array([lo, hi]), 0.0, None)  # (2, n)
+    ax.bar(x, rate, width, yerr=yerr, capsize=3, **bar)
+
+
+def _save(fig: Any, path: Path, dpi: int) -> Path:
+    import matplotlib.pyplot as plt
+
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=dpi)
+    plt.close(fig)
+    return path
+
+
 def plot_success_rates(summary: dict[str, Any], path: Path, title: str = "") -> Path:
     """Left: success per suite; right: per task family within each suite. Error bars = 95% CI."""
     import matplotlib
@@ -21,23 +49,15 @@ def plot_success_rates(summary: dict[str, Any], path: Path, title: str = "") -> 
         1, 2, figsize=(max(8, 2 + 1.2 * len(suites) + 0.6 * len(families)), 4)
     )
 
-    def bars(
-        ax: Any, x: np.ndarray, rows: list[dict[str, Any] | None], width: float, label: str | None
-    ) -> None:
-        rate = np.array([r["success_rate"] if r else np.nan for r in rows])
-        lo = np.array([r["success_rate"] - r["ci95_low"] if r else 0.0 for r in rows])
-        hi = np.array([r["ci95_high"] - r["success_rate"] if r else 0.0 for r in rows])
-        yerr = np.clip(np.stack([lo, hi]), 0.0, None)  # (2, n)
-        ax.bar(x, rate, width, yerr=yerr, capsize=3, label=label)
-
     names = list(suites)
-    bars(ax1, np.arange(len(names)), [suites[n] for n in names], 0.6, None)
+    _rate_bars(ax1, np.arange(len(names)), [suites[n] for n in names], 0.6)
     ax1.set_xticks(np.arange(len(names)), names, rotation=30, ha="right")
     ax1.set_title("per suite")
     width = 0.8 / max(len(names), 1)
     for k, suite in enumerate(names):
         rows = [suites[suite]["task_families"].get(f) for f in families]
-        bars(ax2, np.arange(len(families)) + (k - (len(names) - 1) / 2) * width, rows, width, suite)
+        x = np.arange(len(families)) + (k - (len(names) - 1) / 2) * width
+        _rate_bars(ax2, x, rows, width, label=suite)
     ax2.set_xticks(np.arange(len(families)), families, rotation=30, ha="right")
     ax2.set_title("per task family")
     if len(names) > 1:
@@ -49,11 +69,7 @@ def plot_success_rates(summary: dict[str, Any], path: Path, title: str = "") -> 
     if title:
         fig.suptitle(title)
     fig.tight_layout()
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
-    return path
+    return _save(fig, path, dpi=100)
 
 
 def plot_grouped(
@@ -82,16 +98,7 @@ def plot_grouped(
         offset = x + (k - (len(names) - 1) / 2) * width
         color = colors[k % len(colors)]
         if name in series:
-            rows = series[name]
-            rate = np.array([100 * r["success_rate"] if r and r["n"] else np.nan for r in rows])
-            lo = np.array(
-                [100 * (r["success_rate"] - r["ci95_low"]) if r and r["n"] else 0 for r in rows]
-            )
-            hi = np.array(
-                [100 * (r["ci95_high"] - r["success_rate"]) if r and r["n"] else 0 for r in rows]
-            )
-            yerr = np.clip(np.stack([lo, hi]), 0.0, None)  # (2, n)
-            ax.bar(offset, rate, width, yerr=yerr, capsize=3, label=name, color=color)
+            _rate_bars(ax, offset, series[name], width, 100.0, label=name, color=color)
         else:
             vals = np.array([np.nan if v is None else v for v in (reference or {})[name]], float)
             ax.bar(offset, vals, width, label=name, fill=False, hatch="//", edgecolor=color)
@@ -102,8 +109,4 @@ def plot_grouped(
     ax.set_title(title)
     ax.legend(fontsize=7, ncol=2)
     fig.tight_layout()
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
+    return _save(fig, path, dpi=110)
