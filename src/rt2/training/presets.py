@@ -381,7 +381,7 @@ def rt2_mini() -> TrainConfig:
     Runtime: measured 2.4 samples/s on 2 CPU cores (AMD EPYC without AMX, bf16): 6000 steps of
     16 take ~11 h, so the run spans sessions (``--resume``, or ``--resume-from
     rt2:rt2-mini-wip``); far less on a GPU.
-    Expected: measured at step 500: `seen` 2/50 (random level), held-out robot loss 1.12
+    Expected: measured at step 1000: `seen` 1/50 (random level), held-out robot loss 0.98
     (``src/rt2/weights/rt2-mini-wip/README.md``, notes/rt2-mini-acts.md).
     """
     return _rt2_mini_vla({"robot": 0.7, "web": 0.3}, steps=6000)
