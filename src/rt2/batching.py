@@ -58,6 +58,7 @@ class RobotSample:
     action: np.ndarray | None = None  # None for prompts to act on
     plan: str | None = None  # chain-of-thought plan, e.g. "pick the apple"
     history: np.ndarray | None = None  # (K, H, W, 3) earlier frames, oldest first (RT-1 context)
+    history_actions: np.ndarray | None = None  # (K, D) the actions taken at those frames
 
 
 @dataclass(frozen=True)

@@ -162,6 +162,43 @@ def test_collate_and_loss():
         model.collate([TextSample(None, "q", "a")])
 
 
+def test_every_frame_is_supervised_and_frames_only_see_the_past():
+    """RT-1's loss covers all frames of the window (history_loss); frame f's logits do not
+    depend on later frames; a history without its actions trains the current frame only."""
+    model = tiny_rt1()
+    rng = np.random.default_rng(1)
+    actions = rng.uniform(-0.05, 0.05, (3, 2))  # 2 past actions + the current one
+    sample = RobotSample(random_frames(rng, 1)[0], "push it", actions[2],
+                         history=random_frames(rng, 2), history_actions=actions[:2])  # fmt: skip
+    batch = model.collate([sample])
+    tok = model.action_tokenizer
+    assert batch.history_bins.shape == (1, 2, 2)
+    assert np.array_equal(batch.history_bins[0].numpy(), tok.encode(actions[:2]))
+    assert np.array_equal(batch.bins[0].numpy(), tok.encode(actions[2:])[0])
+    unknown = model.collate(
+        [RobotSample(sample.image, "push it", actions[2], history=sample.history)]
+    )
+    assert (unknown.history_bins == -100).all() and torch.equal(unknown.bins, batch.bins)
+
+    model.eval()
+    with torch.no_grad():
+        tokens = model._tokens(batch.pixels, batch.text)  # (1, F, T, d)
+        logits = model.frame_logits(tokens)  # (1, F, D, NB)
+        changed = tokens.clone()
+        changed[:, -1] += 1.0  # a different current frame
+        again = model.frame_logits(changed)
+        assert torch.equal(logits[:, :-1], again[:, :-1]) and not torch.equal(logits, again)
+        assert torch.allclose(model.frame_logits(tokens, last=True), logits[:, -1], atol=1e-6)
+        full = model.loss(batch)
+        only_now = model.loss(unknown)
+    # the history-supervised loss averages more frames; without their actions it is the current one
+    assert abs(only_now.metrics["loss"] - only_now.metrics["action_loss"]) < 1e-5
+    assert abs(full.metrics["action_loss"] - only_now.metrics["action_loss"]) < 1e-5
+    assert abs(full.metrics["loss"] - full.metrics["action_loss"]) > 1e-4
+    off = tiny_rt1(history_loss=False)
+    assert off.collate([sample]).history_bins is None
+
+
 def test_hash_encoder_caches_per_instruction():
     enc = InstructionEncoder("hash", dim=16)
     a = enc.encode(["a", "b", "a"])

@@ -18,8 +18,9 @@ from rt2.data.reader import EpisodeDataset
 class RobotSource:
     """Frames of a set of episodes, held in memory: ``source[i]`` is a :class:`RobotSample`.
 
-    With ``history=K`` each sample also carries the K frames before it (the episode's first
-    frame repeats at its start), for history-conditioned policies such as RT-1. With ``plan``
+    With ``history=K`` each sample also carries the K frames before it and the actions taken
+    there (the episode's first frame and action repeat at its start), for history-conditioned
+    policies such as RT-1. With ``plan``
     (and per-frame ``plan_states``) each sample carries its grounded plan text (ECoT). With
     ``chunk=K > 1`` a sample's action is the (K, D) chunk of this and the next K - 1 actions,
     NaN rows past the episode's end (their loss is masked, as LeRobot's ``action_is_pad``).
@@ -62,10 +63,10 @@ class RobotSource:
         return len(self.actions)
 
     def __getitem__(self, i: int) -> RobotSample:
-        past = None
+        past = past_actions = None
         if self.history:
             rows = np.maximum(np.arange(i - self.history, i), self.episode_start[i])
-            past = self.images[rows]  # (K, H, W, 3)
+            past, past_actions = self.images[rows], self.actions[rows]  # (K, H, W, 3), (K, D)
         instruction = self.instructions[self.episode_of[i]]
         plan = None
         if self.plan is not None and self.plan_states is not None:
@@ -75,7 +76,14 @@ class RobotSource:
             rows = np.arange(i, i + self.chunk)  # (K,)
             action = self.actions[np.minimum(rows, len(self.actions) - 1)].copy()  # (K, D)
             action[rows >= self.episode_end[i]] = np.nan
-        return RobotSample(self.images[i], instruction, action, plan=plan, history=past)
+        return RobotSample(
+            self.images[i],
+            instruction,
+            action,
+            plan=plan,
+            history=past,
+            history_actions=past_actions,
+        )
 
     @property
     def num_episodes(self) -> int:

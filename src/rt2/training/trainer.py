@@ -244,22 +244,18 @@ class Trainer:
         model.eval()
         out: dict[str, float] = {}
         for name, samples in self.eval_sets.items():
-            losses, accs, weights = [], [], []
+            sums: dict[str, float] = {}
             for i in range(0, len(samples), self.micro):
                 chunk = samples[i : i + self.micro]
                 with self.accelerator.autocast():
                     res = model.loss(model.collate(chunk))
-                losses.append(res.metrics["loss"])
-                accs.append(res.metrics["action_token_acc"])
-                weights.append(len(chunk))
-            total = sum(weights)
-            out[f"eval/{name}_loss"] = (
-                sum(loss * w for loss, w in zip(losses, weights, strict=True)) / total
-            )
+                for key, value in res.metrics.items():
+                    sums[key] = sums.get(key, 0.0) + value * len(chunk)
+            out[f"eval/{name}_loss"] = sums["loss"] / len(samples)
             if name == "robot":
-                out["eval/robot_action_acc"] = (
-                    sum(a * w for a, w in zip(accs, weights, strict=True)) / total
-                )
+                out["eval/robot_action_acc"] = sums["action_token_acc"] / len(samples)
+                if "action_loss" in sums:  # RT-1: the current frame's loss alone
+                    out["eval/robot_action_loss"] = sums["action_loss"] / len(samples)
         model.train()
         return out
 

@@ -33,6 +33,9 @@ class RT1Config:
     # 8 x 8 cells at 128 px, near the paper's 9 x 9 (300 px at stride 32) for a quarter of the
     # pixels (the head and last 5 blocks are dropped)
     feature_stride: int = 32
+    # train every frame's action prediction (RT-1's loss over all time steps), not only the
+    # current frame's; inference reads the current frame's either way
+    history_loss: bool = True
     text_dim: int = 384  # instruction embedding size (all-MiniLM-L6-v2) [512, USE]
     text_encoder: str = "minilm"  # "minilm" (pretrained) or "hash" (offline stand-in for tests)
 

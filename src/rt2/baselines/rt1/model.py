@@ -4,9 +4,12 @@ Per sample: the current frame and ``frames - 1`` earlier ones, each encoded by t
 instruction-conditioned (FiLM) EfficientNet-Lite0 into a feature map, projected by a 1x1 conv,
 compressed by TokenLearner to ``tokens_per_frame`` tokens; the ``frames x tokens_per_frame``
 tokens (+ learned positions) go through a decoder-only Transformer with block-causal attention
-(a token sees its own frame and earlier ones); the current frame's outputs, mean-pooled, give a
+(a token sees its own frame and earlier ones); each frame's outputs, mean-pooled, give a
 ``num_bins``-way classification per action dimension (bins of :class:`rt2.actions.ActionTokenizer`;
 logits of bins a dimension does not have, e.g. 2..255 for a terminate flag, are masked out).
+The policy acts on the current (last) frame's; training supervises every frame's, as RT-1's
+``TransformerNetwork`` computes its action loss over all time steps of the window
+(``history_loss``): six labels per window instead of one, at the cost of one.
 """
 
 from __future__ import annotations
@@ -34,17 +37,23 @@ from rt2.model import LossOutput
 class RT1Batch:
     pixels: torch.Tensor  # (B, F, 3, S, S) float in [-1, 1], oldest frame first
     text: torch.Tensor  # (B, E) instruction embeddings
-    bins: torch.Tensor | None = None  # (B, D) long target bins; None for inference
+    bins: torch.Tensor | None = None  # (B, D) long target bins of the current frame
+    # (B, F - 1, D) target bins of the earlier frames, IGNORE where unknown; None: not trained
+    history_bins: torch.Tensor | None = None
 
     def __len__(self) -> int:
         return self.pixels.shape[0]
 
     def to(self, device: torch.device | str) -> RT1Batch:
+        def move(t: torch.Tensor | None) -> torch.Tensor | None:
+            return None if t is None else t.to(device)
+
         return RT1Batch(
-            self.pixels.to(device),
-            self.text.to(device),
-            None if self.bins is None else self.bins.to(device),
+            self.pixels.to(device), self.text.to(device), move(self.bins), move(self.history_bins)
         )
+
+
+IGNORE = -100  # target bin of a frame whose action is unknown (cross-entropy ignore_index)
 
 
 @dataclass
@@ -57,7 +66,8 @@ class RT1Output:
 def stack_frames(image: np.ndarray, history: np.ndarray | None, frames: int) -> np.ndarray:
     """Current image (H, W, 3) + earlier frames (K, H, W, 3) -> exactly ``frames`` frames
     (F, H, W, 3), oldest first: the last ``frames - 1`` of the history, padded at the start
-    with the oldest available frame (the episode's first frame, as the robot source does)."""
+    with the oldest available frame (the episode's first frame, as the robot source does).
+    Works on any per-frame array, e.g. actions (D,) + (K, D) -> (F, D)."""
     past = np.zeros((0, *np.shape(image)), np.uint8) if history is None else np.asarray(history)
     past = past[len(past) - (frames - 1) :] if frames > 1 else past[:0]
     seq = np.concatenate([past, np.asarray(image)[None]])  # (<=F, H, W, 3)
@@ -165,14 +175,28 @@ class RT1(nn.Module):
             )
         if any(s.action is None for s in samples):
             raise ValueError("RT-1 collate: a robot sample has no action to learn")
-        frames = np.stack([stack_frames(s.image, s.history, self.config.frames) for s in samples])
-        actions = np.stack([np.asarray(s.action, dtype=np.float64) for s in samples])  # (B, D)
-        bins = self.action_tokenizer.encode(actions)  # (B, D)
+        n = self.config.frames
+        frames = np.stack([stack_frames(s.image, s.history, n) for s in samples])
+        actions = np.stack([self._frame_actions(s) for s in samples])  # (B, F, D), NaN unknown
+        known = np.isfinite(actions).all(-1)  # (B, F)
+        bins = np.full(actions.shape, IGNORE, np.int64)
+        bins[known] = self.action_tokenizer.encode(actions[known])
         return RT1Batch(
             pixels=preprocess(frames, self.config.image_size),  # (B, F, 3, S, S)
             text=self._text([s.instruction for s in samples]),
-            bins=torch.as_tensor(bins, dtype=torch.long),
+            bins=torch.as_tensor(bins[:, -1]),
+            history_bins=torch.as_tensor(bins[:, :-1]) if self.config.history_loss else None,
         )
+
+    def _frame_actions(self, s: RobotSample) -> np.ndarray:
+        """The actions at a sample's F frames (F, D), as :func:`stack_frames` orders the frames;
+        NaN rows where the sample has history frames without their actions."""
+        action = np.asarray(s.action, dtype=np.float64)  # (D,)
+        past = s.history_actions
+        if past is None and s.history is not None:
+            past = np.full((len(s.history), len(action)), np.nan)
+        return stack_frames(action, None if past is None else np.asarray(past, np.float64),
+                            self.config.frames)  # fmt: skip
 
     # ---- model ----------------------------------------------------------------------------
     def frame_tokens(self, pixels: torch.Tensor, text: torch.Tensor) -> torch.Tensor:
@@ -188,8 +212,10 @@ class RT1(nn.Module):
             cells = cells + self.spatial_pos
         return self.token_learner(cells)  # (N, T, d)
 
-    def logits_from_tokens(self, tokens: torch.Tensor) -> torch.Tensor:
-        """Tokens (B, F, T, d), oldest frame first -> logits (B, D, num_bins), invalid bins -inf."""
+    def frame_logits(self, tokens: torch.Tensor, last: bool = False) -> torch.Tensor:
+        """Tokens (B, F, T, d), oldest frame first -> each frame's action logits
+        (B, F, D, num_bins), invalid bins -inf; with ``last`` only the current frame's (B, D, NB).
+        Block-causal: frame f's logits read frames <= f only."""
         c = self.config
         B = tokens.shape[0]
         if tokens.shape[1:3] != (c.frames, c.tokens_per_frame):
@@ -199,30 +225,52 @@ class RT1(nn.Module):
             )
         x = tokens.reshape(B, c.num_tokens, c.d_model) + self.pos  # (B, F*T, d)
         h = self.transformer(x, mask=self.attn_mask)  # (B, F*T, d)
-        pooled = self.norm(h[:, -c.tokens_per_frame :]).mean(dim=1)  # (B, d)
-        logits = self.head(pooled).float().view(B, self.dim, self.num_bins)  # (B, D, NB)
-        return logits.masked_fill(~self.valid_bins, float("-inf"))
+        h = h.view(B, c.frames, c.tokens_per_frame, c.d_model)[:, -1:] if last else h
+        pooled = self.norm(h.reshape(B, -1, c.tokens_per_frame, c.d_model)).mean(dim=2)  # (B,F,d)
+        logits = self.head(pooled).float().view(B, -1, self.dim, self.num_bins)  # (B, F, D, NB)
+        logits = logits.masked_fill(~self.valid_bins, float("-inf"))
+        return logits[:, -1] if last else logits
 
-    def logits(self, pixels: torch.Tensor, text: torch.Tensor) -> torch.Tensor:
-        """Pixels (B, F, 3, S, S) + text (B, E) -> logits (B, D, num_bins), invalid bins -inf."""
+    def logits_from_tokens(self, tokens: torch.Tensor) -> torch.Tensor:
+        """Tokens (B, F, T, d), oldest frame first -> logits (B, D, num_bins), invalid bins -inf."""
+        return self.frame_logits(tokens, last=True)
+
+    def _tokens(self, pixels: torch.Tensor, text: torch.Tensor) -> torch.Tensor:
+        """Pixels (B, F, 3, S, S) + text (B, E) -> per-frame tokens (B, F, T, d)."""
         B, n_frames = pixels.shape[:2]
         t = text.repeat_interleave(n_frames, dim=0)  # (B*F, E)
         tokens = self.frame_tokens(pixels.flatten(0, 1), t)  # (B*F, T, d)
-        return self.logits_from_tokens(tokens.view(B, n_frames, *tokens.shape[1:]))
+        return tokens.view(B, n_frames, *tokens.shape[1:])
+
+    def logits(self, pixels: torch.Tensor, text: torch.Tensor) -> torch.Tensor:
+        """Pixels (B, F, 3, S, S) + text (B, E) -> logits (B, D, num_bins), invalid bins -inf."""
+        return self.logits_from_tokens(self._tokens(pixels, text))
 
     def forward(self, batch: RT1Batch) -> LossOutput:
         """Training forward pass: the loss of a collated batch."""
         return self.loss(batch)
 
     def loss(self, batch: RT1Batch) -> LossOutput:
-        """Mean cross-entropy over action dimensions; per-dimension bin accuracy."""
+        """Mean cross-entropy over action dimensions (and, with ``history_bins``, over every
+        frame with a known action); metrics: that loss, the current frame's loss
+        (``action_loss``) and its per-dimension bin accuracy (``action_token_acc``)."""
         if batch.bins is None:
             raise ValueError("loss needs a training batch (built with collate)")
-        logits = self.logits(batch.pixels, batch.text)  # (B, D, NB)
-        loss = F.cross_entropy(logits.reshape(-1, self.num_bins), batch.bins.reshape(-1))
+        logits = self.frame_logits(self._tokens(batch.pixels, batch.text))  # (B, F, D, NB)
+        targets = batch.bins[:, None]  # (B, 1, D)
+        if batch.history_bins is not None:
+            targets = torch.cat([batch.history_bins, targets], dim=1)  # (B, F, D)
+        trained = logits[:, -targets.shape[1] :]
+        loss = F.cross_entropy(
+            trained.reshape(-1, self.num_bins), targets.reshape(-1), ignore_index=IGNORE
+        )
         with torch.no_grad():
-            acc = float((logits.argmax(-1) == batch.bins).float().mean())
-        return LossOutput(loss, {"loss": float(loss.detach()), "action_token_acc": acc})
+            now = logits[:, -1]  # (B, D, NB)
+            now_loss = F.cross_entropy(now.reshape(-1, self.num_bins), batch.bins.reshape(-1))
+            acc = float((now.argmax(-1) == batch.bins).float().mean())
+        metrics = {"loss": float(loss.detach()), "action_loss": float(now_loss),
+                   "action_token_acc": acc}  # fmt: skip
+        return LossOutput(loss, metrics)
 
     def _output(self, logits: torch.Tensor) -> RT1Output:
         p, bins = logits.softmax(-1).max(-1)  # (B, D)
