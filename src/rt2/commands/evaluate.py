@@ -122,7 +122,7 @@ def run(args: argparse.Namespace) -> int:
     from rt2.actions import ActionSpace
     from rt2.evaluation.chunking import ChunkExecution
     from rt2.evaluation.distributed import PolicySpec, evaluate
-    from rt2.evaluation.episode_log import SuiteLogs
+    from rt2.evaluation.episode_log import SuiteLogs, weights_fingerprint
     from rt2.evaluation.report import run_metadata, write_report
     from rt2.evaluation.runner import EpisodeRecord, EvalConfig, plan_episodes
 
@@ -154,8 +154,13 @@ def run(args: argparse.Namespace) -> int:
     spec = PolicySpec(args.policy, space, args.seed, args.noise, args.env)
     workers = workers_of(args)
     out = Path(args.out)
-    logs = SuiteLogs(out, suites)
-    played = {"policy": args.policy, "noise": args.noise, **asdict(config)}
+    logs = SuiteLogs(out / "cells", suites)
+    played = {
+        "policy": args.policy,
+        "weights": weights_fingerprint(args.policy),
+        "noise": args.noise,
+        **asdict(config),
+    }
     played.pop("episodes")
     played.pop("videos")
     done = logs.open(played, args.resume)

@@ -7,6 +7,7 @@ episode ``i`` depends only on seed + i, a rerun only plays the indices not yet i
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import re
@@ -61,37 +62,80 @@ def read_json(path: Path) -> Any:
     return json.loads(path.read_text()) if path.is_file() else None
 
 
+def weights_fingerprint(spec: str) -> str | None:
+    """A short hash naming the weights a policy spec loads (its checkpoint's configs and weight
+    size), so a resumed evaluation notices a retrained checkpoint; None for random / expert."""
+    if spec in ("random", "expert"):
+        return None
+    from rt2.training.checkpoint import latest_checkpoint
+    from rt2.weights import resolve
+
+    ckpt = latest_checkpoint(resolve(spec))
+    if ckpt is None:
+        return None
+    h = hashlib.sha256()
+    for name in ("config.json", "vla.json"):
+        if (ckpt / name).is_file():
+            h.update((ckpt / name).read_bytes())
+    h.update(str((ckpt / "model.safetensors").stat().st_size).encode())
+    return h.hexdigest()[:16]
+
+
+class SettingsMismatchError(ValueError):
+    """Episodes on disk were played with other settings; ``changed`` names the fields."""
+
+    def __init__(self, where: Path, changed: list[str], hint: str) -> None:
+        super().__init__(
+            f"{where} holds episodes played with other settings ({', '.join(changed)} differ); "
+            + hint
+        )
+        self.changed = changed
+
+
 class SuiteLogs:
-    """The episode logs of one ``rt2 eval`` run: ``DIR/cells/SUITE.jsonl`` per suite, next to
-    the settings they were played with (``cells/settings.json``).
+    """The episode logs of one evaluation: ``DIR/SUITE.jsonl`` per suite, next to the settings
+    they were played with (``DIR/settings.json``). ``rt2 eval`` keeps them in ``OUT/cells``,
+    ``rt2 reproduce`` in ``OUT/cells/MODEL``.
 
     ``open(settings, resume=False)`` starts afresh; with ``resume`` it keeps what is logged,
-    refusing if the settings differ (``episodes`` may grow: episode i never changes)."""
+    refusing if the settings differ (the number of episodes is not a setting: episode i never
+    changes)."""
 
-    def __init__(self, out: str | Path, suites: Sequence[str]) -> None:
-        self.dir = Path(out) / "cells"
+    def __init__(self, directory: str | Path, suites: Sequence[str]) -> None:
+        self.dir = Path(directory)
         self.logs = {
             s: EpisodeLog(self.dir / f"{re.sub(r'[^A-Za-z0-9_.-]', '_', s)}.jsonl") for s in suites
         }
 
-    def open(self, settings: dict[str, Any], resume: bool) -> dict[str, dict[int, EpisodeRecord]]:
-        """Prepare the logs; the records already played, per suite (empty unless ``resume``)."""
-        from rt2.data.format import atomic_write_json
-
+    def check(self, settings: dict[str, Any], hint: str) -> None:
+        """Raise :class:`SettingsMismatchError` (ending with ``hint``) if the logged settings differ."""
         settings = json.loads(json.dumps(settings, default=str))
         saved = read_json(self.dir / "settings.json")
-        if resume and saved is not None and saved != settings:
+        if saved is not None and saved != settings:
             changed = sorted(
                 k for k in settings.keys() | saved.keys() if settings.get(k) != saved.get(k)
             )
-            raise ValueError(
-                f"--resume: {self.dir.parent} was played with other settings ({', '.join(changed)} "
-                "differ); use another --out, or run without --resume to start afresh"
-            )
-        if not resume:
+            raise SettingsMismatchError(self.dir, changed, hint)
+
+    def open(
+        self,
+        settings: dict[str, Any],
+        resume: bool,
+        hint: str = "use another --out, or run without --resume to start afresh",
+    ) -> dict[str, dict[int, EpisodeRecord]]:
+        """Prepare the logs; the records already played, per suite (empty unless ``resume``)."""
+        from rt2.data.format import atomic_write_json
+
+        if resume:
+            self.check(settings, hint)
+        else:
             shutil.rmtree(self.dir, ignore_errors=True)
         self.dir.mkdir(parents=True, exist_ok=True)
-        atomic_write_json(self.dir / "settings.json", settings)
+        atomic_write_json(self.dir / "settings.json", json.loads(json.dumps(settings, default=str)))
+        return self.read()
+
+    def read(self) -> dict[str, dict[int, EpisodeRecord]]:
+        """The records logged so far, per suite (a torn last line is cut off first)."""
         done = {}
         for suite, log in self.logs.items():
             log.repair()

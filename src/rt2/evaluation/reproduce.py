@@ -11,7 +11,6 @@ charts. Shipped names that do not exist yet are reported as "not shipped yet".
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import json
 import re
 import time
@@ -26,7 +25,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rt2.evaluation import paper
 from rt2.evaluation import reproduce_tables as rt
 from rt2.evaluation.distributed import PolicySpec, WorkerPool, Workers, evaluate
-from rt2.evaluation.episode_log import EpisodeLog, read_json
+from rt2.evaluation.episode_log import SuiteLogs, read_json, weights_fingerprint
 from rt2.evaluation.runner import EpisodeJob, EpisodeRecord, EvalConfig, plan_episodes
 
 SUITES = ("seen", "unseen_objects", "unseen_backgrounds", "unseen_environments", "emergent")
@@ -147,38 +146,23 @@ def is_vla_checkpoint(spec: str) -> bool:
 
 def fingerprint(spec: str, config: ReproduceConfig) -> dict[str, Any]:
     """What a cell's episodes depend on besides their index: a rerun must match it."""
-    weights = None
-    if spec not in ("random", "expert"):
-        from rt2.training.checkpoint import latest_checkpoint
-        from rt2.weights import resolve
-
-        ckpt = latest_checkpoint(resolve(spec))
-        if ckpt is not None:
-            h = hashlib.sha256()
-            for name in ("config.json", "vla.json"):
-                if (ckpt / name).is_file():
-                    h.update((ckpt / name).read_bytes())
-            h.update(str((ckpt / "model.safetensors").stat().st_size).encode())
-            weights = h.hexdigest()[:16]
     env = asdict(config.eval_config("seen"))
     keep = ("seed", "max_steps", "image_size", "env_id", "terminate_action", "execution")
-    return {"policy": spec, "weights": weights, **{k: env[k] for k in keep}}
+    return {"policy": spec, "weights": weights_fingerprint(spec), **{k: env[k] for k in keep}}
 
 
-def _check_cell(mdir: Path, fp: dict[str, Any]) -> dict[str, Any]:
-    state = read_json(mdir / "cell.json") or {"fingerprint": fp, "wall_seconds": 0.0}
-    old = state["fingerprint"]
-    diff = [k for k in fp if old.get(k) != fp[k]]
-    if diff:
-        k = diff[0]
-        raise ValueError(
-            f"{mdir} holds episodes of another configuration ({k}: {old.get(k)!r}, now "
-            f"{fp[k]!r}); use another --out or delete {mdir} to re-run that model"
-        )
-    return state
+def _cell_logs(mdir: Path, spec: str, config: ReproduceConfig) -> SuiteLogs:
+    """One model's suite logs, checked against this configuration (refused if it differs)."""
+    logs = SuiteLogs(mdir, SUITES)
+    logs.check(
+        fingerprint(spec, config),
+        f"use another --out or delete {mdir} to re-run that model",
+    )
+    return logs
 
 
 def _write_cell(mdir: Path, state: dict[str, Any]) -> None:
+    """Save a model's wall time over all runs and its largest episode count (``cell.json``)."""
     from rt2.data.format import atomic_write_json
 
     mdir.mkdir(parents=True, exist_ok=True)
@@ -212,10 +196,8 @@ def reproduce(
     todo: dict[str, int] = {}
     for row, _ in shipped:
         mdir = cells / slug(row.spec)
-        _check_cell(mdir, fingerprint(row.spec, config))
-        todo[row.spec] = sum(
-            len(_missing(EpisodeLog(mdir / f"{s}.jsonl"), config, s)) for s in SUITES
-        )
+        done = _cell_logs(mdir, row.spec, config).read()
+        todo[row.spec] = sum(len(_missing(done[s], config, s)) for s in SUITES)
         todo[f"{row.spec}/knowledge"] = int(
             is_vla_checkpoint(row.spec) and not (mdir / "knowledge.json").is_file()
         )
@@ -252,9 +234,11 @@ def reproduce(
         for row, _ in shipped:
             start = time.perf_counter()
             mdir = cells / slug(row.spec)
-            state = _check_cell(mdir, fingerprint(row.spec, config))
+            logs = _cell_logs(mdir, row.spec, config)
+            logs.open(fingerprint(row.spec, config), resume=True)
+            state = read_json(mdir / "cell.json") or {"wall_seconds": 0.0}
             cells_of, policy, n = _run_cells(
-                row.spec, mdir, config, workers, progress, task, console
+                row.spec, logs, config, workers, progress, task, console
             )
             records[row.spec], ran = cells_of, ran + n
             progress.update(task, status=f"{row.spec} | knowledge")
@@ -275,15 +259,16 @@ def reproduce(
     return report
 
 
-def _missing(log: EpisodeLog, config: ReproduceConfig, suite: str) -> list[EpisodeJob]:
-    """The episodes of ``suite`` the log does not hold yet."""
-    done = log.read()
+def _missing(
+    done: dict[int, EpisodeRecord], config: ReproduceConfig, suite: str
+) -> list[EpisodeJob]:
+    """The episodes of ``suite`` not among ``done`` yet."""
     return [j for j in plan_episodes(config.eval_config(suite)) if j.index not in done]
 
 
 def _run_cells(
     spec_name: str,
-    mdir: Path,
+    logs: SuiteLogs,
     config: ReproduceConfig,
     pool: WorkerPool | None,
     progress: Progress,
@@ -294,17 +279,15 @@ def _run_cells(
     spec, policy, ran = PolicySpec(spec_name), None, 0
     records: list[EpisodeRecord] = []
     for suite in SUITES:
-        log = EpisodeLog(mdir / f"{suite}.jsonl")
-        log.repair()
-        jobs = _missing(log, config, suite)
+        jobs = _missing(logs.read()[suite], config, suite)
         if jobs:
             start = time.perf_counter()
             progress.update(task, status=f"{spec_name} | {suite}")
             if policy is None and config.workers.serial:
                 policy = spec.build()  # once per model, for every suite and its knowledge
 
-            def on_episode(rec: EpisodeRecord, log: EpisodeLog = log) -> None:
-                log.append(rec)  # flushed: a crash loses only the episodes in flight
+            def on_episode(rec: EpisodeRecord) -> None:
+                logs.append(rec)  # flushed: a crash loses only the episodes in flight
                 progress.advance(task)
 
             evaluate(
@@ -317,7 +300,7 @@ def _run_cells(
                 pool=pool,
             )
             ran += len(jobs)
-        done = log.read()
+        done = logs.logs[suite].read()
         records += [done[i] for i in range(config.episodes)]
         if jobs:
             wins = sum(r.success for r in records[-config.episodes :])
