@@ -205,8 +205,12 @@ def rt1_tabletop() -> TrainConfig:
     Proxy (400 steps of 16, 512 held-out frames of 40 episodes; notes/rt1.md): current-frame
     loss 2.975 / bin accuracy 8.2% with the last frame supervised, 2.904 / 9.6% with all frames,
     2.934 / 9.6% at lr 1e-3 (ln 21 = 3.04).
-    Runtime: ~16 samples/s on 2 CPU cores (AMD EPYC), 5,000 steps of 16 ~1.5 h plus five
-    50-episode `seen` rollouts (the learning curve in ``metrics.jsonl``).
+    Runtime: 4,830 s on 2 CPU cores (AMD EPYC, 15-18 samples/s), 5,000 steps of 16 and five
+    50-episode `seen` rollouts of ~18 s (the learning curve in ``metrics.jsonl``).
+    Expected: measured, shipped as ``rt2:rt1-wip``: held-out current-frame loss 2.53, bin
+    accuracy 21%; rollouts 14 / 8 / 36 / 22 / 38% at steps 1k-5k; `rt2 eval --episodes 200`
+    (seed 0): seen 27.0% [21.3, 33.5], unseen objects 28.0%, backgrounds 16.0%, environments
+    15.0%, emergent 11.5% (random 1.5 / 1.0 / 2.0 / 3.0 / 0.0%).
     """
     config = _rt1(
         steps=5000, batch_size=16, num_bins=21, lr=3e-4, d_model=256, num_layers=8, num_heads=8,
