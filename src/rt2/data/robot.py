@@ -20,8 +20,8 @@ class RobotSource:
 
     With ``history=K`` each sample also carries the K frames before it and the actions taken
     there (the episode's first frame and action repeat at its start), for history-conditioned
-    policies such as RT-1. With ``plan``
-    (and per-frame ``plan_states``) each sample carries its grounded plan text (ECoT). With
+    policies such as RT-1. With ``plan`` (and per-frame ``plan_states``) each sample carries its
+    grounded plan text (ECoT). With
     ``chunk=K > 1`` a sample's action is the (K, D) chunk of this and the next K - 1 actions,
     NaN rows past the episode's end (their loss is masked, as LeRobot's ``action_is_pad``).
     """

@@ -81,6 +81,11 @@ def weights_fingerprint(spec: str) -> str | None:
     return h.hexdigest()[:16]
 
 
+def _as_json(settings: dict[str, Any]) -> Any:
+    """``settings`` as they read back from JSON (tuples as lists, paths as strings)."""
+    return json.loads(json.dumps(settings, default=str))
+
+
 class SettingsMismatchError(ValueError):
     """Episodes on disk were played with other settings; ``changed`` names the fields."""
 
@@ -109,7 +114,7 @@ class SuiteLogs:
 
     def check(self, settings: dict[str, Any], hint: str) -> None:
         """Raise :class:`SettingsMismatchError` (ending with ``hint``) if the logged settings differ."""
-        settings = json.loads(json.dumps(settings, default=str))
+        settings = _as_json(settings)
         saved = read_json(self.dir / "settings.json")
         if saved is not None and saved != settings:
             changed = sorted(
@@ -131,7 +136,7 @@ class SuiteLogs:
         else:
             shutil.rmtree(self.dir, ignore_errors=True)
         self.dir.mkdir(parents=True, exist_ok=True)
-        atomic_write_json(self.dir / "settings.json", json.loads(json.dumps(settings, default=str)))
+        atomic_write_json(self.dir / "settings.json", _as_json(settings))
         return self.read()
 
     def read(self) -> dict[str, dict[int, EpisodeRecord]]:

@@ -151,14 +151,9 @@ def fingerprint(spec: str, config: ReproduceConfig) -> dict[str, Any]:
     return {"policy": spec, "weights": weights_fingerprint(spec), **{k: env[k] for k in keep}}
 
 
-def _cell_logs(mdir: Path, spec: str, config: ReproduceConfig) -> SuiteLogs:
-    """One model's suite logs, checked against this configuration (refused if it differs)."""
-    logs = SuiteLogs(mdir, SUITES)
-    logs.check(
-        fingerprint(spec, config),
-        f"use another --out or delete {mdir} to re-run that model",
-    )
-    return logs
+def _cell_hint(mdir: Path) -> str:
+    """How to get past a model directory that holds another configuration's episodes."""
+    return f"use another --out or delete {mdir} to re-run that model"
 
 
 def _write_cell(mdir: Path, state: dict[str, Any]) -> None:
@@ -194,9 +189,13 @@ def reproduce(
     shipped = [(r, i) for r, i in rows if r.shipped]
     cells = config.out / "cells"
     todo: dict[str, int] = {}
-    for row, _ in shipped:
+    cell_logs: dict[str, tuple[SuiteLogs, dict[str, Any]]] = {}
+    for row, _ in shipped:  # every model checked before any episode runs
         mdir = cells / slug(row.spec)
-        done = _cell_logs(mdir, row.spec, config).read()
+        logs, fp = SuiteLogs(mdir, SUITES), fingerprint(row.spec, config)
+        logs.check(fp, _cell_hint(mdir))
+        cell_logs[row.spec] = logs, fp
+        done = logs.read()
         todo[row.spec] = sum(len(_missing(done[s], config, s)) for s in SUITES)
         todo[f"{row.spec}/knowledge"] = int(
             is_vla_checkpoint(row.spec) and not (mdir / "knowledge.json").is_file()
@@ -234,8 +233,8 @@ def reproduce(
         for row, _ in shipped:
             start = time.perf_counter()
             mdir = cells / slug(row.spec)
-            logs = _cell_logs(mdir, row.spec, config)
-            logs.open(fingerprint(row.spec, config), resume=True)
+            logs, fp = cell_logs[row.spec]
+            logs.open(fp, resume=True, hint=_cell_hint(mdir))
             state = read_json(mdir / "cell.json") or {"wall_seconds": 0.0}
             cells_of, policy, n = _run_cells(
                 row.spec, logs, config, workers, progress, task, console
@@ -279,7 +278,7 @@ def _run_cells(
     spec, policy, ran = PolicySpec(spec_name), None, 0
     records: list[EpisodeRecord] = []
     for suite in SUITES:
-        jobs = _missing(logs.read()[suite], config, suite)
+        jobs = _missing(logs.logs[suite].read(), config, suite)  # open() repaired the log
         if jobs:
             start = time.perf_counter()
             progress.update(task, status=f"{spec_name} | {suite}")
