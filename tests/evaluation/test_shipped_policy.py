@@ -20,11 +20,13 @@ def test_the_shipped_checkpoint_is_complete():
 
 @pytest.mark.slow
 def test_the_shipped_tiny_vla_beats_random_on_seen():
-    # measured on these 20 episodes (seeds 10000-10019): 6 successes; random: 0
-    # (on 100 episodes 16% [10, 24] against random's 1% [0.2, 5.4])
+    # seeds 10000-10079, 40 steps: 14/80 successes (17.5%) on an AMD EPYC, random 1/80; 20
+    # episodes gave 6 on one CPU and 3 on another (closed loop amplifies float differences), so
+    # the sample is sized for power: at 17.5%, 60 episodes fall below 5 with probability ~1.5%
     policy = load_policy("rt2:tiny-vla")
-    cfg = EvalConfig(suites=("seen",), episodes=20, seed=10_000, num_envs=10, max_steps=40)
+    cfg = EvalConfig(suites=("seen",), episodes=60, seed=10_000, num_envs=20, max_steps=40)
     vla = sum(r.success for r in run_evaluation(cfg, policy))
     rnd = sum(r.success for r in run_evaluation(cfg, RandomPolicy(policy.action_space, seed=0)))
+    print(f"rt2:tiny-vla {vla}/60, random {rnd}/60")
     assert rnd <= 1
-    assert vla >= 4, f"rt2:tiny-vla succeeded in {vla}/20 seen episodes (measured: 6)"
+    assert vla >= 5, f"rt2:tiny-vla succeeded in {vla}/60 seen episodes (expected ~10)"
