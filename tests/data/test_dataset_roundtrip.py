@@ -6,10 +6,11 @@ import json
 from pathlib import Path
 
 import numpy as np
+import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from rt2.data import DatasetSpec, DatasetWriter, EpisodeData, EpisodeDataset
+from rt2.data import DatasetFormatError, DatasetSpec, DatasetWriter, EpisodeData, EpisodeDataset
 from rt2.data.stats import ImageStats
 
 
@@ -75,6 +76,30 @@ def test_png_round_trip_is_exact(tmp_path: Path) -> None:
     frame = ds[int(bounds[2, 0]) + 1]
     np.testing.assert_array_equal(frame["observation.image"], eps[2].images[1])
     assert frame["task"] == eps[2].instruction and frame["frame_index"] == 1
+
+
+def test_rows_out_of_order_within_a_file_are_sorted_and_interleaved_files_named(
+    tmp_path: Path,
+) -> None:
+    """The reader orders each data file's frames alone (a sort of the whole table overflows
+    the 32-bit offsets of its image bytes past 2 GiB), so files must hold contiguous frames."""
+    eps = _episodes(5)
+    _write(tmp_path, eps, _spec(per_file=2))
+    path = tmp_path / "data/chunk-000/file-001.parquet"
+    table = pq.read_table(path)
+    pq.write_table(table.take(np.arange(table.num_rows)[::-1]), path)  # rows reversed
+    ds = EpisodeDataset(tmp_path)
+    for i, ep in enumerate(eps):
+        np.testing.assert_array_equal(ds.episode(i).images, ep.images)
+        np.testing.assert_array_equal(ds.episode(i).actions, ep.actions.astype(np.float32))
+    first = pq.read_table(tmp_path / "data/chunk-000/file-000.parquet")
+    swapped = first.set_column(  # file 0 now claims a frame of file 1's range
+        first.column_names.index("index"), "index",
+        pa.array([*first.column("index").to_pylist()[:-1], max(table.column("index").to_pylist())]),
+    )  # fmt: skip
+    pq.write_table(swapped, tmp_path / "data/chunk-000/file-000.parquet")
+    with pytest.raises(DatasetFormatError, match="interleaved"):
+        EpisodeDataset(tmp_path)
 
 
 def test_layout_follows_lerobot_v3(tmp_path: Path) -> None:

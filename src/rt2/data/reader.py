@@ -172,6 +172,7 @@ class EpisodeDataset:
         refs = sorted({fmt.file_number(e.data_chunk, e.data_file, size) for e in self.episodes})
         if not refs:
             return pa.table({"index": pa.array([], pa.int64())})
+        end = max(e.to_index for e in self.episodes)
         tables = []
         for n in refs:
             chunk, file = fmt.chunk_file(n, size)
@@ -180,15 +181,29 @@ class EpisodeDataset:
                 raise fmt.DatasetFormatError(
                     f"{self.root}: data file {path.relative_to(self.root)} is missing"
                 )
-            tables.append(pq.read_table(path))
+            tables.append(self._file_frames(pq.read_table(path), path, end))
+        # each file in index order, files by first index: no sort of the whole table, whose
+        # image bytes overflow one array's 32-bit offsets past 2 GiB
+        tables.sort(key=lambda t: t.column("index")[0].as_py() if t.num_rows else -1)
         table = pa.concat_tables(tables, promote_options="default")
+        if np.any(np.diff(table.column("index").to_numpy()) < 0):
+            raise fmt.DatasetFormatError(
+                f"{self.root}: data files hold interleaved frame indices (each file should hold "
+                "a contiguous range of frames)"
+            )
+        return table
+
+    def _file_frames(self, table: pa.Table, path: Path, end: int) -> pa.Table:
+        """One data file's committed frames (index < ``end``), in index order."""
         if "index" not in table.column_names:
-            raise fmt.DatasetFormatError(f"{self.root}: data files lack the 'index' column")
-        end = max(e.to_index for e in self.episodes)
+            raise fmt.DatasetFormatError(
+                f"{self.root}: data file {path.relative_to(self.root)} lacks the 'index' column"
+            )
         index = table.column("index").to_numpy()
         if int((index < end).sum()) != table.num_rows:
             table = table.filter(pa.array(index < end))
-        return table.sort_by("index")
+            index = table.column("index").to_numpy()
+        return table if np.all(np.diff(index) >= 0) else table.sort_by("index")
 
     # ---- sizes and columns -----------------------------------------------------------------
     @property
@@ -241,7 +256,7 @@ class EpisodeDataset:
         """Decoded uint8 (n, H, W, 3) frames of camera ``key`` (default: the first) at ``rows``."""
         key = key or self.image_keys[0]
         idx = (
-            np.arange(self.num_frames)[rows]
+            range(*rows.indices(self.num_frames))
             if isinstance(rows, slice)
             else np.asarray(rows, dtype=np.int64)
         )
@@ -324,20 +339,23 @@ class EpisodeDataset:
         """Episode number ``i`` (position in ``episodes``) with all frames decoded."""
         info = self.episodes[i]
         start = self._row_of_episode[info.index]
-        rows = slice(start, start + info.length)
-        have = self._table.column_names
-        states = self.column("observation.state")[rows] if "observation.state" in have else None
-        env_states = self.column(fmt.ENV_STATE_KEY)[rows] if fmt.ENV_STATE_KEY in have else None
-        task_index = int(self._table.column("task_index")[start].as_py())
+        # convert only this episode's rows: whole-column conversions per episode cost O(frames)
+        # each and, over thousands of episodes, filled arrow's allocator past 24 GB
+        part = self._table.slice(start, info.length)
+        have = part.column_names
+
+        def col(key: str) -> np.ndarray | None:
+            return _column_to_numpy(part.column(key)) if key in have else None
+
         return Episode(
             index=info.index,
-            instruction=self.tasks[task_index],
-            images=self.images(rows)
+            instruction=self.tasks[int(part.column("task_index")[0].as_py())],
+            images=self.images(slice(start, start + info.length))
             if self.image_keys
             else np.zeros((info.length, 0, 0, 3), np.uint8),
-            states=states,
-            actions=self.actions[rows],
-            timestamps=self.column("timestamp")[rows],
+            states=col("observation.state"),
+            actions=_column_to_numpy(part.column("action")),
+            timestamps=_column_to_numpy(part.column("timestamp")),
             extra=dict(info.extra),
-            env_states=env_states,
+            env_states=col(fmt.ENV_STATE_KEY),
         )
