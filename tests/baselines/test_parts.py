@@ -195,6 +195,17 @@ def test_every_frame_is_supervised_and_frames_only_see_the_past():
     assert abs(only_now.metrics["loss"] - only_now.metrics["action_loss"]) < 1e-5
     assert abs(full.metrics["action_loss"] - only_now.metrics["action_loss"]) < 1e-5
     assert abs(full.metrics["loss"] - full.metrics["action_loss"]) > 1e-4
+    smooth = tiny_rt1(bin_sigma=1.5).eval()
+    with torch.no_grad():  # same weights (seed 0), labels spread over neighbouring bins
+        assert (
+            abs(
+                smooth.loss(batch).metrics["action_loss"] - model.loss(batch).metrics["action_loss"]
+            )
+            < 1e-5
+        )
+        assert abs(smooth.loss(batch).metrics["loss"] - model.loss(batch).metrics["loss"]) > 1e-4
+    with pytest.raises(ValueError, match="bin_sigma"):
+        RT1Config(bin_sigma=-1.0)
     off = tiny_rt1(history_loss=False)
     assert off.collate([sample]).history_bins is None
 

@@ -1,16 +1,18 @@
 """RT-1 through the shared trainer, checkpoints, ``load_model``/``load_policy`` and a stateful policy."""
 
 import json
+from dataclasses import replace
 
 import numpy as np
 import pytest
 import torch
 
+from rt2.actions import compute_stats
 from rt2.baselines.rt1 import RT1
 from rt2.baselines.rt1.policy import RT1Policy
 from rt2.training.checkpoint import latest_checkpoint
 from rt2.training.config import DataConfig, ModelConfig, OptimConfig, TrainConfig
-from rt2.training.factory import load_model
+from rt2.training.factory import build_model, load_model
 from rt2.training.trainer import Trainer
 
 from .conftest import TINY_RT1, random_frames
@@ -42,6 +44,7 @@ def trained(tmp_path_factory, rt1_dataset):
 def test_trainer_checkpoint_round_trip(trained):
     out, result = trained
     assert result.step == 4 and "eval/robot_action_acc" in result.eval_metrics
+    assert result.eval_metrics["eval/robot_action_bin_error"] >= 0
     ckpt = latest_checkpoint(out)
     spec = json.loads((ckpt / "vla.json").read_text())
     assert spec["kind"] == "rt1" and spec["rt1"]["frames"] == 3
@@ -113,3 +116,17 @@ def test_load_policy_gives_a_stateful_rt1_policy(trained):
     assert policy.history_length(0) == policy.history_length(1) == 0
     with pytest.raises(ValueError, match="env_slot twice"):
         policy.infer_batch([{"image": a_frames[0], "instruction": ins}] * 2)
+
+
+@pytest.mark.slow
+def test_an_rt1_started_from_a_checkpoint_keeps_its_bins(trained):
+    """model.init=RUN: the new run's stats do not re-bin the actions the weights learned."""
+    out, _ = trained
+    stats = json.loads((latest_checkpoint(out) / "stats.json").read_text())["action"]
+    other = compute_stats(np.random.default_rng(0).uniform(-0.2, 0.2, size=(100, 2)))
+    model_config = rt1_config().model
+    assert np.allclose(build_model(model_config, other).action_space.low, other["q01"])
+    started = build_model(replace(model_config, init=str(out)), other)
+    assert np.allclose(started.action_space.low, stats["q01"])
+    assert np.allclose(started.action_space.high, stats["q99"])
+    assert torch.equal(started.head.weight, load_model(out).head.weight)

@@ -29,13 +29,14 @@ def build_model(
     they came from robot data) and its action-token ids.
     """
     ckpt = _init_checkpoint(config)
+    spec = _learned_vocabulary(ckpt, config)
     if config.kind == "rt1":
         from rt2.baselines.rt1 import build_rt1
 
-        model: nn.Module = build_rt1(config, stats)
+        learned = None if spec is None else ActionTokenizer.from_dict(spec["action_tokenizer"])
+        model: nn.Module = build_rt1(config, stats, learned)
     else:
         backbone = build_backbone(config.backbone, **config.backbone_options)
-        spec = _learned_vocabulary(ckpt, config)
         if spec is not None:
             action_tokenizer = ActionTokenizer.from_dict(spec["action_tokenizer"])
             mapping = mapping_from_dict(spec["mapping"], backbone.tokenizer)

@@ -254,8 +254,9 @@ class Trainer:
             out[f"eval/{name}_loss"] = sums["loss"] / len(samples)
             if name == "robot":
                 out["eval/robot_action_acc"] = sums["action_token_acc"] / len(samples)
-                if "action_loss" in sums:  # RT-1: the current frame's loss alone
-                    out["eval/robot_action_loss"] = sums["action_loss"] / len(samples)
+                for key in ("action_loss", "action_bin_error"):  # RT-1: the current frame's
+                    if key in sums:
+                        out[f"eval/robot_{key}"] = sums[key] / len(samples)
         model.train()
         return out
 

@@ -36,6 +36,9 @@ class RT1Config:
     # train every frame's action prediction (RT-1's loss over all time steps), not only the
     # current frame's; inference reads the current frame's either way
     history_loss: bool = True
+    # Gaussian label smoothing over neighbouring bins, in bins (0: plain cross-entropy); bins are
+    # ordinal, so a near miss is nearly right (rt2.training.soft_bins)
+    bin_sigma: float = 0.0
     text_dim: int = 384  # instruction embedding size (all-MiniLM-L6-v2) [512, USE]
     text_encoder: str = "minilm"  # "minilm" (pretrained) or "hash" (offline stand-in for tests)
 
@@ -54,6 +57,8 @@ class RT1Config:
             )
         if not 0.0 <= self.dropout < 1.0:
             raise ValueError(f"RT1Config.dropout: expected in [0, 1), got {self.dropout}")
+        if self.bin_sigma < 0:
+            raise ValueError(f"RT1Config.bin_sigma: expected >= 0 bins, got {self.bin_sigma}")
         if self.feature_stride not in FEATURE_DEPTHS:
             raise ValueError(
                 f"RT1Config.feature_stride: expected one of {sorted(FEATURE_DEPTHS)}, "

@@ -32,13 +32,18 @@ def rt1_config(config: ModelConfig) -> RT1Config:
     return RT1Config(**options)
 
 
-def build_rt1(config: ModelConfig, stats: dict[str, Any] | None) -> RT1:
+def build_rt1(
+    config: ModelConfig,
+    stats: dict[str, Any] | None,
+    action_tokenizer: ActionTokenizer | None = None,
+) -> RT1:
     """A fresh RT-1 (ImageNet EfficientNet-Lite0, identity FiLM). ``stats`` of the training
-    actions set the bins when ``model.bounds == "stats"`` (q01..q99); ``model.init`` is applied by
+    actions set the bins when ``model.bounds == "stats"`` (q01..q99), unless ``action_tokenizer``
+    (the bins an init checkpoint learned) is given; ``model.init``'s weights are loaded by
     :func:`rt2.training.factory.build_model`."""
     if config.kind != "rt1":
         raise ValueError(f"build_rt1: model.kind must be 'rt1', got {config.kind!r}")
-    return RT1(rt1_config(config), action_tokenizer_for(config, stats))
+    return RT1(rt1_config(config), action_tokenizer or action_tokenizer_for(config, stats))
 
 
 def load_rt1(ckpt: Path, config: TrainConfig) -> RT1:

@@ -31,6 +31,7 @@ from rt2.baselines.rt1.text import InstructionEncoder
 from rt2.baselines.rt1.token_learner import TokenLearner
 from rt2.batching import RobotSample
 from rt2.model import LossOutput
+from rt2.training.soft_bins import soft_bin_cross_entropy
 
 
 @dataclass
@@ -225,8 +226,8 @@ class RT1(nn.Module):
             )
         x = tokens.reshape(B, c.num_tokens, c.d_model) + self.pos  # (B, F*T, d)
         h = self.transformer(x, mask=self.attn_mask)  # (B, F*T, d)
-        h = h.view(B, c.frames, c.tokens_per_frame, c.d_model)[:, -1:] if last else h
-        pooled = self.norm(h.reshape(B, -1, c.tokens_per_frame, c.d_model)).mean(dim=2)  # (B,F,d)
+        h = h.view(B, c.frames, c.tokens_per_frame, c.d_model)  # (B, F, T, d)
+        pooled = self.norm(h[:, -1:] if last else h).mean(dim=2)  # (B, F or 1, d)
         logits = self.head(pooled).float().view(B, -1, self.dim, self.num_bins)  # (B, F, D, NB)
         logits = logits.masked_fill(~self.valid_bins, float("-inf"))
         return logits[:, -1] if last else logits
@@ -252,24 +253,27 @@ class RT1(nn.Module):
 
     def loss(self, batch: RT1Batch) -> LossOutput:
         """Mean cross-entropy over action dimensions (and, with ``history_bins``, over every
-        frame with a known action); metrics: that loss, the current frame's loss
-        (``action_loss``) and its per-dimension bin accuracy (``action_token_acc``)."""
+        frame with a known action), labels smoothed over ``bin_sigma`` bins; metrics: that loss,
+        the current frame's plain cross-entropy (``action_loss``), its per-dimension bin
+        accuracy (``action_token_acc``) and mean bins off (``action_bin_error``)."""
         if batch.bins is None:
             raise ValueError("loss needs a training batch (built with collate)")
         logits = self.frame_logits(self._tokens(batch.pixels, batch.text))  # (B, F, D, NB)
         targets = batch.bins[:, None]  # (B, 1, D)
         if batch.history_bins is not None:
             targets = torch.cat([batch.history_bins, targets], dim=1)  # (B, F, D)
-        trained = logits[:, -targets.shape[1] :]
-        loss = F.cross_entropy(
-            trained.reshape(-1, self.num_bins), targets.reshape(-1), ignore_index=IGNORE
+        trained = logits[:, -targets.shape[1] :]  # (B, F', D, NB)
+        valid = self.valid_bins.expand_as(trained).reshape(-1, self.num_bins)
+        loss = soft_bin_cross_entropy(
+            trained.reshape(-1, self.num_bins), targets.reshape(-1), self.config.bin_sigma, valid
         )
         with torch.no_grad():
             now = logits[:, -1]  # (B, D, NB)
             now_loss = F.cross_entropy(now.reshape(-1, self.num_bins), batch.bins.reshape(-1))
-            acc = float((now.argmax(-1) == batch.bins).float().mean())
+            miss = (now.argmax(-1) - batch.bins).abs().float()  # (B, D) bins off
         metrics = {"loss": float(loss.detach()), "action_loss": float(now_loss),
-                   "action_token_acc": acc}  # fmt: skip
+                   "action_token_acc": float((miss == 0).float().mean()),
+                   "action_bin_error": float(miss.mean())}  # fmt: skip
         return LossOutput(loss, metrics)
 
     def _output(self, logits: torch.Tensor) -> RT1Output:
