@@ -126,10 +126,11 @@ def _tabletop_expert(noise: float, seed: int) -> Any:
 
 def _vla_policy(model: Any, config: Any) -> Policy:
     from rt2.policy import VLAPolicy
+    from rt2.precision import inference_precision
 
-    model.precision = "bfloat16"
-    if hasattr(model.backbone, "to_inference"):  # bf16 weights once, not a cast in every call
-        model.backbone.to_inference("bfloat16")
+    model.precision = inference_precision()
+    if model.precision == "bfloat16" and hasattr(model.backbone, "to_inference"):
+        model.backbone.to_inference("bfloat16")  # bf16 weights once, not a cast in every call
     return VLAPolicy(model, cot=config.data.plan_bins > 0)  # trained to plan: let it plan
 
 
@@ -146,7 +147,7 @@ POLICY_KINDS: dict[str, Callable[[Any, Any], Policy]] = {"vla": _vla_policy, "rt
 def load_checkpoint_policy(path: str | Path) -> Policy:
     """The policy of a checkpoint (or run directory, or ``rt2:NAME``): its ``config.json``'s
     ``model.kind`` picks the model (:func:`rt2.training.factory.load_model`) and the policy
-    around it (:data:`POLICY_KINDS`: a bf16 :class:`~rt2.policy.VLAPolicy` that plans if it was
+    around it (:data:`POLICY_KINDS`: a :class:`~rt2.policy.VLAPolicy` that plans if it was
     trained to, or a stateful :class:`~rt2.baselines.rt1.policy.RT1Policy`)."""
     from rt2.training.checkpoint import latest_checkpoint, model_kind, read_json
     from rt2.training.config import TrainConfig

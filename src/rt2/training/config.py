@@ -13,7 +13,7 @@ if TYPE_CHECKING:
     from rt2.data.plan import PlanFormat
     from rt2.decoding.parallel import DecodingConfig
 
-Precision = Literal["bf16", "fp32"]
+Precision = Literal["auto", "bf16", "fp32"]
 
 
 @dataclass(frozen=True)
@@ -144,7 +144,8 @@ class TrainConfig:
     model: ModelConfig = field(default_factory=ModelConfig)
     data: DataConfig = field(default_factory=DataConfig)
     optim: OptimConfig = field(default_factory=OptimConfig)
-    precision: Precision = "bf16"
+    # "auto": bf16 mixed precision where this machine runs it natively, else fp32 (rt2.precision)
+    precision: Precision = "auto"
     log_every: int = 10
     eval_every: int = 200
     save_every: int = 500
@@ -156,8 +157,10 @@ class TrainConfig:
     rollout_suite: str = "seen"
 
     def __post_init__(self) -> None:
-        if self.precision not in ("bf16", "fp32"):
-            raise ValueError(f"precision: expected 'bf16' or 'fp32', got {self.precision!r}")
+        if self.precision not in ("auto", "bf16", "fp32"):
+            raise ValueError(
+                f"precision: expected 'auto', 'bf16' or 'fp32', got {self.precision!r}"
+            )
         for name in ("log_every", "eval_every", "save_every", "keep_last", "rollout_episodes"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name}: expected >= 1, got {getattr(self, name)}")

@@ -31,6 +31,7 @@ from rich.progress import (
 from rt2.actions import compute_stats
 from rt2.data.mixture import Mixture, Source
 from rt2.data.robot import dataset_fingerprint, load_robot_sources
+from rt2.precision import inference_precision, training_precision
 from rt2.training.checkpoint import latest_checkpoint, load_weights, read_json, save_checkpoint
 from rt2.training.config import TrainConfig
 from rt2.training.factory import build_model
@@ -154,10 +155,13 @@ class Trainer:
         # session or notebook) sets its own. The distributed (partial) state is kept.
         AcceleratorState._reset_state(reset_partial_state=False)
         # cpu=True without a GPU: several launched processes then form a gloo (MULTI_CPU) group
+        self.precision = training_precision(config.precision)
         self.accelerator = Accelerator(
-            mixed_precision="bf16" if config.precision == "bf16" else "no",
+            mixed_precision="bf16" if self.precision == "bf16" else "no",
             cpu=not torch.cuda.is_available(),
         )
+        if config.precision == "auto" and self.precision == "fp32":
+            self.console.print("precision auto: fp32 (no native bf16 on this machine)")
         torch.manual_seed(config.seed)
         self.data = _load_data(config, data_dir)
         model = build_model(config.model, self.data.stats, self.data.corpus)
@@ -263,7 +267,7 @@ class Trainer:
     @torch.no_grad()
     def rollout(self, step: int) -> dict[str, float]:
         """Closed-loop success on ``rollout_episodes`` episodes of ``rollout_suite`` (fixed
-        seeds 10000 + i, so points of the learning curve compare), bf16 inference."""
+        seeds 10000 + i, so points of the learning curve compare), bf16 inference where native."""
         from rt2.evaluation.runner import EvalConfig, run_evaluation
         from rt2.policy import VLAPolicy
 
@@ -276,7 +280,7 @@ class Trainer:
             policy = VLAPolicy(model, cot=cfg.data.plan_bins > 0)
         precision = getattr(model, "precision", None)
         if precision is not None:
-            model.precision = "bfloat16"
+            model.precision = inference_precision()
         t0 = time.perf_counter()
         n = cfg.rollout_episodes
         records = run_evaluation(

@@ -16,6 +16,7 @@ import torch
 
 from rt2.baselines.rt1.model import RT1, RT1Output
 from rt2.observations import require_keys
+from rt2.precision import inference_precision
 
 
 class RT1Policy:
@@ -26,9 +27,9 @@ class RT1Policy:
     whose instruction changes starts a new history.
     """
 
-    def __init__(self, model: RT1, precision: str = "bfloat16") -> None:
+    def __init__(self, model: RT1, precision: str | None = None) -> None:
         self.model = model.eval()
-        self.model.precision = precision
+        self.model.precision = precision or inference_precision()  # bf16 where native
         self.frames = model.config.frames
         self._history: dict[int, deque[torch.Tensor]] = {}  # slot -> (T, d) per frame
         self._instruction: dict[int, str] = {}
