@@ -138,7 +138,9 @@ def run(args: argparse.Namespace) -> int:
             BenchCase("rt2-mini", "reserved", "bfloat16", 16, "language_table", True, "parallel"),
         ]
     if "rt1" in models:  # RT-1 baseline (rt1-tabletop sizes), 6 frames per sample
-        train_cases.append(BenchCase("rt1", "classes", "bfloat16", 16, train=True))
+        train_cases += [
+            BenchCase("rt1", "classes", p, 16, train=True) for p in ("float32", "bfloat16")
+        ]
     for case in train_cases:
         sps = bench_training(build_case, case)
         train_rows.append(
