@@ -15,6 +15,7 @@ import torch
 
 from rt2.bench_common import (
     INSTRUCTION,
+    RT1_SPACE,
     BenchCase,
     BenchRow,
     median_ms,
@@ -157,9 +158,9 @@ def default_cases(
                 for precision in ("float32", "bfloat16")
                 for batch in batches
             ]
-        elif model == "rt1":  # one pass, no token mapping
+        elif model == "rt1":  # the shipped configuration: one pass, no token mapping
             cases += [
-                BenchCase("rt1", "classes", precision, batch)
+                BenchCase("rt1", "classes", precision, batch, RT1_SPACE, decoding="one-pass")
                 for precision in ("float32", "bfloat16")
                 for batch in batches
             ]

@@ -16,6 +16,7 @@ from rt2.batching import RobotSample
 from rt2.decoding.parallel import DecodingConfig
 
 INSTRUCTION = "push the red star to the top left corner"
+RT1_SPACE = "language_table"  # the shipped RT-1's action space (the tabletop's 2 dims)
 
 
 @dataclass(frozen=True)
@@ -26,7 +27,7 @@ class BenchCase:
     batch: int
     space: str = "rt2"
     train: bool = False  # a training-throughput case
-    decoding: str = "autoregressive"  # or "parallel": every action token in one pass
+    decoding: str = "autoregressive"  # "parallel": every action token in one pass; RT-1 "one-pass"
     chunk: int = 1  # actions per model call (parallel decoding)
 
     def decoding_config(self) -> DecodingConfig:

@@ -10,6 +10,10 @@ def test_rt1_cases_are_listed():
     assert {(c.model, c.precision, c.batch) for c in cases} == {
         ("rt1", p, b) for p in ("float32", "bfloat16") for b in (1, 4)
     }
+    # the shipped configuration: the tabletop's 2 dims, the preset's 21 bins, one pass
+    assert {(c.space, c.decoding) for c in cases} == {("language_table", "one-pass")}
+    model = build_case(cases[0])
+    assert model.action_tokenizer.num_bins == 21 and model.action_space.size == 2
 
 
 @pytest.mark.slow

