@@ -157,8 +157,11 @@ class CachedDecoderBackbone(VLMBackbone):
         return self._embed_text(input_ids)
 
     def logits_of(self, hidden: torch.Tensor) -> torch.Tensor:
-        """Hidden states (..., D) -> logits (..., V)."""
-        return self._logits(hidden)
+        """Hidden states (..., D) -> logits (..., V). The head runs on a 2-D view: a 3-D slice
+        such as ``h[:, -S:]`` sends ``matmul`` to a ``bmm`` over a copy of the whole head
+        (576 x 49k for SmolLM2: half of rt2-mini's one-pass step in bf16)."""
+        logits = self._logits(hidden.reshape(-1, hidden.shape[-1]))  # (N, V)
+        return logits.view(*hidden.shape[:-1], logits.shape[-1])
 
     def text_groups(
         self, attention_mask: torch.Tensor, labels: torch.Tensor | None
@@ -272,7 +275,7 @@ class CachedDecoderBackbone(VLMBackbone):
             groups[:, -Q:] = 2
         h, past = self._run(embeds, key_mask, positions, cache.past, use_cache=True, groups=groups)
         step = Q if real is None else Q * real.long()  # finished rows keep their position
-        return self._logits(h), DecodeCache(past, key_mask, cache.next_pos + step)
+        return self.logits_of(h), DecodeCache(past, key_mask, cache.next_pos + step)
 
 
 def visibility(
