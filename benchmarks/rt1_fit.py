@@ -12,24 +12,19 @@ angle between the predicted and the expert's (2-D) action, and per task family.
 from __future__ import annotations
 
 import argparse
-import glob
 import json
 
 import numpy as np
-import pyarrow.parquet as pq
-import torch
 
 from rt2.baselines.rt1.model import RT1, stack_frames
+from rt2.data.reader import EpisodeDataset
 from rt2.data.robot import load_robot_sources
 from rt2.evaluation.policies import load_policy
 
 
 def families(root: str) -> list[str]:
-    """Task family of every episode, by episode index."""
-    rows: list[dict] = []
-    for f in sorted(glob.glob(f"{root}/meta/episodes/*/*.parquet")):
-        rows += pq.read_table(f, columns=["episode_index", "task_family"]).to_pylist()
-    return [r["task_family"] for r in sorted(rows, key=lambda r: r["episode_index"])]
+    """Task family of every episode, by episode index (``meta/episodes``, via the reader)."""
+    return [str(e.extra.get("task_family", "")) for e in EpisodeDataset(root).episodes]
 
 
 def fit(model: RT1, root: str, frames: int, batch: int = 64) -> dict:
@@ -76,7 +71,6 @@ def main() -> None:
     model = getattr(policy, "model", None)
     if not isinstance(model, RT1):
         raise SystemExit(f"{args.checkpoint}: not an RT-1 checkpoint")
-    torch.manual_seed(0)
     out = {k: fit(model, d, args.frames) for k, d in (("train", args.train_data),
                                                       ("fresh", args.fresh_data))}  # fmt: skip
     print(json.dumps(out, indent=1))

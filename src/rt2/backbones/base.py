@@ -229,7 +229,7 @@ class CachedDecoderBackbone(VLMBackbone):
             self.text_groups(attention_mask, labels),
         )  # (B, T, D)
         if labels is None:
-            return BackboneOutput(logits=self._logits(h.contiguous()))
+            return BackboneOutput(logits=self.logits_of(h))
         return answer_output(h, labels, self._logits, keep_logits)
 
     def prefill(

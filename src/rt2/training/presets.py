@@ -208,9 +208,9 @@ def rt1_tabletop() -> TrainConfig:
     Runtime: 4,830 s on 2 CPU cores (AMD EPYC, 15-18 samples/s), 5,000 steps of 16 and five
     50-episode `seen` rollouts of ~18 s (the learning curve in ``metrics.jsonl``).
     Expected: measured (stage 1 of ``rt2:rt1-wip``; stage 2 is ``rt1-tabletop-12k``): held-out
-    current-frame loss 2.53, bin accuracy 21%; rollouts 14 / 8 / 36 / 22 / 38% at steps 1k-5k; `rt2 eval --episodes 200`
-    (seed 0): seen 27.0% [21.3, 33.5], unseen objects 28.0%, backgrounds 16.0%, environments
-    15.0%, emergent 11.5% (random 1.5 / 1.0 / 2.0 / 3.0 / 0.0%).
+    current-frame loss 2.53, bin accuracy 21%; rollouts 14 / 8 / 36 / 22 / 38% at steps 1k-5k;
+    `rt2 eval --episodes 200` (seed 0): seen 27.0% [21.3, 33.5], unseen objects 28.0%,
+    backgrounds 16.0%, environments 15.0%, emergent 11.5% (random 1.5 / 1.0 / 2.0 / 3.0 / 0.0%).
     """
     config = _rt1(
         steps=5000, batch_size=16, num_bins=21, lr=3e-4, d_model=256, num_layers=8, num_heads=8,

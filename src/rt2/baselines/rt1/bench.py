@@ -15,27 +15,20 @@ import numpy as np
 import torch
 
 from rt2.actions import ActionSpace, ActionTokenizer
-from rt2.baselines.rt1.config import RT1Config
 from rt2.baselines.rt1.factory import rt1_config
 from rt2.baselines.rt1.model import RT1
 from rt2.baselines.rt1.policy import RT1Policy
 from rt2.bench_common import INSTRUCTION, BenchRow, median_ms, random_samples, samples_per_s
 
 
-def bench_config() -> RT1Config:
-    """The ``rt1-tabletop`` preset's RT-1 sizes (what `rt2 train --preset rt1-tabletop` trains)."""
-    from rt2.training.presets import get_preset
-
-    return rt1_config(get_preset("rt1-tabletop").model)
-
-
 def build_rt1_case(case) -> RT1:  # case: rt2.bench_common.BenchCase
-    """RT-1 at the preset's sizes and bins (21 per axis) in ``case.space``."""
+    """RT-1 at the ``rt1-tabletop`` preset's sizes and bins (what `rt2 train --preset
+    rt1-tabletop` trains), in ``case.space``."""
     from rt2.training.presets import get_preset
 
     torch.manual_seed(0)
-    space = ActionSpace.preset(case.space)
-    return RT1(bench_config(), ActionTokenizer(space, get_preset("rt1-tabletop").model.num_bins))
+    model = get_preset("rt1-tabletop").model
+    return RT1(rt1_config(model), ActionTokenizer(ActionSpace.preset(case.space), model.num_bins))
 
 
 def bench_rt1_inference(case, repeats: int = 10):
