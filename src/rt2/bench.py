@@ -36,10 +36,12 @@ def bench_inference(
     torch.manual_seed(0)
     vla = build(case).eval()
     vla.precision = case.precision  # type: ignore[assignment]
+    if case.compiled:
+        vla.compile_for_inference()
     size = vla.backbone.image_size
     images = np.random.default_rng(0).integers(0, 256, (case.batch, size, size, 3), dtype=np.uint8)
     instructions = [INSTRUCTION] * case.batch
-    vla.act_batch(images, instructions)  # warm-up
+    vla.act_batch(images, instructions)  # warm-up (compiles a compiled case's graphs)
     stages: dict[str, list[float]] = {"vision": [], "prefill": [], "decode": [], "total": []}
     for _ in range(repeats):
         t0 = time.perf_counter()
@@ -78,7 +80,8 @@ def bench_closed_loop(
     case: BenchCase, build: Callable[[BenchCase], VLA], max_steps: int = 20
 ) -> float:
     """Batched closed-loop evaluation throughput, env steps/s: ``case.batch`` tabletop envs in
-    lockstep, one policy call per step (chunks played open loop), ``max_steps`` each."""
+    lockstep, one policy call per step (chunks played open loop), ``max_steps`` each. A compiled
+    case plays the same episodes once untimed first (compiling every batch size they meet)."""
     from rt2.evaluation.runner import EvalConfig, run_evaluation
     from rt2.policy import VLAPolicy
 
@@ -86,6 +89,9 @@ def bench_closed_loop(
     vla = build(case).eval()
     vla.precision = "bfloat16"
     config = EvalConfig(("seen",), case.batch, num_envs=case.batch, max_steps=max_steps)
+    if case.compiled:
+        vla.compile_for_inference()
+        run_evaluation(config, VLAPolicy(vla))
     t0 = time.perf_counter()
     records = run_evaluation(config, VLAPolicy(vla))
     return sum(r.steps for r in records) / (time.perf_counter() - t0)
@@ -145,8 +151,13 @@ def default_models() -> tuple[str, ...]:
 
 
 def default_cases(
-    batches: tuple[int, ...] = (1, 16), models: tuple[str, ...] = ("tiny",)
+    batches: tuple[int, ...] = (1, 16),
+    models: tuple[str, ...] = ("tiny",),
+    compiled: bool = False,
 ) -> list[BenchCase]:
+    """The rows ``rt2 bench`` times; ``compiled`` adds rt2-mini's bf16 rows run through
+    ``torch.compile`` (autoregressive at batch 1, parallel with chunks 1 and 8, batch 1 and
+    batched; each compiles for ~1-3 min on 2 cores before it is timed)."""
     cases = []
     for model in models:
         if model not in BUILDERS:
@@ -182,4 +193,19 @@ def default_cases(
                 BenchCase(model, "reserved", precision, 1, space="language_table")
                 for precision in ("bfloat16", "int8")
             ]
+            if compiled:  # bf16 only: dynamically quantized int8 linears do not compile
+                cases.append(BenchCase(model, "reserved", "bfloat16", 1, compiled=True))
+                cases += [
+                    BenchCase(
+                        model,
+                        "reserved",
+                        "bfloat16",
+                        batch,
+                        decoding="parallel",
+                        chunk=chunk,
+                        compiled=True,
+                    )
+                    for chunk in (1, 8)
+                    for batch in sorted({1, batches[-1]})
+                ]
     return cases

@@ -29,6 +29,7 @@ class BenchCase:
     train: bool = False  # a training-throughput case
     decoding: str = "autoregressive"  # "parallel": every action token in one pass; RT-1 "one-pass"
     chunk: int = 1  # actions per model call (parallel decoding)
+    compiled: bool = False  # torch.compile'd for acting (VLA.compile_for_inference), warmed up
 
     def decoding_config(self) -> DecodingConfig:
         return DecodingConfig(self.decoding, self.chunk)  # type: ignore[arg-type]

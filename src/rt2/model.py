@@ -120,6 +120,20 @@ class VLA(nn.Module):
             return torch.autocast("cpu", dtype=torch.bfloat16)
         return contextlib.nullcontext()
 
+    def compile_for_inference(self) -> VLA:
+        """``torch.compile`` the backbone for acting, in place (HF-decoder backbones: rt2-mini and
+        hf; :meth:`~rt2.backbones.hf_lm.HFDecoderBackbone.compile_for_inference`). Inference
+        only: the weights are frozen into the compiled graph."""
+        compile_backbone = getattr(self.backbone, "compile_for_inference", None)
+        if compile_backbone is None:
+            raise ValueError(
+                f"compile: the {type(self.backbone).__name__} backbone has no compiled path "
+                "(rt2-mini and hf have one); run it without --compile"
+            )
+        self.eval().requires_grad_(False)
+        compile_backbone()
+        return self
+
     def pretrained_parameter_names(self) -> set[str]:
         return {f"backbone.{n}" for n in self.backbone.pretrained_parameter_names()}
 

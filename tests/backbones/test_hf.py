@@ -122,3 +122,32 @@ def test_parallel_chunk_decoding(model_dir):
     assert torch.allclose(one_pass.reshape(forced.shape), forced, atol=1e-4)
     res = vla.act_batch([s.image for s in samples], [s.instruction for s in samples])
     assert res.chunks.shape == (2, 2, 8)
+
+
+@pytest.mark.parametrize("decoding", ["autoregressive", "parallel"])
+def test_compiled_acting_matches_eager(tmp_path, decoding):
+    """torch.compile'd acting (inductor, weights frozen in) gives eager's actions and logits,
+    adds no state_dict keys and leaves nothing trainable; prompts of a new length still work."""
+    from rt2.decoding.parallel import DecodingConfig
+
+    torch.manual_seed(0)
+    path = str(BUILDERS[ARCHS[0]](tmp_path))
+    vla = build_vla("hf", "rt2", model=path, decoding=DecodingConfig(decoding)).eval()
+    rng = np.random.default_rng(0)
+    images = rng.integers(0, 256, (2, 40, 40, 3), dtype=np.uint8)
+    calls = [["push the red star", "go left"], ["move the blue cube to the left", "stop"]]
+    eager = [vla.act_batch(images, ins) for ins in calls]
+    keys = set(vla.state_dict())
+    vla.compile_for_inference()
+    assert vla.backbone.compiled and set(vla.state_dict()) == keys
+    assert not any(p.requires_grad for p in vla.parameters())
+    for ins, ref in zip(calls, eager, strict=True):
+        got = vla.act_batch(images, ins)
+        np.testing.assert_array_equal(got.bins, ref.bins)
+        np.testing.assert_allclose(got.dim_probs, ref.dim_probs, atol=1e-4)
+
+
+def test_compile_names_backbones_without_a_compiled_path():
+    vla = build_vla("tiny", "rt2")
+    with pytest.raises(ValueError, match="no compiled path"):
+        vla.compile_for_inference()

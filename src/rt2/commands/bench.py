@@ -20,6 +20,11 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--repeats", type=int, default=10, help="timed calls per row (median)")
     parser.add_argument("--threads", type=int, default=0, help="torch threads (0: leave as is)")
     parser.add_argument("--json", default=None, help="also write the rows to this JSON file")
+    parser.add_argument(
+        "--compile",
+        action="store_true",
+        help="also time rt2-mini's bf16 rows through torch.compile (each compiles ~1-3 min first)",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -54,17 +59,18 @@ def run(args: argparse.Namespace) -> int:
     )
     rows = []
     with console.status("timing...") as status:
-        for case in default_cases(batches, models):
+        for case in default_cases(batches, models, args.compile):
             status.update(f"timing {case}")
             rows.append(bench_inference(case, build_case, repeats=args.repeats))
     table = Table(title="observation -> action (median ms)")
-    for col in ("model", "space", "mapping", "decoding", "chunk", "precision", "batch", "params",
+    for col in ("model", "space", "mapping", "decoding", "chunk", "precision", "compiled", "batch", "params",
                 "tok/action", "vision", "prefill", "decode", "total", "Hz/robot", "actions/s"):  # fmt: skip
         table.add_column(col, justify="right")
     for r in rows:
         c = r.case
         table.add_row(
-            c.model, c.space, c.mapping, c.decoding, str(c.chunk), c.precision, str(c.batch),
+            c.model, c.space, c.mapping, c.decoding, str(c.chunk), c.precision,
+            "yes" if c.compiled else "", str(c.batch),
             f"{r.params / 1e6:.1f}M", str(r.tokens_per_action), f"{r.vision_ms:.1f}",
             f"{r.prefill_ms:.1f}", f"{r.decode_ms:.1f}", f"{r.total_ms:.1f}", f"{r.hz:.1f}",
             f"{r.actions_per_s:.0f}",
@@ -79,8 +85,9 @@ def run(args: argparse.Namespace) -> int:
         space: str = "rt2",
         decoding: str = "autoregressive",
         chunk: int = 1,
+        compiled: bool = False,
     ):
-        want = BenchCase(model, mapping, precision, batch, space, False, decoding, chunk)
+        want = BenchCase(model, mapping, precision, batch, space, False, decoding, chunk, compiled)
         return next(r for r in rows if r.case == want)
 
     if "rt2-mini" in models:
@@ -105,6 +112,21 @@ def run(args: argparse.Namespace) -> int:
                          f"{par.hz / ar.hz:.2f}x")  # fmt: skip
             mini.add_row(f"actions/s, chunk 8 / autoregressive ({precision}, batch 1)",
                          f"{chunked.actions_per_s / ar.actions_per_s:.2f}x")  # fmt: skip
+        if args.compile:
+            ar, ar_c = (
+                find("reserved", "bfloat16", 1, "rt2-mini"),
+                find("reserved", "bfloat16", 1, "rt2-mini", compiled=True),
+            )
+            par, par_c = (
+                find("reserved", "bfloat16", 1, "rt2-mini", decoding="parallel", compiled=c)
+                for c in (False, True)
+            )
+            mini.add_row("compiled / eager Hz (parallel, bf16, batch 1)",
+                         f"{par_c.hz / par.hz:.2f}x")  # fmt: skip
+            mini.add_row("compiled parallel / compiled autoregressive Hz (bf16, batch 1)",
+                         f"{par_c.hz / ar_c.hz:.2f}x")  # fmt: skip
+            mini.add_row("compiled parallel / eager autoregressive Hz (bf16, batch 1)",
+                         f"{par_c.hz / ar.hz:.2f}x")  # fmt: skip
         console.print(mini)
 
     if "tiny" in models:  # ratios compare tiny rows
@@ -156,14 +178,18 @@ def run(args: argparse.Namespace) -> int:
     loop_rows = []
     if "rt2-mini" in models:  # closed-loop evaluation: envs in lockstep, batched policy calls
         loop = Table(title="closed-loop evaluation, tabletop (env steps/s)")
-        for col in ("model", "decoding", "chunk", "envs", "env steps/s"):
+        for col in ("model", "decoding", "chunk", "compiled", "envs", "env steps/s"):
             loop.add_column(col, justify="right")
-        for decoding, chunk in (("autoregressive", 1), ("parallel", 1), ("parallel", 8)):
+        variants = [("autoregressive", 1, False), ("parallel", 1, False), ("parallel", 8, False)]
+        if args.compile:
+            variants += [("parallel", 1, True), ("parallel", 8, True)]
+        for decoding, chunk, compiled in variants:
             case = BenchCase("rt2-mini", "reserved", "bfloat16", batches[-1], "language_table",
-                             decoding=decoding, chunk=chunk)  # fmt: skip
+                             decoding=decoding, chunk=chunk, compiled=compiled)  # fmt: skip
             steps_per_s = bench_closed_loop(case, build_case)
             loop_rows.append({**vars(case), "env_steps_per_s": steps_per_s})
-            loop.add_row(case.model, decoding, str(chunk), str(case.batch), f"{steps_per_s:.0f}")
+            loop.add_row(case.model, decoding, str(chunk), "yes" if compiled else "",
+                         str(case.batch), f"{steps_per_s:.0f}")  # fmt: skip
         console.print(loop)
     if args.json:
         payload = {

@@ -36,13 +36,15 @@ LOCAL_RAY = "local"
 class PolicySpec:
     """A policy any process can rebuild: ``expert``, ``random``, a checkpoint path, ``rt2:NAME``
     or a server URL, with the arguments of :func:`~rt2.evaluation.policies.load_policy`
-    (``env="kitchen"``: the kitchen's own scripted expert)."""
+    (``env="kitchen"``: the kitchen's own scripted expert; ``compile``: each process compiles
+    its own copy)."""
 
     name: str
     action_space: ActionSpace | None = None
     seed: int = 0
     noise: float = 0.0
     env: str = "tabletop"
+    compile: bool = False
 
     def __post_init__(self) -> None:
         if not self.name:
@@ -54,7 +56,11 @@ class PolicySpec:
         if self.env == "kitchen" and self.name == "expert":
             return ExpertPolicy(self.noise, self.seed, _kitchen_expert)
         return load_policy(
-            self.name, action_space=self.action_space, seed=self.seed, noise=self.noise
+            self.name,
+            action_space=self.action_space,
+            seed=self.seed,
+            noise=self.noise,
+            compile=self.compile,
         )
 
 

@@ -124,31 +124,39 @@ def _tabletop_expert(noise: float, seed: int) -> Any:
     return TabletopExpert(noise=noise, seed=seed)
 
 
-def _vla_policy(model: Any, config: Any) -> Policy:
+def _vla_policy(model: Any, config: Any, compile: bool = False) -> Policy:
     from rt2.policy import VLAPolicy
     from rt2.precision import inference_precision
 
     model.precision = inference_precision()
     if model.precision == "bfloat16" and hasattr(model.backbone, "to_inference"):
         model.backbone.to_inference("bfloat16")  # bf16 weights once, not a cast in every call
+    if compile:
+        model.compile_for_inference()
     return VLAPolicy(model, cot=config.data.plan_bins > 0)  # trained to plan: let it plan
 
 
-def _rt1_policy(model: Any, config: Any) -> Policy:
+def _rt1_policy(model: Any, config: Any, compile: bool = False) -> Policy:
     from rt2.baselines.rt1.policy import RT1Policy
 
+    if compile:
+        raise ValueError("compile: RT-1 policies run eager (one ~18 ms pass); drop --compile")
     return RT1Policy(model)
 
 
-# model.kind of a checkpoint's config.json -> (trained model, its TrainConfig) -> policy
-POLICY_KINDS: dict[str, Callable[[Any, Any], Policy]] = {"vla": _vla_policy, "rt1": _rt1_policy}
+# model.kind of a checkpoint's config.json -> (trained model, its TrainConfig, compile) -> policy
+POLICY_KINDS: dict[str, Callable[[Any, Any, bool], Policy]] = {
+    "vla": _vla_policy,
+    "rt1": _rt1_policy,
+}
 
 
-def load_checkpoint_policy(path: str | Path) -> Policy:
+def load_checkpoint_policy(path: str | Path, compile: bool = False) -> Policy:
     """The policy of a checkpoint (or run directory, or ``rt2:NAME``): its ``config.json``'s
     ``model.kind`` picks the model (:func:`rt2.training.factory.load_model`) and the policy
     around it (:data:`POLICY_KINDS`: a :class:`~rt2.policy.VLAPolicy` that plans if it was
-    trained to, or a stateful :class:`~rt2.baselines.rt1.policy.RT1Policy`)."""
+    trained to, or a stateful :class:`~rt2.baselines.rt1.policy.RT1Policy`). ``compile``:
+    ``torch.compile`` the model for acting (:meth:`rt2.model.VLA.compile_for_inference`)."""
     from rt2.training.checkpoint import latest_checkpoint, model_kind, read_json
     from rt2.training.config import TrainConfig
     from rt2.training.factory import load_model
@@ -166,14 +174,19 @@ def load_checkpoint_policy(path: str | Path) -> Policy:
             f"{ckpt}/config.json: model.kind={kind!r} has no policy; known: {sorted(POLICY_KINDS)}"
         )
     config = TrainConfig.from_dict(read_json(ckpt, "config.json"))
-    return POLICY_KINDS[kind](load_model(ckpt), config)
+    return POLICY_KINDS[kind](load_model(ckpt), config, compile)
 
 
 def load_policy(
-    spec: str, *, action_space: ActionSpace | None = None, seed: int = 0, noise: float = 0.0
+    spec: str,
+    *,
+    action_space: ActionSpace | None = None,
+    seed: int = 0,
+    noise: float = 0.0,
+    compile: bool = False,
 ) -> Policy:
     """``"expert"``, ``"random"``, a checkpoint path, shipped weights (``rt2:tiny-vla``) or a
-    server URL (``ws://HOST:PORT``) -> a policy."""
+    server URL (``ws://HOST:PORT``) -> a policy; ``compile`` applies to checkpoints."""
     if spec == "expert":
         return ExpertPolicy(noise=noise, seed=seed)
     if spec == "random":
@@ -190,4 +203,4 @@ def load_policy(
             f"--policy {spec!r}: no such checkpoint; use 'expert', 'random', 'rt2:tiny-vla' or "
             "the path of a checkpoint directory written by `rt2 train`"
         )
-    return load_checkpoint_policy(path)
+    return load_checkpoint_policy(path, compile)
