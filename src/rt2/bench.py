@@ -37,6 +37,7 @@ def bench_inference(
     vla = build(case).eval()
     vla.precision = case.precision  # type: ignore[assignment]
     if case.compiled:
+        torch._dynamo.reset()  # one process compiles many models: start each one's cache afresh
         vla.compile_for_inference()
     size = vla.backbone.image_size
     images = np.random.default_rng(0).integers(0, 256, (case.batch, size, size, 3), dtype=np.uint8)
@@ -90,6 +91,7 @@ def bench_closed_loop(
     vla.precision = "bfloat16"
     config = EvalConfig(("seen",), case.batch, num_envs=case.batch, max_steps=max_steps)
     if case.compiled:
+        torch._dynamo.reset()
         vla.compile_for_inference()
         run_evaluation(config, VLAPolicy(vla))
     t0 = time.perf_counter()
