@@ -84,6 +84,8 @@ class Batch:
     action_bins: torch.Tensor | None = None  # (B, D) long, -1 for non-robot rows
     # parallel decoding: (B, S) token id each action slot must read, IGNORE_INDEX where none
     slot_targets: torch.Tensor | None = None
+    # prompt-first batches: prompts left-padded to this width, answers right-padded after it
+    prompt_len: int | None = None
 
     def __len__(self) -> int:
         return self.input_ids.shape[0]
@@ -107,8 +109,10 @@ class BatchBuilder:
         prompt: PromptFormat | None = None,
         max_length: int | None = None,
         slots: ActionSlots | None = None,
+        prompt_first: bool = False,
     ) -> None:
         self.slots = slots  # parallel decoding: robot answers end in the action slots
+        self.prompt_first = prompt_first  # training rows: [left-padded prompt][answer]
         self.tok = text_tokenizer
         self.actions = action_tokenizer
         self.mapping = mapping
@@ -170,11 +174,16 @@ class BatchBuilder:
             raise ValueError("cannot collate an empty list of samples")
         rows, label_rows, bins_rows, slot_rows = [], [], [], []
         num_slots = self.slots.num_slots if self.slots is not None else 0
-        for s in samples:
-            p, (a, bins) = self.prompt_ids(s), self.answer_ids(s)
+        prompts = [self.prompt_ids(s) for s in samples]
+        width = max(map(len, prompts)) if self.prompt_first else 0
+        for s, p in zip(samples, prompts, strict=True):
+            a, bins = self.answer_ids(s)
             self._check_length(len(p) + len(a))
-            rows.append(p + a)
-            label_rows.append([IGNORE_INDEX] * len(p) + [t if t >= 0 else IGNORE_INDEX for t in a])
+            pad = width - len(p) if self.prompt_first else 0  # prompts end at column `width`
+            rows.append([self.tok.pad_id] * pad + p + a)
+            label_rows.append(
+                [IGNORE_INDEX] * (pad + len(p)) + [t if t >= 0 else IGNORE_INDEX for t in a]
+            )
             bins_rows.append(bins[0] if bins is not None else np.full(self.actions.dim, -1))
             if self.slots is not None:
                 slot_rows.append(
@@ -182,7 +191,11 @@ class BatchBuilder:
                 )
         ids, mask = _pad(rows, self.tok.pad_id, left=False)
         labels, _ = _pad(label_rows, IGNORE_INDEX, left=False)
+        if self.prompt_first:
+            for i, p in enumerate(prompts):  # the prompt's left padding is not a real token
+                mask[i, : width - len(p)] = 0
         batch = self._batch(samples, ids, mask, labels, np.stack(bins_rows))
+        batch.prompt_len = width if self.prompt_first else None
         if self.slots is not None:
             batch.slot_targets = torch.tensor(slot_rows, dtype=torch.long)  # (B, S)
         return batch
@@ -195,7 +208,9 @@ class BatchBuilder:
         for r in rows:
             self._check_length(len(r))
         ids, mask = _pad(rows, self.tok.pad_id, left=True)
-        return self._batch(samples, ids, mask, None, None)
+        batch = self._batch(samples, ids, mask, None, None)
+        batch.prompt_len = ids.shape[1] if self.prompt_first else None
+        return batch
 
     def _batch(
         self,

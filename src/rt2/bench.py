@@ -111,6 +111,8 @@ def build_rt2_mini(case: BenchCase) -> VLA:
     options = (
         {k: v for k, v in RT2_MINI_VLA_BACKBONE.items() if k != "feature_cache"}
         if case.train
+        else {"prompt_first": True}
+        if case.prompt_first
         else {}
     )
     vla = build_vla(
@@ -195,8 +197,26 @@ def default_cases(
                 BenchCase(model, "reserved", precision, 1, space="language_table")
                 for precision in ("bfloat16", "int8")
             ]
+            # the prompt's KV cache kept across calls (an episode's steps repeat the prompt)
+            cases += [
+                BenchCase(model, "reserved", p, 1, decoding="parallel", prompt_first=True)
+                for p in ("bfloat16", "int8")
+            ]
             if compiled:  # bf16 only: dynamically quantized int8 linears do not compile
                 cases.append(BenchCase(model, "reserved", "bfloat16", 1, compiled=True))
+                cases += [
+                    BenchCase(
+                        model,
+                        "reserved",
+                        "bfloat16",
+                        1,
+                        decoding="parallel",
+                        chunk=chunk,
+                        compiled=True,
+                        prompt_first=True,
+                    )
+                    for chunk in (1, 8)
+                ]
                 cases += [
                     BenchCase(
                         model,

@@ -30,6 +30,7 @@ class BenchCase:
     decoding: str = "autoregressive"  # "parallel": every action token in one pass; RT-1 "one-pass"
     chunk: int = 1  # actions per model call (parallel decoding)
     compiled: bool = False  # torch.compile'd for acting (VLA.compile_for_inference), warmed up
+    prompt_first: bool = False  # [prompt][image][slots]: the prompt's KV cache reused per step
 
     def decoding_config(self) -> DecodingConfig:
         return DecodingConfig(self.decoding, self.chunk)  # type: ignore[arg-type]

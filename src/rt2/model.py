@@ -8,6 +8,7 @@ grammar (:meth:`VLA.act`); ordinary questions decode freely (:meth:`VLA.answer`)
 from __future__ import annotations
 
 import contextlib
+import copy
 import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -99,8 +100,14 @@ class VLA(nn.Module):
             self.prompt,
             max_length=backbone.max_positions - backbone.num_image_tokens,
             slots=self.slots,
+            prompt_first=bool(getattr(backbone, "prompt_first", False)),
         )
+        self._prompt_cache: tuple[tuple, Any] | None = None  # (key, DecodeCache) of prompts
         self._action_ids = torch.tensor(sorted(mapping.action_token_ids), dtype=torch.long)
+
+    def train(self, mode: bool = True) -> VLA:
+        self._prompt_cache = None  # switching modes (or precision, or weights) drops it
+        return super().train(mode)
 
     @property
     def action_space(self) -> ActionSpace:
@@ -159,6 +166,7 @@ class VLA(nn.Module):
                     batch.attention_mask,
                     batch.image_mask,
                     batch.labels,
+                    prompt_len=batch.prompt_len,
                 )
         assert out.loss is not None and out.answer_logits is not None
         with torch.no_grad():
@@ -181,6 +189,7 @@ class VLA(nn.Module):
             batch.attention_mask,
             batch.image_mask,
             bb.text_groups(batch.attention_mask, batch.labels),
+            batch.prompt_len,
         )  # (B, T, E)
         ar = answer_output(h, batch.labels, bb.logits_of)
         rows = batch.is_robot.nonzero()[:, 0]  # every robot row holds all S slots, in order
@@ -247,12 +256,15 @@ class VLA(nn.Module):
                 t2 = time.perf_counter()
                 dtype = bb.embed_text(batch.input_ids[:, :1]).dtype
                 queries = self.slots.queries[None].expand(len(samples), -1, -1)  # (B, S, E)
-                logits, _ = bb.extend(queries.to(dtype), gen.cache, bidirectional=True)
+                logits, _ = bb.extend(queries.to(dtype), gen.cache, bidirectional=queries.shape[1])
                 timings["decode"] += time.perf_counter() - t2  # (B, S, V) logits
             else:
                 image_embeds = bb.embed_images(batch.pixels)
                 t1 = time.perf_counter()
-                logits = self.slot_logits(image_embeds, batch)  # (B, S, V)
+                if bb.prompt_first:  # the prompt's KV cache, kept while the prompts repeat
+                    logits = self.cached_slot_logits(image_embeds, batch)  # (B, S, V)
+                else:
+                    logits = self.slot_logits(image_embeds, batch)  # (B, S, V)
                 timings = {"vision": t1 - t0, "prefill": time.perf_counter() - t1, "decode": 0.0}
         chunk_bins, probs = self.slots.read(logits)  # (B, K, D)
         B, K, D = chunk_bins.shape
@@ -277,8 +289,31 @@ class VLA(nn.Module):
         ids = torch.cat([batch.input_ids, slots], dim=1)  # (B, T + S)
         mask = torch.cat([batch.attention_mask, torch.ones(B, S, dtype=torch.long)], dim=1)
         prompt = mask.long() if bb.prefix_lm else None  # the prompt: group 1
-        h = self._slot_hidden(image_embeds, ids, mask, batch.image_mask, prompt)  # (B, T + S, E)
+        T = batch.input_ids.shape[1]
+        h = self._slot_hidden(image_embeds, ids, mask, batch.image_mask, prompt, T)  # (B, T + S, E)
         return bb.logits_of(h[:, -S:])
+
+    def cached_slot_logits(self, image_embeds: torch.Tensor, batch: Batch) -> torch.Tensor:
+        """Slot logits (B, S, V) of a ``prompt_first`` backbone: [image][slots] over the KV
+        cache of the prompts, computed once while the same prompts come back (an episode's
+        steps) and the weights are unchanged."""
+        assert self.slots is not None
+        bb = self.backbone
+        key = (
+            batch.input_ids.numpy().tobytes(),
+            batch.attention_mask.numpy().tobytes(),
+            tuple(batch.input_ids.shape),
+            self.precision,
+            sum(p._version for p in self.parameters()),  # bumped by every in-place update
+        )
+        if self._prompt_cache is None or self._prompt_cache[0] != key:
+            self._prompt_cache = (key, bb.prompt_cache(batch.input_ids, batch.attention_mask))
+        cache = copy.deepcopy(self._prompt_cache[1])  # extend grows the LM's cache in place
+        B, S = len(batch), self.slots.num_slots
+        queries = self.slots.queries[None].expand(B, -1, -1).to(image_embeds.dtype)  # (B, S, E)
+        x = torch.cat([image_embeds.to(queries.dtype), queries], dim=1)  # (B, N + S, E)
+        logits, _ = bb.extend(x, cache, bidirectional=S)  # (B, N + S, V)
+        return logits[:, -S:]
 
     def _slot_hidden(
         self,
@@ -287,6 +322,7 @@ class VLA(nn.Module):
         mask: torch.Tensor,
         image_mask: torch.Tensor | None,
         groups: torch.Tensor | None,
+        prompt_len: int | None = None,
     ) -> torch.Tensor:
         """Hidden states (B, T, E) of text whose slot placeholders (ids < 0) take the learned
         slot queries and form attention group 2; ``groups`` (B, T) of the other positions."""
@@ -294,7 +330,8 @@ class VLA(nn.Module):
         bb = self.backbone
         text = self.slots.embed(bb.embed_text(ids.clamp(min=0)), ids)  # (B, T, E)
         base = torch.zeros_like(ids) if groups is None else groups
-        return bb.hidden(image_embeds, text, mask, image_mask, torch.where(ids < 0, 2, base))
+        slot_groups = torch.where(ids < 0, 2, base)
+        return bb.hidden(image_embeds, text, mask, image_mask, slot_groups, prompt_len)
 
     def act(self, image: np.ndarray, instruction: str) -> np.ndarray:
         """One observation -> one continuous action (D,)."""

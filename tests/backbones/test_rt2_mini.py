@@ -52,13 +52,38 @@ def test_stride16_prefix_lm_parallel_slots_match_teacher_forcing(smollm2_cache, 
         _, cache = bb.prefill(bb.embed_images(prompts.pixels), prompts.input_ids,
                               prompts.attention_mask)  # fmt: skip
         queries = vla.slots.queries[None].expand(2, -1, -1)
-        logits, _ = bb.extend(queries, cache, bidirectional=True)
+        logits, _ = bb.extend(queries, cache, bidirectional=queries.shape[1])
     assert torch.allclose(logits, forced, atol=2e-3)
     assert len(bb.feature_cache) == 2  # both frames' features kept, computed once
     # prefix-LM: the image tokens read the instruction
     other = [RobotSample(s.image, "push the green star right", s.action) for s in samples]
     img_a, img_b = (_image_states(bb, vla.collate(batch)) for batch in (samples, other))
     assert not torch.allclose(img_a, img_b, atol=1e-3)
+
+
+def test_prompt_first_cached_slots_match_teacher_forcing(smollm2_cache, images):
+    """[prompt][image][slots] through SmolLM2: acting from the prompts' KV cache (copied, the
+    HF cache grows in place) gives teacher forcing's slot logits, on every call."""
+    from rt2.decoding.parallel import DecodingConfig
+
+    torch.manual_seed(0)
+    vla = build_vla(
+        "rt2-mini", "rt2", decoding=DecodingConfig("parallel"), dtype="float32",
+        freeze_lm=True, prompt_first=True,
+    ).eval()  # fmt: skip
+    rng = np.random.default_rng(0)
+    space = vla.action_space
+    samples = [
+        RobotSample(images[i], ins, rng.uniform(space.low, space.high, (1, 8)))
+        for i, ins in ((0, INSTRUCTION), (1, "push the blue cube left"))
+    ]
+    with torch.no_grad():
+        forced = vla.parallel_output(vla.collate(samples)).answer_logits.reshape(2, 8, -1)
+        prompts = vla.builder.prompts(samples)
+        embeds = vla.backbone.embed_images(prompts.pixels)
+        first = vla.cached_slot_logits(embeds, prompts)
+        second = vla.cached_slot_logits(embeds, prompts)  # from the kept cache
+    assert torch.allclose(first, forced, atol=2e-3) and torch.equal(first, second)
 
 
 def _image_states(bb, batch) -> torch.Tensor:

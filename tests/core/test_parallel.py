@@ -59,7 +59,7 @@ def test_slots_in_one_pass_match_teacher_forcing(small_config, images, plan):
             for t in bb.tokenizer.encode(vla.prompt.plan_text(plan)):
                 _, cache = bb.decode_step(torch.tensor([[t], [t]]), cache)
         queries = vla.slots.queries[None].expand(2, -1, -1)
-        logits, _ = bb.extend(queries, cache, bidirectional=True)  # (2, S, V)
+        logits, _ = bb.extend(queries, cache, bidirectional=queries.shape[1])  # (2, S, V)
     assert torch.allclose(logits, forced, atol=1e-4)
     if plan is None:  # acting runs [image][prompt][slots] as one pass: the same logits
         with torch.no_grad():
@@ -69,7 +69,7 @@ def test_slots_in_one_pass_match_teacher_forcing(small_config, images, plan):
     with torch.no_grad():
         moved = queries.clone()
         moved[:, -1] = torch.randn(moved.shape[-1])  # (LayerNorm would ignore a shift)
-        other, _ = bb.extend(moved, cache, bidirectional=True)
+        other, _ = bb.extend(moved, cache, bidirectional=moved.shape[1])
     assert not torch.allclose(other[:, 0], logits[:, 0], atol=1e-5)
 
 

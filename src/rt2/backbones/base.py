@@ -4,9 +4,12 @@ A backbone owns a text tokenizer, turns images into embeddings in its LM's space
 next-token loss on answer tokens, and decodes incrementally with a KV cache. Everything RT-2
 specific (prompts, action tokens, grammar) lives above it, in :mod:`rt2.model`.
 
-Sequence layout for every backbone: ``[image tokens][text tokens]``. ``attention_mask`` (B, T)
-marks real text tokens (padding may be on either side); ``image_mask`` (B,) marks rows that have
-an image (text-only samples, such as world-knowledge facts, have their image tokens masked out).
+Sequence layout: ``[image tokens][text tokens]``, or with ``prompt_first`` ``[prompt][image
+tokens][answer]`` (the image after column ``prompt_len`` of left-padded prompts, so the prompt's
+KV cache does not depend on the image and can serve every step of an episode). ``attention_mask``
+(B, T) marks real text tokens (padding may be on either side); ``image_mask`` (B,) marks rows
+that have an image (text-only samples, such as world-knowledge facts, have their image tokens
+masked out).
 """
 
 from __future__ import annotations
@@ -71,8 +74,10 @@ class VLMBackbone(nn.Module, ABC):
         image_mask: torch.Tensor | None = None,
         labels: torch.Tensor | None = None,
         keep_logits: bool = False,
+        prompt_len: int | None = None,
     ) -> BackboneOutput:
-        """Teacher-forced pass; ``labels`` (B, T) hold ``IGNORE_INDEX`` outside answers."""
+        """Teacher-forced pass; ``labels`` (B, T) hold ``IGNORE_INDEX`` outside answers;
+        ``prompt_len``: the prompts' (left-padded) width, where ``prompt_first`` puts the image."""
 
     @abstractmethod
     def prefill(
@@ -126,6 +131,7 @@ class CachedDecoderBackbone(VLMBackbone):
     """
 
     prefix_lm: bool = False
+    prompt_first: bool = False  # [prompt][image][answer]: see the module docstring
 
     @property
     def embed_dim(self) -> int:
@@ -178,9 +184,19 @@ class CachedDecoderBackbone(VLMBackbone):
         input_ids: torch.Tensor,
         attention_mask: torch.Tensor,
         image_mask: torch.Tensor | None,
+        prompt_len: int | None = None,
     ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        """[image tokens][text tokens] embeddings (B, N + T, D), key mask and positions."""
-        return self._layout(image_embeds, self._embed_text(input_ids), attention_mask, image_mask)
+        """The sequence's embeddings (B, N + T, D), key mask and positions."""
+        text = self._embed_text(input_ids)
+        return self._layout(image_embeds, text, attention_mask, image_mask, prompt_len)
+
+    def image_at(self, prompt_len: int | None) -> int:
+        """The text column the image tokens precede: 0, or ``prompt_len`` with ``prompt_first``."""
+        if not self.prompt_first:
+            return 0
+        if prompt_len is None:
+            raise ValueError("prompt_first: the batch must say where its prompts end (prompt_len)")
+        return prompt_len
 
     def _layout(
         self,
@@ -188,11 +204,30 @@ class CachedDecoderBackbone(VLMBackbone):
         text_embeds: torch.Tensor,
         attention_mask: torch.Tensor,
         image_mask: torch.Tensor | None,
+        prompt_len: int | None = None,
     ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """Image and text embeddings -> the sequence (B, N + T, D), key mask and positions."""
-        x = torch.cat([image_embeds.to(text_embeds.dtype), text_embeds], dim=1)  # (B, N + T, D)
-        key_mask = full_key_mask(attention_mask, image_mask, self.num_image_tokens)
+        at = self.image_at(prompt_len)
+        img = image_embeds.to(text_embeds.dtype)
+        x = torch.cat([text_embeds[:, :at], img, text_embeds[:, at:]], dim=1)  # (B, N + T, D)
+        keys = full_key_mask(attention_mask, image_mask, self.num_image_tokens)  # image first
+        N = self.num_image_tokens
+        key_mask = torch.cat([keys[:, N : N + at], keys[:, :N], keys[:, N + at :]], dim=1)
         return x, key_mask, positions_from_mask(key_mask, self.max_positions)
+
+    def _text_hidden(
+        self, h: torch.Tensor, at: int, image_mask: torch.Tensor | None
+    ) -> torch.Tensor:
+        """Hidden states (B, N + T, D) of the sequence -> (B, T, D) at the text positions. With
+        the image after the prompt, the prompt's last column gives the last image position's
+        state instead (rows with an image): that is what predicts the first answer token."""
+        N = self.num_image_tokens
+        if at == 0:
+            return h[:, N:]
+        last = h[:, at + N - 1 : at + N]  # (B, 1, D) the last image token
+        if image_mask is not None:
+            last = torch.where(image_mask.bool()[:, None, None], last, h[:, at - 1 : at])
+        return torch.cat([h[:, : at - 1], last, h[:, at + N :]], dim=1)
 
     def hidden(
         self,
@@ -201,16 +236,20 @@ class CachedDecoderBackbone(VLMBackbone):
         attention_mask: torch.Tensor,
         image_mask: torch.Tensor | None = None,
         groups: torch.Tensor | None = None,
+        prompt_len: int | None = None,
     ) -> torch.Tensor:
         """Teacher-forced hidden states (B, T, D) of the text positions; ``groups`` (B, T) of
         the text positions (image tokens join group 1 under ``prefix_lm``)."""
-        x, key_mask, positions = self._layout(image_embeds, text_embeds, attention_mask, image_mask)
+        at = self.image_at(prompt_len)
+        x, key_mask, positions = self._layout(
+            image_embeds, text_embeds, attention_mask, image_mask, prompt_len
+        )
         full = None
         if groups is not None:
             img = torch.full_like(key_mask[:, : self.num_image_tokens], int(self.prefix_lm))
-            full = torch.cat([img.long(), groups], dim=1)  # (B, N + T)
+            full = torch.cat([groups[:, :at], img.long(), groups[:, at:]], dim=1)  # (B, N + T)
         h, _ = self._run(x, key_mask, positions, groups=full)
-        return h[:, self.num_image_tokens :]
+        return self._text_hidden(h, at, image_mask)
 
     def forward(
         self,
@@ -220,6 +259,7 @@ class CachedDecoderBackbone(VLMBackbone):
         image_mask: torch.Tensor | None = None,
         labels: torch.Tensor | None = None,
         keep_logits: bool = False,
+        prompt_len: int | None = None,
     ) -> BackboneOutput:
         h = self.hidden(
             self.embed_images(pixels),
@@ -227,6 +267,7 @@ class CachedDecoderBackbone(VLMBackbone):
             attention_mask,
             image_mask,
             self.text_groups(attention_mask, labels),
+            prompt_len,
         )  # (B, T, D)
         if labels is None:
             return BackboneOutput(logits=self.logits_of(h))
@@ -241,10 +282,27 @@ class CachedDecoderBackbone(VLMBackbone):
     ) -> tuple[torch.Tensor, DecodeCache]:
         if not bool(attention_mask[:, -1].all()):
             raise ValueError("prefill needs left-padded prompts (the last position must be real)")
-        x, key_mask, positions = self._inputs(image_embeds, input_ids, attention_mask, image_mask)
+        T = input_ids.shape[1]
+        x, key_mask, positions = self._inputs(
+            image_embeds, input_ids, attention_mask, image_mask, T
+        )
         groups = key_mask.long() if self.prefix_lm else None  # the whole prompt is the prefix
         h, past = self._run(x, key_mask, positions, use_cache=True, groups=groups)
-        return self._logits(h[:, -1]), DecodeCache(past, key_mask, positions[:, -1] + 1)
+        last = self._text_hidden(h, self.image_at(T), image_mask)[:, -1]  # (B, D)
+        return self._logits(last), DecodeCache(past, key_mask, positions[:, -1] + 1)
+
+    def prompt_cache(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> DecodeCache:
+        """``prompt_first`` only: the decode cache of left-padded prompts (B, T) alone, to
+        :meth:`extend` with each step's image tokens (and action slots). The LM's cache grows
+        in place when extended: extend a copy to keep this one."""
+        if not self.prompt_first:
+            raise ValueError("prompt_cache needs prompt_first (the image before the prompt)")
+        if not bool(attention_mask[:, -1].all()):
+            raise ValueError("prompt_cache needs left-padded prompts (the last position is real)")
+        key_mask = attention_mask.bool()
+        positions = positions_from_mask(key_mask, self.max_positions)
+        _, past = self._run(self._embed_text(input_ids), key_mask, positions, use_cache=True)
+        return DecodeCache(past, key_mask, positions[:, -1] + 1)
 
     def decode_step(
         self, input_ids: torch.Tensor, cache: DecodeCache, real: torch.Tensor | None = None
@@ -258,11 +316,12 @@ class CachedDecoderBackbone(VLMBackbone):
         self,
         embeds: torch.Tensor,
         cache: DecodeCache,
-        bidirectional: bool = False,
+        bidirectional: int = 0,
         real: torch.Tensor | None = None,
     ) -> tuple[torch.Tensor, DecodeCache]:
         """Feed Q new positions per row (B, Q, D) after the cache: logits (B, Q, V). They see
-        each other causally, or all of each other with ``bidirectional`` (action slots)."""
+        each other causally; the last ``bidirectional`` of them (action slots) see each other
+        in both directions."""
         B, Q = embeds.shape[:2]
         if int(cache.next_pos.max()) + Q > self.max_positions:
             raise ValueError(f"decoding past max_positions={self.max_positions}")
@@ -272,10 +331,19 @@ class CachedDecoderBackbone(VLMBackbone):
         groups = None
         if bidirectional:
             groups = torch.zeros(key_mask.shape, dtype=torch.long)
-            groups[:, -Q:] = 2
+            groups[:, -bidirectional:] = 2
         h, past = self._run(embeds, key_mask, positions, cache.past, use_cache=True, groups=groups)
         step = Q if real is None else Q * real.long()  # finished rows keep their position
         return self.logits_of(h), DecodeCache(past, key_mask, cache.next_pos + step)
+
+
+def check_prompt_first(config: Any) -> None:
+    """A backbone config's ``prompt_first`` needs a causal prompt (not ``prefix_lm``)."""
+    if getattr(config, "prompt_first", False) and getattr(config, "prefix_lm", False):
+        raise ValueError(
+            f"{type(config).__name__}: prompt_first keeps the prompt causal so its KV cache can "
+            "serve every step; prefix_lm would let it read the image: set one of them"
+        )
 
 
 def visibility(

@@ -22,6 +22,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from rt2.backbones.base import check_prompt_first
 from rt2.backbones.efficientnet_trunk import EfficientNetTrunk, FeatureCache
 from rt2.backbones.hf_lm import HFDecoderBackbone, module_dtype
 from rt2.backbones.hf_tokenizer import HFTextTokenizer
@@ -44,6 +45,8 @@ class RT2MiniConfig:
     vision_stride: int = 32
     pos_embed: bool = False  # a learned (image_tokens, D) position code on the image tokens
     prefix_lm: bool = False  # image + prompt attend both ways, the answer causally
+    # [prompt][image][answer]: the prompt's KV cache serves every step of an episode
+    prompt_first: bool = False
     feature_cache: int = 0  # frozen vision: memoise the features of this many images
     freeze_vision: bool = True
     freeze_lm: bool = False  # with LoRA the base LM is always frozen
@@ -56,6 +59,7 @@ class RT2MiniConfig:
     cache_dir: str | None = None  # default $RT2_CACHE or ~/.cache/rt2
 
     def __post_init__(self) -> None:
+        check_prompt_first(self)
         if self.image_size <= 0 or self.image_size % 32:
             raise ValueError(
                 f"RT2MiniConfig.image_size must be a positive multiple of 32, got {self.image_size}"
@@ -111,6 +115,7 @@ class RT2MiniBackbone(HFDecoderBackbone):
         self.num_image_tokens = c.image_tokens
         self.max_positions = min(c.max_positions, lm.config.max_position_embeddings)
         self.prefix_lm = c.prefix_lm
+        self.prompt_first = c.prompt_first
         if c.vision_stride == 16:
             self.vision: nn.Module = EfficientNetTrunk(c.image_size, 16).to(frozen)
             channels = self.vision.channels

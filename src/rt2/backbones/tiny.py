@@ -11,7 +11,7 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from rt2.backbones.base import CachedDecoderBackbone, visibility
+from rt2.backbones.base import CachedDecoderBackbone, check_prompt_first, visibility
 from rt2.backbones.byte_tokenizer import ByteTokenizer
 from rt2.backbones.efficientnet_trunk import TRUNK_DEPTHS, EfficientNetTrunk
 from rt2.backbones.layers import Block, init_weights
@@ -41,9 +41,12 @@ class TinyConfig:
     feature_cache: int = 0
     # image + prompt attend both ways, the answer causally (PaliGemma's prefix-LM)
     prefix_lm: bool = False
+    # [prompt][image][answer]: the prompt's KV cache serves every step of an episode
+    prompt_first: bool = False
     num_extra_tokens: int = 256
 
     def __post_init__(self) -> None:
+        check_prompt_first(self)
         for name in (
             "image_size",
             "patch_size",
@@ -129,6 +132,7 @@ class TinyBackbone(CachedDecoderBackbone):
         self.num_image_tokens = c.num_image_tokens
         self.max_positions = c.max_positions
         self.prefix_lm = bool(c.prefix_lm)
+        self.prompt_first = c.prompt_first
         # vision tower
         self.patch = _stem(c)
         # unit-scale patch features, so neither they nor the positions drown the other

@@ -63,14 +63,15 @@ def run(args: argparse.Namespace) -> int:
             status.update(f"timing {case}")
             rows.append(bench_inference(case, build_case, repeats=args.repeats))
     table = Table(title="observation -> action (median ms)")
-    for col in ("model", "space", "mapping", "decoding", "chunk", "precision", "compiled", "batch", "params",
+    for col in ("model", "space", "mapping", "decoding", "chunk", "precision", "compiled", "layout", "batch", "params",
                 "tok/action", "vision", "prefill", "decode", "total", "Hz/robot", "actions/s"):  # fmt: skip
         table.add_column(col, justify="right")
     for r in rows:
         c = r.case
         table.add_row(
             c.model, c.space, c.mapping, c.decoding, str(c.chunk), c.precision,
-            "yes" if c.compiled else "", str(c.batch),
+            "yes" if c.compiled else "", "prompt-first" if c.prompt_first else "image-first",
+            str(c.batch),
             f"{r.params / 1e6:.1f}M", str(r.tokens_per_action), f"{r.vision_ms:.1f}",
             f"{r.prefill_ms:.1f}", f"{r.decode_ms:.1f}", f"{r.total_ms:.1f}", f"{r.hz:.1f}",
             f"{r.actions_per_s:.0f}",
@@ -86,8 +87,11 @@ def run(args: argparse.Namespace) -> int:
         decoding: str = "autoregressive",
         chunk: int = 1,
         compiled: bool = False,
+        prompt_first: bool = False,
     ):
-        want = BenchCase(model, mapping, precision, batch, space, False, decoding, chunk, compiled)
+        want = BenchCase(
+            model, mapping, precision, batch, space, False, decoding, chunk, compiled, prompt_first
+        )
         return next(r for r in rows if r.case == want)
 
     if "rt2-mini" in models:
@@ -112,7 +116,16 @@ def run(args: argparse.Namespace) -> int:
                          f"{par.hz / ar.hz:.2f}x")  # fmt: skip
             mini.add_row(f"actions/s, chunk 8 / autoregressive ({precision}, batch 1)",
                          f"{chunked.actions_per_s / ar.actions_per_s:.2f}x")  # fmt: skip
+        for precision in ("bfloat16", "int8"):
+            par = find("reserved", precision, 1, "rt2-mini", decoding="parallel")
+            cached = find(
+                "reserved", precision, 1, "rt2-mini", decoding="parallel", prompt_first=True
+            )
+            mini.add_row(f"prompt-first (cached prompt) / image-first Hz (parallel, {precision})",
+                         f"{cached.hz / par.hz:.2f}x")  # fmt: skip
         if args.compile:
+            best = find("reserved", "bfloat16", 1, "rt2-mini", decoding="parallel",
+                        compiled=True, prompt_first=True)  # fmt: skip
             ar, ar_c = (
                 find("reserved", "bfloat16", 1, "rt2-mini"),
                 find("reserved", "bfloat16", 1, "rt2-mini", compiled=True),
@@ -127,6 +140,8 @@ def run(args: argparse.Namespace) -> int:
                          f"{par_c.hz / ar_c.hz:.2f}x")  # fmt: skip
             mini.add_row("compiled parallel / eager autoregressive Hz (bf16, batch 1)",
                          f"{par_c.hz / ar.hz:.2f}x")  # fmt: skip
+            mini.add_row("compiled prompt-first parallel / compiled autoregressive Hz (bf16)",
+                         f"{best.hz / ar_c.hz:.2f}x")  # fmt: skip
         console.print(mini)
 
     if "tiny" in models:  # ratios compare tiny rows
@@ -178,17 +193,20 @@ def run(args: argparse.Namespace) -> int:
     loop_rows = []
     if "rt2-mini" in models:  # closed-loop evaluation: envs in lockstep, batched policy calls
         loop = Table(title="closed-loop evaluation, tabletop (env steps/s)")
-        for col in ("model", "decoding", "chunk", "compiled", "envs", "env steps/s"):
+        for col in ("model", "decoding", "chunk", "compiled", "layout", "envs", "env steps/s"):
             loop.add_column(col, justify="right")
-        variants = [("autoregressive", 1, False), ("parallel", 1, False), ("parallel", 8, False)]
+        variants = [("autoregressive", 1, False, False), ("parallel", 1, False, False),
+                    ("parallel", 8, False, False), ("parallel", 1, False, True)]  # fmt: skip
         if args.compile:
-            variants += [("parallel", 1, True), ("parallel", 8, True)]
-        for decoding, chunk, compiled in variants:
+            variants += [("parallel", 1, True, True), ("parallel", 8, True, True)]
+        for decoding, chunk, compiled, prompt_first in variants:
             case = BenchCase("rt2-mini", "reserved", "bfloat16", batches[-1], "language_table",
-                             decoding=decoding, chunk=chunk, compiled=compiled)  # fmt: skip
+                             decoding=decoding, chunk=chunk, compiled=compiled,
+                             prompt_first=prompt_first)  # fmt: skip
             steps_per_s = bench_closed_loop(case, build_case)
             loop_rows.append({**vars(case), "env_steps_per_s": steps_per_s})
             loop.add_row(case.model, decoding, str(chunk), "yes" if compiled else "",
+                         "prompt-first" if prompt_first else "image-first",
                          str(case.batch), f"{steps_per_s:.0f}")  # fmt: skip
         console.print(loop)
     if args.json:
