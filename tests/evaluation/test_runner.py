@@ -142,16 +142,20 @@ def test_one_loader_the_config_kind_picks_the_policy(
         policies_mod,
         "POLICY_KINDS",
         {
-            kind: (lambda model, cfg, kind=kind: built.append((kind, model)) or RandomPolicy())
+            kind: (
+                lambda model, cfg, compile, kind=kind: (
+                    built.append((kind, model, compile)) or RandomPolicy()
+                )
+            )
             for kind in ("vla", "rt1")
         },
     )
     assert isinstance(load_policy(str(tmp_path)), RandomPolicy)
-    assert built == [("rt1", f"model from {tmp_path.name}")]
+    assert built == [("rt1", f"model from {tmp_path.name}", False)]
     config["model"]["kind"] = "vla"
     (tmp_path / "config.json").write_text(json.dumps(config))
-    load_policy(str(tmp_path))
-    assert built[-1][0] == "vla"
+    load_policy(str(tmp_path), compile=True)  # --compile reaches the policy builder
+    assert built[-1][0] == "vla" and built[-1][2] is True
     monkeypatch.setattr(policies_mod, "POLICY_KINDS", {"vla": policies_mod.POLICY_KINDS["vla"]})
     config["model"]["kind"] = "rt1"
     (tmp_path / "config.json").write_text(json.dumps(config))
@@ -185,3 +189,8 @@ def test_plans_of_a_planning_policy_caption_its_videos(monkeypatch: pytest.Monke
     ((n_frames, captions),) = written
     assert n_frames == rec.steps + 1 and len(captions) == rec.steps
     assert captions[:2] == ["plan: step 1", "plan: step 2"]
+
+
+def test_rt1_policies_refuse_compile() -> None:
+    with pytest.raises(ValueError, match="RT-1 policies run eager"):
+        policies_mod.POLICY_KINDS["rt1"](None, None, True)
