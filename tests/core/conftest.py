@@ -1,5 +1,6 @@
 import numpy as np
 import pytest
+import torch
 
 from rt2.model import build_vla
 
@@ -25,3 +26,19 @@ def small_vla():
 @pytest.fixture
 def images():
     return np.random.default_rng(0).integers(0, 256, size=(4, 64, 64, 3), dtype=np.uint8)
+
+
+@pytest.fixture
+def fit():
+    """fit(vla, batch, steps): AdamW at 2e-3 on one batch; returns the last step's metrics."""
+
+    def run(vla, batch, steps: int) -> dict:
+        opt = torch.optim.AdamW(vla.parameters(), lr=2e-3)
+        for _ in range(steps):
+            out = vla.loss(batch)
+            opt.zero_grad()
+            out.loss.backward()
+            opt.step()
+        return out.metrics
+
+    return run
