@@ -49,14 +49,14 @@ class HFDecoderBackbone(CachedDecoderBackbone):
         ``torch.compile`` with inductor's weight ``freezing``, in place.
 
         On CPU eager PyTorch runs the decoder as hundreds of small operators and re-lays out
-        every bf16 weight in each call; inductor fuses the elementwise work and packs the weights
-        once (rt2-mini, bf16 one-pass step at batch 1 on 2 Xeon cores: 57 -> 44 ms, see ``rt2
-        bench --compile``). The first call of each shape class compiles (~1 min on 2 cores;
-        a second shape recompiles once with dynamic sizes, which later batch sizes and prompt
-        lengths share). Inference only: the weights become constants of the graph, so the backbone is
+        every bf16 weight in each call; inductor fuses the elementwise work and packs the
+        weights once (rt2-mini's bf16 one pass at batch 1 on 2 Xeon cores: 1.4x, ``rt2 bench
+        --compile``). The first call of each shape class compiles (~1 min on 2 cores; a second
+        shape recompiles once with dynamic sizes, which later batch sizes and prompt lengths
+        share). Inference only: the weights become constants of the graph, so the backbone is
         switched to ``requires_grad=False`` and later changes to its weights are not seen.
-        Sets ``torch._inductor.config.freezing`` for the process (it only touches graphs that
-        need no gradients)."""
+        Sets ``torch._inductor.config.freezing`` for the process (passed per call as an option
+        it did not apply; it only touches graphs that need no gradients)."""
         import torch._inductor.config as inductor_config
 
         inductor_config.freezing = True  # read when a graph compiles, i.e. at its first call
