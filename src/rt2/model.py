@@ -127,10 +127,10 @@ class VLA(nn.Module):
             return torch.autocast("cpu", dtype=torch.bfloat16)
         return contextlib.nullcontext()
 
-    def compile_for_inference(self) -> VLA:
+    def compile_for_inference(self, mode: str = "max-autotune") -> VLA:
         """``torch.compile`` the backbone for acting, in place (HF-decoder backbones: rt2-mini and
         hf; :meth:`~rt2.backbones.hf_lm.HFDecoderBackbone.compile_for_inference`). Inference
-        only: the weights are frozen into the compiled graph."""
+        only: the weights are frozen into the compiled graph. ``mode``: ``torch.compile``'s."""
         compile_backbone = getattr(self.backbone, "compile_for_inference", None)
         if compile_backbone is None:
             raise ValueError(
@@ -138,7 +138,7 @@ class VLA(nn.Module):
                 "(rt2-mini and hf have one); run it without --compile"
             )
         self.eval().requires_grad_(False)
-        compile_backbone()
+        compile_backbone(mode)
         return self
 
     def pretrained_parameter_names(self) -> set[str]:

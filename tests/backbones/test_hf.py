@@ -124,8 +124,10 @@ def test_parallel_chunk_decoding(model_dir):
     assert res.chunks.shape == (2, 2, 8)
 
 
-@pytest.mark.parametrize("decoding", ["autoregressive", "parallel"])
-def test_compiled_acting_matches_eager(tmp_path, decoding):
+@pytest.mark.parametrize(
+    "decoding, mode", [("autoregressive", "default"), ("parallel", "max-autotune")]
+)
+def test_compiled_acting_matches_eager(tmp_path, decoding, mode):
     """torch.compile'd acting (inductor, weights frozen in) gives eager's actions and logits,
     adds no state_dict keys and leaves nothing trainable; prompts of a new length still work."""
     from rt2.decoding.parallel import DecodingConfig
@@ -138,7 +140,7 @@ def test_compiled_acting_matches_eager(tmp_path, decoding):
     calls = [["push the red star", "go left"], ["move the blue cube to the left", "stop"]]
     eager = [vla.act_batch(images, ins) for ins in calls]
     keys = set(vla.state_dict())
-    vla.compile_for_inference()
+    vla.compile_for_inference(mode)
     assert vla.backbone.compiled and set(vla.state_dict()) == keys
     assert not any(p.requires_grad for p in vla.parameters())
     for ins, ref in zip(calls, eager, strict=True):
