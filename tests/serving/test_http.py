@@ -124,3 +124,16 @@ def test_http_token(checkpoint) -> None:
             PolicyClient(server.http_url)
         with PolicyClient(server.http_url, token="tok") as client:
             assert client.infer(observation()).shape == (2,)
+
+
+def test_served_policy_compiles_and_warms_up_before_serving(checkpoint, monkeypatch) -> None:
+    from rt2.model import VLA
+
+    calls: list[str] = []
+    monkeypatch.setattr(
+        VLA, "compile_for_inference", lambda self, mode="max-autotune": calls.append(mode) or self
+    )
+    policy, _ = load_served_policy(checkpoint)
+    assert calls == [] and policy.last_result is None
+    policy, _ = load_served_policy(checkpoint, compile=True)
+    assert calls == ["max-autotune"] and policy.last_result is not None  # warmed up on load

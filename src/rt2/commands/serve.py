@@ -23,6 +23,11 @@ def configure(parser: argparse.ArgumentParser) -> None:
         "--action-horizon", type=int, default=None, help="return at most this many chunk steps"
     )
     parser.add_argument("--threads", type=int, default=None, help="torch threads for the policy")
+    parser.add_argument(
+        "--compile",
+        action="store_true",
+        help="torch.compile the VLA (rt2-mini, hf) and warm it up before serving (~1-2 min)",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -45,7 +50,7 @@ def run(args: argparse.Namespace) -> int:
     )
     if args.threads is not None:
         torch.set_num_threads(args.threads)
-    policy, metadata = load_served_policy(args.checkpoint)
+    policy, metadata = load_served_policy(args.checkpoint, compile=args.compile)
     # uvicorn re-raises the SIGINT it handled once shutdown is complete: that is a clean exit
     with contextlib.suppress(KeyboardInterrupt):
         serve(policy, metadata, config)

@@ -35,8 +35,10 @@ def policy_metadata(policy: Any, model_name: str = "policy", **extra: Any) -> di
     return meta
 
 
-def load_served_policy(checkpoint: str | Path) -> tuple[Any, dict[str, Any]]:
-    """A checkpoint directory -> (policy, metadata with model name, stats and image size)."""
+def load_served_policy(checkpoint: str | Path, compile: bool = False) -> tuple[Any, dict[str, Any]]:
+    """A checkpoint directory -> (policy, metadata with model name, stats and image size).
+    ``compile``: ``torch.compile`` the VLA and compile it now, with one warm-up call on a blank
+    frame, so that no client waits the minute or two of compiling."""
     from rt2.evaluation.policies import load_checkpoint_policy
     from rt2.training.checkpoint import latest_checkpoint, model_kind
 
@@ -51,13 +53,16 @@ def load_served_policy(checkpoint: str | Path) -> tuple[Any, dict[str, Any]]:
             f"--checkpoint {checkpoint}: {ckpt} is not a VLA checkpoint (no vla.json, or "
             "model.kind is not vla)"
         )
-    policy = load_checkpoint_policy(ckpt)
+    policy = load_checkpoint_policy(ckpt, compile)
     config = _read(ckpt / "config.json")
     model_cfg = config.get("model", {})
     name = f"{config.get('name', 'vla')}/{model_cfg.get('backbone', '?')}"
     meta = policy_metadata(
         policy, name, checkpoint=str(ckpt), stats=_read(ckpt / "stats.json"), kind="vla"
     )
+    if compile:
+        h, w = meta.get("image_size", [224, 224])
+        policy.infer({"image": np.zeros((h, w, 3), dtype=np.uint8), "instruction": "warm up"})
     return policy, meta
 
 
