@@ -312,8 +312,8 @@ class VLA(nn.Module):
         B, S = len(batch), self.slots.num_slots
         queries = self.slots.queries[None].expand(B, -1, -1).to(image_embeds.dtype)  # (B, S, E)
         x = torch.cat([image_embeds.to(queries.dtype), queries], dim=1)  # (B, N + S, E)
-        logits, _ = bb.extend(x, cache, bidirectional=S)  # (B, N + S, V)
-        return logits[:, -S:]
+        logits, _ = bb.extend(x, cache, bidirectional=S, logits_last=S)  # (B, S, V)
+        return logits
 
     def _slot_hidden(
         self,

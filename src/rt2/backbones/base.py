@@ -318,10 +318,11 @@ class CachedDecoderBackbone(VLMBackbone):
         cache: DecodeCache,
         bidirectional: int = 0,
         real: torch.Tensor | None = None,
+        logits_last: int | None = None,
     ) -> tuple[torch.Tensor, DecodeCache]:
-        """Feed Q new positions per row (B, Q, D) after the cache: logits (B, Q, V). They see
-        each other causally; the last ``bidirectional`` of them (action slots) see each other
-        in both directions."""
+        """Feed Q new positions per row (B, Q, D) after the cache: logits (B, Q, V), or of the
+        last ``logits_last`` positions only. They see each other causally; the last
+        ``bidirectional`` of them (action slots) see each other in both directions."""
         B, Q = embeds.shape[:2]
         if int(cache.next_pos.max()) + Q > self.max_positions:
             raise ValueError(f"decoding past max_positions={self.max_positions}")
@@ -334,7 +335,8 @@ class CachedDecoderBackbone(VLMBackbone):
             groups[:, -bidirectional:] = 2
         h, past = self._run(embeds, key_mask, positions, cache.past, use_cache=True, groups=groups)
         step = Q if real is None else Q * real.long()  # finished rows keep their position
-        return self.logits_of(h), DecodeCache(past, key_mask, cache.next_pos + step)
+        out = h if logits_last is None else h[:, -logits_last:]  # no head over image positions
+        return self.logits_of(out), DecodeCache(past, key_mask, cache.next_pos + step)
 
 
 def check_prompt_first(config: Any) -> None:
