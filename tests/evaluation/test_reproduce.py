@@ -93,10 +93,29 @@ def test_unknown_shipped_names_fail_and_known_missing_ones_are_marked() -> None:
     assert rows["random"].shipped and rows["rt2:tiny-vla"].shipped
     assert set(rp.DEFAULT_MODELS) >= {
         "rt2:rt2-mini",
+        "rt2:rt2-mini-co",
         "rt2:rt2-mini-ft",
         "rt2:rt2-mini-scratch",
         "rt2:rt1",
     }
+    assert not any(m.endswith("-wip") for m in rp.DEFAULT_MODELS)
+
+
+def test_a_row_not_shipped_is_evaluated_through_its_shipped_stand_in(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """rt2:rt2-mini and rt2:rt1 evaluate their -wip milestones until they ship; a stand-in
+    named as well gives one row, and a row whose stand-in is missing stays "not shipped yet"."""
+    rows = rp.model_rows(["rt2:rt2-mini", "rt2:rt1", "rt2:rt1-wip"])
+    assert [(r.spec, r.status, r.paper) for r, _ in rows] == [
+        ("rt2:rt2-mini-wip", "evaluated", "RT-2-PaLI-X-55B"),
+        ("rt2:rt1-wip", "evaluated", "RT-1"),
+    ]
+    assert "step 1,000" in rows[0][0].label
+    future = rp.ModelInfo("rt2:future-vla", "a VLA", stand_in="rt2:future-vla-wip")
+    monkeypatch.setattr(rp, "KNOWN", (*rp.KNOWN, future))
+    [(row, _)] = rp.model_rows(["rt2:future-vla"])
+    assert (row.spec, row.status) == ("rt2:future-vla", "not shipped yet")
 
 
 def cells(out: Path, model: str) -> dict[str, list[dict[str, Any]]]:

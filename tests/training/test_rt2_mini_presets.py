@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
 from rt2.training.config import apply_overrides
@@ -64,3 +66,22 @@ def test_aligned_checkpoint_starts_the_lora_stages(tmp_path):
         assert bool((started.backbone.projector[1].weight == 0.5).all())
         lora = [n for n, p in started.named_parameters() if "lora_" in n and p.requires_grad]
         assert lora, name
+
+
+def test_ablation_rows_share_the_headline_recipe_and_robot_samples():
+    """Table 6's rows: the co-fine-tuned run's recipe and schedule, robot data only, cut where
+    the headline had passed the same robot samples; scratch differs only in its weights."""
+    from rt2.training.presets import ABLATION_ROBOT_SAMPLES
+
+    head, ft, scratch = (get_preset(n) for n in ("rt2-mini", "rt2-mini-ft", "rt2-mini-scratch"))
+    assert ft.data.weights == scratch.data.weights == {"robot": 1.0}
+    assert ft.optim.stop_at * ft.optim.batch_size == ABLATION_ROBOT_SAMPLES
+    co_step = ABLATION_ROBOT_SAMPLES / (head.optim.batch_size * head.data.weights["robot"])
+    assert co_step == pytest.approx(500)  # the exported rt2:rt2-mini-co
+    for cfg in (ft, scratch):
+        assert replace(cfg.optim, stop_at=None) == head.optim  # the same schedule, cut
+        assert replace(cfg.model, backbone_options={}) == replace(head.model, backbone_options={})
+    assert ft.model.backbone_options == head.model.backbone_options
+    options = dict(scratch.model.backbone_options)
+    assert (options.pop("pretrained"), options.pop("init_seed")) == (False, 0)
+    assert options == head.model.backbone_options

@@ -162,3 +162,21 @@ def test_parallel_chunked_run_logs_its_closed_loop_learning_curve(tmp_path, tiny
 
     obs = {"image": np.zeros((64, 64, 3), np.uint8), "instruction": "push the red star"}
     assert VLAPolicy(model).infer_batch([obs, obs]).shape == (2, 3, 2)  # chunks, for a server
+
+
+def test_stop_at_ends_a_run_early_on_the_longer_schedule(tmp_path, tiny_dataset):
+    """``optim.stop_at``: the run ends (evaluated and saved) there, and its learning rates are
+    the full schedule's, not a schedule squeezed into the shorter run."""
+    full = Trainer(config(), tmp_path / "full", tiny_dataset).run(progress=False)
+    cut_cfg = replace(config(), optim=replace(config().optim, stop_at=5))
+    cut = Trainer(cut_cfg, tmp_path / "cut", tiny_dataset).run(progress=False)
+    assert (full.step, cut.step) == (8, 5)
+    assert latest_checkpoint(tmp_path / "cut").name == "step-000005"
+    rows = [json.loads(x) for x in (tmp_path / "cut" / "metrics.jsonl").read_text().splitlines()]
+    assert any(r["step"] == 5 and any(k.startswith("eval/") for k in r) for r in rows)
+    lr = {r["step"]: r["lr"] for r in rows if "lr" in r}
+    full_rows = (tmp_path / "full" / "metrics.jsonl").read_text().splitlines()
+    full_lr = {r["step"]: r["lr"] for r in map(json.loads, full_rows) if "lr" in r}
+    assert lr == {s: full_lr[s] for s in range(1, 6)}
+    with pytest.raises(ValueError, match=r"optim.stop_at: expected in \[1, optim.steps=8\]"):
+        replace(config().optim, stop_at=9)

@@ -27,6 +27,7 @@ from rt2.backbones.efficientnet_trunk import EfficientNetTrunk, FeatureCache
 from rt2.backbones.hf_lm import HFDecoderBackbone, module_dtype
 from rt2.backbones.hf_tokenizer import HFTextTokenizer
 from rt2.backbones.lora import LoraOptions, apply_lora
+from rt2.backbones.random_init import randomize_
 from rt2.backbones.registry import register_backbone
 from rt2.backbones.text_corpus import offline_corpus
 
@@ -50,6 +51,9 @@ class RT2MiniConfig:
     feature_cache: int = 0  # frozen vision: memoise the features of this many images
     freeze_vision: bool = True
     freeze_lm: bool = False  # with LoRA the base LM is always frozen
+    # False: the same architecture on seeded random weights (the "from scratch" ablation)
+    pretrained: bool = True
+    init_seed: int = 0  # the random weights' seed when not pretrained
     lora_rank: int = 0  # 0: no LoRA
     lora_alpha: float | None = None  # default 2 * rank
     lora_targets: tuple[str, ...] = ("q_proj", "k_proj", "v_proj", "o_proj")
@@ -125,6 +129,9 @@ class RT2MiniBackbone(HFDecoderBackbone):
             channels = VISION_CHANNELS
             if c.freeze_vision:
                 self.vision.to(frozen).requires_grad_(False)
+        if not c.pretrained:
+            randomize_(self.vision, c.init_seed)
+            randomize_(lm, c.init_seed + 1)
         self.feature_cache = FeatureCache(c.feature_cache)
         d = lm.config.hidden_size
         self.image_pos = nn.Parameter(torch.zeros(c.image_tokens, d)) if c.pos_embed else None

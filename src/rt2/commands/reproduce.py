@@ -14,8 +14,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
         "--models",
         default=None,
         help="comma-separated policies: random, rt2:NAME or checkpoint paths (default: the "
-        "paper's rows rt2:rt2-mini, rt2:rt2-mini-ft, rt2:rt2-mini-scratch, rt2:rt1, "
-        "rt2:tiny-vla and random; shipped names not in the package yet are marked so)",
+        "paper's rows rt2:rt2-mini, rt2:rt2-mini-co, rt2:rt2-mini-ft, rt2:rt2-mini-scratch, "
+        "rt2:rt1, rt2:tiny-vla and random; rt2:rt2-mini and rt2:rt1 play their -wip milestones "
+        "until they ship; other names not in the package yet are marked so)",
     )
     parser.add_argument("--episodes", type=int, default=None, help="per suite and model (50)")
     parser.add_argument(

@@ -120,8 +120,15 @@ class OptimConfig:
     warmup_steps: int = 50
     weight_decay: float = 0.01
     clip_grad: float = 1.0
+    # end the run at this step while the schedule still spans ``steps`` (a truncated run of a
+    # longer recipe: the ablation rows stop where the headline run passed the same samples)
+    stop_at: int | None = None
 
     def __post_init__(self) -> None:
+        if self.stop_at is not None and not 1 <= self.stop_at <= self.steps:
+            raise ValueError(
+                f"optim.stop_at: expected in [1, optim.steps={self.steps}], got {self.stop_at}"
+            )
         for name in ("steps", "batch_size", "grad_accum"):
             if getattr(self, name) < 1:
                 raise ValueError(f"optim.{name}: expected >= 1, got {getattr(self, name)}")

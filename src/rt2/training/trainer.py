@@ -349,17 +349,15 @@ class Trainer:
         }
 
     def run(self, stop_after: int | None = None, progress: bool = True) -> TrainResult:
-        """Train to ``optim.steps`` (or stop after ``stop_after`` more steps, for tests/demos)."""
+        """Train to ``optim.stop_at`` or ``optim.steps`` (or stop after ``stop_after`` more
+        steps, for tests/demos)."""
         cfg = self.config
         self.out_dir.mkdir(parents=True, exist_ok=True)
         if self.accelerator.is_main_process:
             (self.out_dir / "config.json").write_text(json.dumps(cfg.to_dict(), indent=2) + "\n")
         self._truncate_log()
-        end = (
-            cfg.optim.steps
-            if stop_after is None
-            else min(cfg.optim.steps, self.start_step + stop_after)
-        )
+        last_step = cfg.optim.stop_at or cfg.optim.steps
+        end = last_step if stop_after is None else min(last_step, self.start_step + stop_after)
         self.model.train()
         t0 = time.perf_counter()
         last: dict[str, Any] = {}
@@ -374,7 +372,7 @@ class Trainer:
         ]
         show = progress and self.accelerator.is_main_process
         with Progress(*columns, console=self.console, disable=not show) as bar:
-            task = bar.add_task(cfg.name, total=cfg.optim.steps, completed=self.start_step)
+            task = bar.add_task(cfg.name, total=last_step, completed=self.start_step)
             window_t, window_n = time.perf_counter(), 0
             for step in range(self.start_step, end):
                 metrics = self.train_step(step)
@@ -387,7 +385,7 @@ class Trainer:
                     last = {"step": done, **metrics}
                     self._log(last)
                     bar.update(task, description=f"{cfg.name} loss {metrics['loss']:.3f}")
-                if done % cfg.eval_every == 0 or done == cfg.optim.steps:
+                if done % cfg.eval_every == 0 or done == last_step:
                     eval_metrics = self.evaluate()
                     self._log({"step": done, **eval_metrics})
                     bar.console.print(

