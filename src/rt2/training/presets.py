@@ -467,6 +467,9 @@ def rt2_mini_scratch() -> TrainConfig:
     worth at equal recipe and budget. (Training every weight from scratch, as the paper did,
     is ``model.backbone_options=pretrained:false,freeze_lm:false,lora_rank:0``; its export
     holds the whole 135M-parameter LM, 270 MB in bf16, too large to ship in the package.)
-    Command and runtime as ``rt2-mini-ft`` (``--preset rt2-mini-scratch``).
+    Command: ``rt2 train --preset rt2-mini-scratch --data data/seen3k --out
+    runs/rt2-mini-scratch`` (data as ``rt2-mini-ft``). Runtime: 33 min on 2 CPU cores of an AMD
+    EPYC without AMX (2.8 samples/s). Expected: held-out robot loss 3.9 (the pretrained rows:
+    1.12), closed loop at random level (``src/rt2/weights/rt2-mini-scratch/README.md``).
     """
     return replace(_ablation(pretrained=False, init_seed=0), name="rt2-mini-scratch")
