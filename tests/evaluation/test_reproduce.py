@@ -185,6 +185,13 @@ def test_quick_reproduce_random_and_tiny_vla(
     assert again["tables"]["knowledge"]["rt2:tiny-vla"]["knowledge"] == k
     assert cells(out, "random") == first
     assert again["tables"]["generalization"] == t["generalization"]
+    assert "rt2:tiny-vla (knowledge)" in meta["model_seconds"]  # scored in both runs
+    assert "rt2:tiny-vla (knowledge)" in again["meta"]["model_seconds"]
+    # a rerun with nothing left to do plays nothing and reads the knowledge back
+    assert main([*argv, "--out", str(out), "--knowledge-sets", "knowledge,vqa"]) == 0
+    third = json.loads((out / "report.json").read_text())
+    assert third["meta"]["episodes_run"] == 0 and third["tables"] == again["tables"]
+    assert "rt2:tiny-vla (knowledge)" not in third["meta"]["model_seconds"]
 
     # another configuration in the same directory is refused, naming the field
     with pytest.raises(ValueError, match="max_steps"):

@@ -247,7 +247,7 @@ def reproduce(
         done = logs.read()
         todo[row.spec] = sum(len(_missing(done[s], config, s)) for s in SUITES)
         todo[f"{row.spec}/knowledge"] = int(
-            is_vla_checkpoint(row.spec) and not (mdir / "knowledge.json").is_file()
+            is_vla_checkpoint(row.spec) and _cached_knowledge(mdir, config) is None
         )
     eta = estimate_seconds(rows, todo, config)
     n_todo = sum(todo[r.spec] for r, _ in shipped)
@@ -293,7 +293,7 @@ def reproduce(
             k_start = time.perf_counter()
             knowledge[row.spec] = _knowledge(row.spec, mdir, config, policy)
             model_seconds[row.spec] = time.perf_counter() - start
-            if knowledge[row.spec] is not None:
+            if knowledge[row.spec] is not None and todo[f"{row.spec}/knowledge"]:
                 model_seconds[f"{row.spec} (knowledge)"] = time.perf_counter() - k_start
             state["wall_seconds"] = state.get("wall_seconds", 0.0) + model_seconds[row.spec]
             state["episodes"] = max(state.get("episodes", 0), config.episodes)
@@ -395,14 +395,8 @@ def _knowledge(
 
     if not is_vla_checkpoint(spec):
         return None
-    path = mdir / "knowledge.json"
-    wanted = {
-        "sets": list(config.knowledge_sets),
-        "vqa_questions": config.vqa_questions,
-        "limit": config.knowledge_limit,
-    }
-    cached = read_json(path)
-    if cached is not None and all(cached["config"].get(k) == v for k, v in wanted.items()):
+    cached = _cached_knowledge(mdir, config)
+    if cached is not None:
         return cached
     model = getattr(policy, "model", None) if policy is not None else None
     if model is None:
@@ -415,8 +409,21 @@ def _knowledge(
     )
     result = evaluate_knowledge(model, kcfg, progress=False, source=spec)
     result = {k: v for k, v in result.items() if k != "questions"}
-    write_json(result, path)
+    write_json(result, mdir / "knowledge.json")
     return result
+
+
+def _cached_knowledge(mdir: Path, config: ReproduceConfig) -> dict[str, Any] | None:
+    """The cell's saved knowledge result if it was scored with this configuration's sets."""
+    wanted = {
+        "sets": list(config.knowledge_sets),
+        "vqa_questions": config.vqa_questions,
+        "limit": config.knowledge_limit,
+    }
+    cached = read_json(mdir / "knowledge.json")
+    if cached is not None and all(cached["config"].get(k) == v for k, v in wanted.items()):
+        return cached
+    return None
 
 
 def _meta(
