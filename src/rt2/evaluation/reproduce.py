@@ -48,51 +48,38 @@ class ModelInfo:
     stand_in: str | None = None
 
 
+def _rt2_mini(spec: str, label: str, **kw: Any) -> ModelInfo:
+    """An rt2-mini row: every rt2-mini checkpoint costs the same to evaluate."""
+    return ModelInfo(spec, label, seconds_per_episode=5.0, knowledge_seconds=150, **kw)
+
+
+ABLATION_BUDGET = "5,600 robot samples"  # the Table 6 rows' common budget
 KNOWN: tuple[ModelInfo, ...] = (
-    ModelInfo(
+    _rt2_mini(
         "rt2:rt2-mini",
         "RT-2 mini, co-fine-tuned",
-        "RT-2-PaLI-X-55B",
-        None,
-        5.0,
-        150,
+        paper="RT-2-PaLI-X-55B",
         stand_in="rt2:rt2-mini-wip",
     ),
-    ModelInfo(
-        "rt2:rt2-mini-co",
-        "RT-2 mini, co-fine-tuned, 5,600 robot samples",
-        None,
-        "co-fine-tuned",
-        5.0,
-        150,
+    _rt2_mini(
+        "rt2:rt2-mini-co", f"RT-2 mini, co-fine-tuned, {ABLATION_BUDGET}", ablation="co-fine-tuned"
     ),
-    ModelInfo(
-        "rt2:rt2-mini-ft",
-        "RT-2 mini, robot data only, 5,600 robot samples",
-        None,
-        "fine-tuned",
-        5.0,
-        150,
+    _rt2_mini(
+        "rt2:rt2-mini-ft", f"RT-2 mini, robot data only, {ABLATION_BUDGET}", ablation="fine-tuned"
     ),
-    ModelInfo(
+    _rt2_mini(
         "rt2:rt2-mini-scratch",
-        "RT-2 mini, no pretrained weights, 5,600 robot samples",
-        None,
-        "from scratch",
-        5.0,
-        150,
+        f"RT-2 mini, no pretrained weights, {ABLATION_BUDGET}",
+        ablation="from scratch",
     ),
     ModelInfo("rt2:rt1", "RT-1", "RT-1", None, 1.0, 0, stand_in="rt2:rt1-wip"),
     ModelInfo("rt2:tiny-vla", "tiny VLA, co-fine-tuned", None, None, 2.7, 25),
     ModelInfo("random", "random policy", None, None, 0.02, 0),
     # milestones standing in for rows whose goal is not reached yet (model cards in weights/)
-    ModelInfo(
+    _rt2_mini(
         "rt2:rt2-mini-wip",
         "RT-2 mini, co-fine-tuned (step 1,000 of 6,000; 11,200 robot samples)",
-        "RT-2-PaLI-X-55B",
-        None,
-        5.0,
-        150,
+        paper="RT-2-PaLI-X-55B",
     ),
     ModelInfo("rt2:rt1-wip", "RT-1 (144,000 robot samples)", "RT-1", None, 1.0, 0),
 )
@@ -153,16 +140,16 @@ def model_rows(models: Sequence[str]) -> list[tuple[rt.Row, ModelInfo]]:
     """The report's rows; a known ``rt2:NAME`` that is not in the package is evaluated through
     its shipped stand-in (the row then carries the stand-in's name and label) or else marked
     "not shipped yet"; an unknown name or a missing path raises (with the closest shipped name)."""
-    from rt2.weights import PREFIX, resolve
+    from rt2.weights import PREFIX, is_shipped, resolve
 
     known = {m.spec: m for m in KNOWN}
     rows: dict[str, tuple[rt.Row, ModelInfo]] = {}
     for spec in models:
         info = known.get(spec, ModelInfo(spec, spec))
-        if info.stand_in and not _shipped(spec) and _shipped(info.stand_in):
+        if info.stand_in and not is_shipped(spec) and is_shipped(info.stand_in):
             spec, info = info.stand_in, known.get(info.stand_in, ModelInfo(info.stand_in, spec))
         status = "evaluated"
-        if spec.startswith(PREFIX) and not _shipped(spec):
+        if spec.startswith(PREFIX) and not is_shipped(spec):
             if spec not in known:
                 resolve(spec)  # raises, naming what is shipped
             status = rt.NOT_SHIPPED
@@ -170,12 +157,6 @@ def model_rows(models: Sequence[str]) -> list[tuple[rt.Row, ModelInfo]]:
             raise FileNotFoundError(f"--models {spec!r}: no such checkpoint or shipped name")
         rows.setdefault(spec, (rt.Row(spec, info.label, status, info.paper, info.ablation), info))
     return list(rows.values())
-
-
-def _shipped(spec: str) -> bool:
-    from rt2.weights import PREFIX, builtin_names
-
-    return spec.startswith(PREFIX) and spec.removeprefix(PREFIX) in builtin_names()
 
 
 def slug(spec: str) -> str:

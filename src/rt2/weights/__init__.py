@@ -28,6 +28,11 @@ def builtin_names() -> list[str]:
     return sorted(p.parent.name for p in ROOT.glob("*/model.safetensors"))
 
 
+def is_shipped(spec: str) -> bool:
+    """Whether ``spec`` names a checkpoint shipped in the package (``rt2:NAME``)."""
+    return spec.startswith(PREFIX) and spec.removeprefix(PREFIX) in builtin_names()
+
+
 def resolve(path: str | Path) -> Path:
     """A checkpoint path: ``rt2:NAME`` -> the shipped checkpoint, anything else unchanged."""
     text = str(path)
