@@ -63,11 +63,16 @@ class RobotSample:
 
 @dataclass(frozen=True)
 class TextSample:
-    """A VQA / caption / text-only sample: ``image`` (H, W, 3) uint8 or None for text only."""
+    """A VQA / caption / text-only sample: ``image`` (H, W, 3) uint8 or None for text only.
+
+    ``turns`` are follow-up ``(question, answer)`` pairs about the same image, written after the
+    first answer (LLaVA-style multi-turn): one pass over the image's tokens teaches every answer.
+    Only answers carry labels."""
 
     image: np.ndarray | None
     prompt: str
     answer: str
+    turns: tuple[tuple[str, str], ...] = ()
 
 
 Sample = RobotSample | TextSample
@@ -134,7 +139,8 @@ class BatchBuilder:
         """Answer ids ending in EOS (with slots: ending in the slot placeholders), and the
         action bins (K, D) of robot samples (-1 rows: no action at that step)."""
         if isinstance(sample, TextSample):
-            return [*self.tok.encode(" " + sample.answer.strip()), self.tok.eos_id], None
+            ids, _ = self.text_answer(sample)
+            return ids, None
         if sample.action is None:
             raise ValueError(f"robot sample {sample.instruction!r} has no action to learn")
         steps = np.asarray(sample.action, dtype=np.float64).reshape(-1, self.actions.dim)
@@ -151,6 +157,18 @@ class BatchBuilder:
         if self.slots is not None:
             return plan + slot_input_ids(self.slots.num_slots), bins
         return [*plan, *self.mapping.bins_to_ids(bins[0]), self.tok.eos_id], bins
+
+    def text_answer(self, sample: TextSample) -> tuple[list[int], list[int]]:
+        """A text sample's answer ids after its prompt (each answer ends in EOS; follow-up
+        questions sit between them) and their labels (IGNORE_INDEX on the questions)."""
+        ids = [*self.tok.encode(" " + sample.answer.strip()), self.tok.eos_id]
+        labels = list(ids)
+        for question, answer in sample.turns:
+            q = self.tok.encode(" " + question.strip())
+            a = [*self.tok.encode(" " + answer.strip()), self.tok.eos_id]
+            ids += q + a
+            labels += [IGNORE_INDEX] * len(q) + a
+        return ids, labels
 
     def _images(self, samples: Sequence[Sample]) -> tuple[torch.Tensor, torch.Tensor]:
         blank = np.zeros((self.image_size, self.image_size, 3), dtype=np.uint8)
@@ -177,13 +195,16 @@ class BatchBuilder:
         prompts = [self.prompt_ids(s) for s in samples]
         width = max(map(len, prompts)) if self.prompt_first else 0
         for s, p in zip(samples, prompts, strict=True):
-            a, bins = self.answer_ids(s)
+            if isinstance(s, TextSample):
+                a, labels = self.text_answer(s)
+                bins = None
+            else:
+                a, bins = self.answer_ids(s)
+                labels = [t if t >= 0 else IGNORE_INDEX for t in a]  # slot placeholders: none
             self._check_length(len(p) + len(a))
             pad = width - len(p) if self.prompt_first else 0  # prompts end at column `width`
             rows.append([self.tok.pad_id] * pad + p + a)
-            label_rows.append(
-                [IGNORE_INDEX] * (pad + len(p)) + [t if t >= 0 else IGNORE_INDEX for t in a]
-            )
+            label_rows.append([IGNORE_INDEX] * (pad + len(p)) + labels)
             bins_rows.append(bins[0] if bins is not None else np.full(self.actions.dim, -1))
             if self.slots is not None:
                 slot_rows.append(

@@ -172,11 +172,14 @@ class CachedDecoderBackbone(VLMBackbone):
     def text_groups(
         self, attention_mask: torch.Tensor, labels: torch.Tensor | None
     ) -> torch.Tensor | None:
-        """(B, T) groups of the text positions in training: the prompt (real tokens without a
-        label) is group 1 under ``prefix_lm``; None when everything is causal."""
+        """(B, T) groups of the text positions in training: the prompt (the real tokens before
+        the first label) is group 1 under ``prefix_lm``; None when everything is causal. A
+        follow-up question after an answer stays causal: were it in the prefix, the prefix
+        would read the answer before it and hand it to that answer's own predictions."""
         if not self.prefix_lm or labels is None:
             return None
-        return (attention_mask.bool() & (labels == IGNORE_INDEX)).long()  # (B, T)
+        before_answer = (labels != IGNORE_INDEX).long().cumsum(1) == 0  # (B, T)
+        return (attention_mask.bool() & before_answer).long()  # (B, T)
 
     def _inputs(
         self,

@@ -13,6 +13,9 @@ Item kinds (mixed by :attr:`WebCorpusConfig.weights`):
 - ``object_vqa``: a question about a close-up of one object or mark;
 - ``pointing``: "point to the apple." -> "12 7", a thing's grid cell in a scattered scene (the
   grounding that plans need; PaLI-style pointing; off by default);
+- ``dialogue``: several questions about one scattered scene in one sample, half of them
+  pointing (multi-turn, LLaVA-style: one pass over the image serves every answer; off by
+  default);
 - ``facts``, ``math``, ``translation``: text-only knowledge (``image=None``).
 
 >>> corpus = WebCorpus(WebCorpusConfig(size=1000, seed=0))
@@ -36,7 +39,7 @@ from rt2.batching import TextSample
 from rt2.data import web_templates as wt
 from rt2.data.web_scenes import closeup_scene, random_scene, render, scattered_scene
 from rt2.data.web_templates import exact_match, normalize, qa
-from rt2.data.web_vqa import GENERATORS
+from rt2.data.web_vqa import GENERATORS, dialogue
 from rt2.envs import instructions as ins
 from rt2.envs.catalogue import CatalogueEntry, catalogue, get_object
 from rt2.envs.render import Renderer
@@ -56,7 +59,7 @@ __all__ = [
     "vqa_eval_set",
 ]
 
-IMAGE_KINDS: tuple[str, ...] = ("caption", "scene_vqa", "object_vqa", "pointing")
+IMAGE_KINDS: tuple[str, ...] = ("caption", "scene_vqa", "object_vqa", "pointing", "dialogue")
 TEXT_KINDS: tuple[str, ...] = ("facts", "math", "translation")
 KINDS: tuple[str, ...] = IMAGE_KINDS + TEXT_KINDS
 SPLITS: dict[str, int] = {"train": 0, "eval": 1}
@@ -72,6 +75,7 @@ def _default_weights() -> dict[str, float]:
         "math": 0.1,
         "translation": 0.1,
         "pointing": 0.0,  # opt in: grounding for plans (data.web_weights)
+        "dialogue": 0.0,  # opt in: multi-turn pointing + scene questions (the VLM stage)
     }
 
 
@@ -86,6 +90,7 @@ class WebCorpusConfig:
     weights: dict[str, float] = field(default_factory=_default_weights)
     cache_size: int = 256  # items kept in a small LRU cache (0: none)
     hold_out_knowledge: bool = False  # never generate a knowledge_eval_set() question
+    dialogue_turns: int = 6  # questions per ``dialogue`` item
 
     def __post_init__(self) -> None:
         if not (isinstance(self.size, int) and self.size > 0):
@@ -114,6 +119,11 @@ class WebCorpusConfig:
         if sum(self.weights.values()) <= 0:
             raise ValueError(
                 f"WebCorpusConfig.weights: expected a positive total, got {self.weights!r}"
+            )
+        if not (isinstance(self.dialogue_turns, int) and 1 <= self.dialogue_turns <= 16):
+            raise ValueError(
+                "WebCorpusConfig.dialogue_turns: expected an int in 1..16, got "
+                f"{self.dialogue_turns!r}"
             )
         if not (isinstance(self.cache_size, int) and self.cache_size >= 0):
             raise ValueError(
@@ -191,7 +201,7 @@ class WebCorpus:
             )
         tex = 2 * int(rng.integers(2**30)) + self.split_id
         closeup = kind == "object_vqa" or (kind == "caption" and rng.random() < 0.25)
-        if kind == "pointing":
+        if kind in ("pointing", "dialogue"):
             ws = scattered_scene(rng, tex)
         elif closeup:
             ws = closeup_scene(_closeup_entry(rng), rng, tex)
@@ -199,6 +209,9 @@ class WebCorpus:
             ws = random_scene(rng, tex)
         image = render(ws, self._renderer)  # (S, S, 3) uint8
         image.setflags(write=False)
+        if kind == "dialogue":
+            (prompt, answer), *turns = dialogue(ws, rng, self.config.dialogue_turns)
+            return TextSample(image, prompt, answer, tuple(turns))
         prompt, answer = GENERATORS[kind](ws, rng)
         return TextSample(image, prompt, answer)
 

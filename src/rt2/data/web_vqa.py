@@ -192,6 +192,11 @@ def closeup_vqa(ws: WebScene, rng: np.random.Generator) -> QA:
 def pointing(ws: WebScene, rng: np.random.Generator) -> QA:
     """ "point to the apple." -> "12 7": a thing's centre on the grid grounded plans use, named by
     its name or by a fact that singles it out ("point to the carbonated drink.")."""
+    return _pick(rng, pointing_questions(ws))
+
+
+def pointing_questions(ws: WebScene) -> list[QA]:
+    """Every pointing question :func:`pointing` may ask about ``ws``."""
     grid = PlanFormat()
     located = ws.positions()
     fact_counts = Counter(f for e, _ in located for f in set(e.facts))
@@ -202,7 +207,24 @@ def pointing(ws: WebScene, rng: np.random.Generator) -> QA:
         for f in e.facts:
             if fact_counts[f] == 1 and f not in ("fruit", "toy", "number", "symbol"):
                 asks.append((qa(f"point to the {f}."), answer))
-    return _pick(rng, asks)
+    return asks
+
+
+def dialogue(ws: WebScene, rng: np.random.Generator, turns: int = 6) -> list[QA]:
+    """Up to ``turns`` different questions about one scattered scene, about half of them pointing
+    (the grounding plans need) and the rest scene questions, in random order: one multi-turn
+    sample (:attr:`rt2.batching.TextSample.turns`)."""
+    points, others = pointing_questions(ws), scene_questions(ws, rng)
+    n_point = min(len(points), max(1, turns // 2))
+    chosen = [points[int(i)] for i in rng.choice(len(points), n_point, replace=False)]
+    asked = {p for p, _ in chosen}
+    for i in rng.permutation(len(others)):
+        if len(chosen) == turns:
+            break
+        if others[int(i)][0] not in asked:
+            chosen.append(others[int(i)])
+            asked.add(others[int(i)][0])
+    return [chosen[int(i)] for i in rng.permutation(len(chosen))]
 
 
 #: Scene item kinds and their generators.

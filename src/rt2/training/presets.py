@@ -427,6 +427,38 @@ def rt2_mini() -> TrainConfig:
     return _rt2_mini_vla({"robot": 0.7, "web": 0.3}, steps=6000)
 
 
+# ---- rt2-mini v2 (issue 31): a small VLM first, then the VLA ----------------------------
+#: The VLM stage's web mix: mostly multi-turn dialogues about scattered scenes (half of each
+#: dialogue is pointing: the grounding the plans need), plus single captions, VQA and text.
+VLM_WEB = {"dialogue": 0.6, "caption": 0.1, "scene_vqa": 0.05, "object_vqa": 0.05}
+VLM_WEB |= {"pointing": 0.05, "facts": 0.075, "math": 0.0375, "translation": 0.0375}
+
+
+@register_preset("rt2-mini-vlm")
+def rt2_mini_vlm() -> TrainConfig:
+    """RT-2's starting point in miniature: rt2-mini trained as a VLM on web data only
+    (``rt2:rt2-mini-vlm``), before any robot data.
+
+    The ``rt2-mini`` architecture (so its checkpoint starts the VLA stage), trained on the web
+    corpus alone: multi-turn dialogues about scattered scenes (6 questions per image, half of
+    them pointing on the plan grid: ``"point to the red star." -> "24 4"``), captions, VQA and
+    text knowledge (the knowledge eval questions held out). Projector, position code and LoRA
+    learn; EfficientNet-Lite0 and SmolLM2 stay frozen. The action slots see no data here.
+    Command: ``rt2 train --preset rt2-mini-vlm --out runs/rt2-mini-vlm`` (no robot data;
+    ``--resume`` continues it); then ``rt2 eval-knowledge --checkpoint runs/rt2-mini-vlm --sets
+    knowledge,vqa,caption,pointing``.
+    Runtime: spans sessions on 2 CPU cores (3,000 steps of 16 samples, each ~6 answers).
+    Expected: see ``src/rt2/weights/rt2-mini-vlm/README.md`` once shipped.
+    """
+    cfg = _rt2_mini_vla({"web": 1.0}, steps=3000)
+    return replace(
+        cfg,
+        model=replace(cfg.model, bounds="fixed"),  # no robot data to take statistics of
+        data=replace(cfg.data, web_size=200_000, web_weights=dict(VLM_WEB), plan_bins=0),
+        rollout_every=0,
+    )
+
+
 # ---- the Table 6 ablation rows: a common budget of 5,600 robot samples -------------------
 #: the co-fine-tuned run (``rt2-mini``) had passed 5,600 robot samples at step 500 (exported as
 #: ``rt2:rt2-mini-co``); these rows see as many, robot data only, on the same schedule cut there
