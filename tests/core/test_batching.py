@@ -79,3 +79,49 @@ def test_plan_of_inverts_plan_text():
     fmt = PromptFormat()
     for plan in ("pick the apple", "arm 1 2, block 3 4, goal 5 6"):
         assert fmt.plan_of(fmt.plan_text(plan)) == plan
+
+
+def test_multi_turn_sample_labels_every_answer_and_no_question(small_vla, images):
+    vla = small_vla()
+    tok = vla.backbone.tokenizer
+    s = TextSample(
+        images[0],
+        "Q: point to the apple. A:",
+        "12 7",
+        (("Q: what colour is the apple? A:", "red"), ("Q: how many toys? A:", "2")),
+    )
+    batch = vla.collate([s])
+    ids, labels = batch.input_ids[0], batch.labels[0]
+    labelled = labels[labels != IGNORE_INDEX].tolist()
+    eos = tok.eos_id
+    assert labelled.count(eos) == 3  # each answer ends in EOS
+    answers = tok.decode([t for t in labelled if t != eos])
+    assert answers == " 12 7 red 2"
+    text = tok.decode(ids[batch.attention_mask[0].bool()].tolist())
+    assert "what colour is the apple? A: red" in text and text.endswith("how many toys? A: 2")
+    # the unlabelled real tokens are exactly BOS + the prompt + the two follow-up questions
+    unlabelled = int(((labels == IGNORE_INDEX) & batch.attention_mask[0].bool()).sum())
+    questions = [s.prompt, *(q for q, _ in s.turns)]
+    assert unlabelled == 1 + len(tok.encode(questions[0])) + sum(
+        len(tok.encode(" " + q)) for q in questions[1:]
+    )
+
+
+def test_prefix_lm_prefix_stops_at_the_first_answer(small_vla, images):
+    """Under prefix-LM a follow-up question must stay causal: in the prefix it would read the
+    first answer and pass it back to that answer's own predictions."""
+    vla = small_vla(prefix_lm=True)
+    s = TextSample(images[0], "Q: point to the apple. A:", "12 7", (("Q: colour? A:", "red"),))
+    batch = vla.collate([s])
+    groups = vla.backbone.text_groups(batch.attention_mask, batch.labels)[0]
+    first = int((batch.labels[0] != IGNORE_INDEX).nonzero()[0])
+    assert groups[:first].all() and not groups[first:].any()
+    # the first answer's logits do not change when a later answer does
+    other = TextSample(images[0], s.prompt, s.answer, (("Q: colour? A:", "blue"),))
+    vla.eval()
+    with torch.no_grad():
+        a = vla.backbone(batch.pixels, batch.input_ids, batch.attention_mask, None, batch.labels)
+        b2 = vla.collate([other])
+        b = vla.backbone(b2.pixels, b2.input_ids, b2.attention_mask, None, b2.labels)
+    n = len(vla.backbone.tokenizer.encode(" 12 7")) + 1  # the first answer and its EOS
+    torch.testing.assert_close(a.answer_logits[:n], b.answer_logits[:n])

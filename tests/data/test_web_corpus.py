@@ -292,3 +292,19 @@ def test_vocabulary_texts_cover_the_corpus_words(corpus_sample: list[TextSample]
     vocab = set().union(*(wt.tokens(t) for t in vocabulary_texts()))
     used = set().union(*(wt.tokens(f"{s.prompt} {s.answer}") for s in corpus_sample))
     assert not used - vocab, sorted(used - vocab)[:20]
+
+
+def test_dialogue_items_ask_several_distinct_questions_about_one_scene():
+    from rt2.data.web_vqa import pointing_questions  # noqa: F401  (the pointing half's source)
+
+    corpus = WebCorpus(WebCorpusConfig(size=40, weights={"dialogue": 1.0}, dialogue_turns=6))
+    for i in range(10):
+        s = corpus[i]
+        asked = [s.prompt, *(q for q, _ in s.turns)]
+        assert s.image is not None and len(asked) == len(set(asked)) >= 2
+        assert any(q.startswith("Q: point to the ") for q in asked)
+        assert all(q.startswith("Q: ") and q.endswith(" A:") for q in asked)
+        assert all(a for a in [s.answer, *(a for _, a in s.turns)])
+    assert corpus[3] == corpus[3]  # deterministic
+    with pytest.raises(ValueError, match="dialogue_turns"):
+        WebCorpusConfig(dialogue_turns=0)
