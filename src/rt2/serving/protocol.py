@@ -33,6 +33,8 @@ ERROR_STATUS: dict[str, int] = {
     "invalid_observation": 422,
     "unauthorized": 401,
     "payload_too_large": 413,
+    "request_timeout": 408,
+    "too_many_connections": 503,
     "inference_error": 500,
     "shutting_down": 503,
 }

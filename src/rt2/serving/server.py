@@ -6,7 +6,7 @@ Routes::
     ws  /ws          the same
     POST /act        OpenVLA deploy-server protocol: json-numpy obs -> json-numpy action (D,)
     POST /infer      json-numpy obs -> {"actions": (T, D), "server_timing": {...}}
-    GET  /healthz    {"status": "ok", counters}
+    GET  /healthz    {"status": "ok", counters, "rejected": {reason: count}}
     GET  /metadata   action space, image size, stats, model name (JSON)
 
 Built on Starlette + uvicorn (``websockets-sansio`` protocol): one asyncio server speaks HTTP/1.1
@@ -14,6 +14,11 @@ and websockets on the same port, with a parser that answers garbage with 400 and
 websocket frames, so no hand-written HTTP parsing sits in front of the network. Bad requests get a
 clear error (websocket: a JSON text frame ``{"error", "message"}``, which openpi's client raises as
 ``RuntimeError``; HTTP: the matching status code) and the connection keeps serving.
+
+Slow and idle HTTP clients are cut by :mod:`rt2.serving.guard` (request head within
+``header_timeout_s``, body within ``body_timeout_s``, idle keep-alive ``keep_alive_s``) and one
+client address holds at most ``max_connections_per_client`` connections, so a slow client cannot
+starve the others. ``/healthz`` counts every refusal by reason.
 """
 
 from __future__ import annotations
@@ -32,12 +37,13 @@ from typing import Any
 import numpy as np
 import uvicorn
 from starlette.applications import Starlette
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route, WebSocketRoute
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from rt2.serving.batching import BatchConfig, Batcher, SlotPool
+from rt2.serving.guard import ConnectionGuard, ConnectionLimits, guarded_protocol
 from rt2.serving.protocol import (
     CONTROL_KEY,
     ObservationLimits,
@@ -65,6 +71,11 @@ class ServeConfig:
     max_payload_mb: float = 16.0
     action_horizon: int | None = None  # cut returned chunks to this many steps
     limits: ObservationLimits = field(default_factory=ObservationLimits)
+    header_timeout_s: float = 10.0  # a request head must arrive within this
+    body_timeout_s: float = 30.0  # its body within this after the head
+    keep_alive_s: float = 5.0  # an idle keep-alive connection is closed after this
+    max_connections: int = 1000  # open connections (HTTP and websocket) in all
+    max_connections_per_client: int = 128  # ... and per client address
 
     def __post_init__(self) -> None:
         if not 0 <= self.port <= 65535:
@@ -80,6 +91,17 @@ class ServeConfig:
                 f"ServeConfig.action_horizon: expected >= 1, got {self.action_horizon}"
             )
         BatchConfig(self.max_batch, self.max_wait_ms)  # validates both
+        _ = self.connection_limits  # validates the deadlines and caps
+
+    @property
+    def connection_limits(self) -> ConnectionLimits:
+        return ConnectionLimits(
+            header_timeout_s=self.header_timeout_s,
+            body_timeout_s=self.body_timeout_s,
+            keep_alive_s=self.keep_alive_s,
+            max_connections=self.max_connections,
+            max_per_client=self.max_connections_per_client,
+        )
 
     @property
     def max_payload(self) -> int:
@@ -88,6 +110,10 @@ class ServeConfig:
 
 def _error_response(err: RequestError) -> JSONResponse:
     return JSONResponse(err.to_dict(), status_code=err.status)
+
+
+class _ClientGoneError(Exception):
+    """The client hung up before its body arrived (the guard logs and counts it)."""
 
 
 class PolicyApp:
@@ -99,6 +125,7 @@ class PolicyApp:
         self.config = config
         self.slots = SlotPool()
         self.batcher: Batcher | None = None
+        self.guard = ConnectionGuard(config.connection_limits)  # refusals by reason
         self.app = Starlette(
             routes=[
                 WebSocketRoute("/", self.websocket),
@@ -137,6 +164,11 @@ class PolicyApp:
         given = given or headers.get("x-api-key", "")
         return hmac.compare_digest(given.encode(), self.config.token.encode())
 
+    def _refused(self, where: str, err: RequestError) -> RequestError:
+        self.guard.rejected[err.kind] += 1
+        log.info("%s: %s: %s", where, err.kind, err.message)
+        return err
+
     def _unauthorized(self) -> RequestError:
         return RequestError(
             "unauthorized", "missing or wrong token: send 'Authorization: Api-Key <token>'"
@@ -159,7 +191,8 @@ class PolicyApp:
     # ---- websocket (openpi) ---------------------------------------------------------------
     async def websocket(self, ws: WebSocket) -> None:
         if not self._authorized(ws.headers):
-            await ws.send_denial_response(_error_response(self._unauthorized()))
+            err = self._refused("websocket", self._unauthorized())
+            await ws.send_denial_response(_error_response(err))
             return
         await ws.accept()
         assert self.batcher is not None
@@ -176,8 +209,7 @@ class PolicyApp:
                 try:
                     reply = await self._ws_message(message, slot)
                 except RequestError as err:
-                    log.info("websocket slot %d: %s: %s", slot, err.kind, err.message)
-                    await ws.send_text(err.to_text())
+                    await ws.send_text(self._refused(f"websocket slot {slot}", err).to_text())
                     continue
                 except Exception as err:  # a bug of ours: report it, keep the connection
                     log.exception("websocket slot %d: unexpected error", slot)
@@ -219,10 +251,15 @@ class PolicyApp:
                 "payload_too_large", f"body of {declared} bytes exceeds the limit of {limit} bytes"
             )
         body = bytearray()
-        async for chunk in request.stream():
-            body += chunk
-            if len(body) > limit:
-                raise RequestError("payload_too_large", f"body exceeds the limit of {limit} bytes")
+        try:
+            async for chunk in request.stream():
+                body += chunk
+                if len(body) > limit:
+                    raise RequestError(
+                        "payload_too_large", f"body exceeds the limit of {limit} bytes"
+                    )
+        except ClientDisconnect as err:
+            raise _ClientGoneError from err
         return json_loads(bytes(body))
 
     async def _http_act(self, request: Request) -> tuple[np.ndarray, dict[str, float]]:
@@ -243,8 +280,9 @@ class PolicyApp:
         try:
             actions, _ = await self._http_act(request)
         except RequestError as err:
-            log.info("/act: %s: %s", err.kind, err.message)
-            return _error_response(err)
+            return _error_response(self._refused("/act", err))
+        except _ClientGoneError:
+            return Response(status_code=400)  # nobody reads it
         return Response(json_dumps(actions[0]), media_type="application/json")
 
     async def infer(self, request: Request) -> Response:
@@ -252,29 +290,38 @@ class PolicyApp:
         try:
             actions, timing = await self._http_act(request)
         except RequestError as err:
-            log.info("/infer: %s: %s", err.kind, err.message)
-            return _error_response(err)
+            return _error_response(self._refused("/infer", err))
+        except _ClientGoneError:
+            return Response(status_code=400)  # nobody reads it
         return Response(
             json_dumps({"actions": actions, "server_timing": timing}), media_type="application/json"
         )
 
     async def healthz(self, request: Request) -> Response:
+        """Counters: ``requests``/``batches``/``errors`` (failed forward passes) of the model,
+        ``rejected``: requests and connections refused before the model, by reason (the error
+        kinds of :data:`~rt2.serving.protocol.ERROR_STATUS`, ``header_timeout``,
+        ``body_timeout``, ``idle_timeout``, ``client_disconnected``, ``bad_http``)."""
         assert self.batcher is not None
         s = self.batcher.stats
+        rejected = dict(sorted(self.guard.rejected.items()))
         return JSONResponse(
             {
                 "status": "ok",
                 "requests": s.requests,
                 "batches": s.batches,
                 "errors": s.errors,
+                "rejected": rejected,
+                "rejected_total": sum(rejected.values()),
                 "largest_batch": s.largest_batch,
                 "clients": self.batcher.clients,
+                "connections": self.guard.open,
             }
         )
 
     async def get_metadata(self, request: Request) -> Response:
         if not self._authorized(request.headers):
-            return _error_response(self._unauthorized())
+            return _error_response(self._refused("/metadata", self._unauthorized()))
         return Response(json_dumps(self.metadata), media_type="application/json")
 
 
@@ -295,6 +342,7 @@ def make_server(policy: Any, metadata: dict[str, Any], config: ServeConfig) -> u
     app = PolicyApp(policy, metadata, config)
     uv_config = uvicorn.Config(
         app.app,
+        http=guarded_protocol(app.guard),  # h11 + deadlines for slow clients + connection caps
         ws="websockets-sansio",
         ws_max_size=config.max_payload
         + 1024 * 1024,  # frames a bit over the limit get an error reply
@@ -304,7 +352,8 @@ def make_server(policy: Any, metadata: dict[str, Any], config: ServeConfig) -> u
         lifespan="on",
         log_level="warning",
         timeout_graceful_shutdown=5,
-        limit_concurrency=1000,
+        timeout_keep_alive=config.keep_alive_s,  # type: ignore[arg-type]
+        limit_concurrency=None,  # the guard caps connections, in all and per client address
         access_log=False,
     )
     return uvicorn.Server(uv_config)
