@@ -8,7 +8,9 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from rt2.evaluation.distributed import Workers
 
-HELP = "Evaluate a policy (expert, random or a checkpoint) closed loop on task suites."
+HELP = (
+    "Evaluate a policy (expert, blind-expert, random or a checkpoint) closed loop on task suites."
+)
 
 ENVS = {"tabletop": "rt2/Tabletop-v0", "kitchen": "rt2/Kitchen-v0"}
 
@@ -18,7 +20,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--policy",
         default="expert",
-        help="'expert', 'random', a checkpoint path or a policy server URL (ws://HOST:PORT)",
+        help="'expert', 'blind-expert' (the expert with a uniformly drawn mover and target: "
+        "motor skill without understanding), 'random', a checkpoint path or a policy server URL "
+        "(ws://HOST:PORT)",
     )
     parser.add_argument(
         "--suite",
@@ -65,6 +69,12 @@ def configure(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help="torch.compile a VLA checkpoint for acting (rt2-mini, hf: ~1.3x faster on CPU after "
         "~1-2 min of compiling; worth it for long evaluations)",
+    )
+    parser.add_argument(
+        "--no-blind-baseline",
+        action="store_true",
+        help="skip the concept-blind expert's run on the same episodes (tabletop: by default "
+        "the report shows its success beside every success rate, as the ceiling of luck)",
     )
     parser.add_argument("--no-progress", action="store_true", help="disable the progress bar")
 
@@ -113,7 +123,7 @@ def command_line(args: argparse.Namespace) -> list[str]:
 
 def run(args: argparse.Namespace) -> int:
     import time
-    from dataclasses import asdict
+    from dataclasses import asdict, replace
     from pathlib import Path
 
     from rich.console import Console
@@ -128,7 +138,7 @@ def run(args: argparse.Namespace) -> int:
     from rt2.actions import ActionSpace
     from rt2.evaluation.chunking import ChunkExecution
     from rt2.evaluation.distributed import PolicySpec, evaluate
-    from rt2.evaluation.episode_log import SuiteLogs, weights_fingerprint
+    from rt2.evaluation.episode_log import SuiteLogs, suite_fingerprint, weights_fingerprint
     from rt2.evaluation.report import run_metadata, write_report
     from rt2.evaluation.runner import EpisodeRecord, EvalConfig, plan_episodes
 
@@ -164,6 +174,7 @@ def run(args: argparse.Namespace) -> int:
     played = {
         "policy": args.policy,
         "weights": weights_fingerprint(args.policy),
+        "suite_files": {s: suite_fingerprint(s, args.tasks) for s in suites},
         "noise": args.noise,
         **asdict(config),
     }
@@ -207,6 +218,10 @@ def run(args: argparse.Namespace) -> int:
         )
         seconds = time.perf_counter() - start
     records = SuiteLogs.merge(all_jobs, done, new)
+    blind = None
+    if args.env == "tabletop" and args.policy != "blind-expert" and not args.no_blind_baseline:
+        blind_spec = PolicySpec("blind-expert", space, args.seed, 0.0, args.env)
+        blind = evaluate(blind_spec, replace(config, videos=0), jobs=all_jobs, workers=workers)
     meta = run_metadata(
         command_line(args),
         args.seed,
@@ -218,11 +233,19 @@ def run(args: argparse.Namespace) -> int:
             "env_steps": sum(r.steps for r in records),
         },
     )
-    summary = write_report(out, records, meta)
+    summary = write_report(out, records, meta, blind=blind)
     for suite, s in summary["suites"].items():
-        console.print(
+        line = (
             f"{suite:>22}: {100 * s['success_rate']:5.1f}% "
             f"[{100 * s['ci95_low']:.1f}, {100 * s['ci95_high']:.1f}] over {s['n']} episodes"
         )
+        if "blind_expert" in s:
+            line += f"; blind expert {100 * s['blind_expert']['success_rate']:.1f}%"
+        if "referents" in s:
+            line += "; referents " + ", ".join(
+                f"{k} {100 * v['success_rate']:.0f}% (chance {100 * v['chance']:.0f}%)"
+                for k, v in s["referents"].items()
+            )
+        console.print(line)
     console.print(f"report: {out / 'report.md'} ({meta['env_steps']} env steps in {seconds:.1f}s)")
     return 0

@@ -210,3 +210,62 @@ class TabletopExpert:
     def _limit(v: np.ndarray, n: float) -> np.ndarray:
         norm = float(np.linalg.norm(v))
         return v * (n / norm) if norm > n else v
+
+
+class _Swapped:
+    """A view of an env whose ``task`` is another one (what the blind expert believes)."""
+
+    def __init__(self, env: Any, task: Task) -> None:
+        self._env, self.task = env, task
+
+    @property
+    def unwrapped(self) -> _Swapped:
+        return self
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._env, name)
+
+
+class BlindTabletopExpert(TabletopExpert):
+    """The scripted expert without the instruction's concepts: at the start of each episode it
+    draws one (mover, target) pair uniformly among the episode's candidate pairs (every object,
+    each with the targets of the instruction's role valid for it: :mod:`rt2.envs.referents`),
+    then pushes that mover to that target as the expert would. Its success is what perfect motor
+    skill earns with no understanding; its referent accuracy is chance.
+
+    ``last_pair`` is the (mover, target name) it drew for the current episode."""
+
+    def __init__(self, noise: float = 0.0, seed: int | None = None) -> None:
+        super().__init__(noise, seed)
+        # its own stream: default_rng(seed) is the stream the env's reset(seed=seed) lays out
+        # the episode with, and drawing from it again would tie the pick to the layout
+        self._pick_rng = np.random.default_rng(None if seed is None else [int(seed), 0xB11D])
+        self._episode_task: Task | None = None
+        self._believed: Task | None = None
+        self.last_pair: tuple[str, str] | None = None
+
+    def reset(self) -> None:
+        super().reset()
+        self._episode_task = None
+        self._believed = None
+        self.last_pair = None
+
+    def act(self, env: Any) -> np.ndarray:
+        u = env.unwrapped
+        if u.task is not self._episode_task:
+            self._episode_task = u.task
+            self._believed = self._draw(u)
+        assert self._believed is not None
+        return super().act(_Swapped(u, self._believed))
+
+    def _draw(self, u: Any) -> Task:
+        tracker = getattr(u, "referents", None)
+        if tracker is None:
+            raise ValueError(
+                f"the blind expert needs a task with candidate targets; task {u.task.task_id!r} "
+                "has none (a suite task or a task file, on rt2/Tabletop-v0)"
+            )
+        mover, target = tracker.pairs[int(self._pick_rng.integers(len(tracker.pairs)))]
+        self.last_pair = (mover, target.name)
+        goal = target.goal_for(tracker.start[mover])
+        return Task(u.task.family, u.task.instruction, mover, goal, u.task.task_id)

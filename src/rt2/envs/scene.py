@@ -7,11 +7,14 @@ top of the image ("top left corner" is (-x, +y)).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 
 from rt2.envs.scenery import Environment
+
+if TYPE_CHECKING:
+    from rt2.envs.referents import Target
 
 Vec2 = tuple[float, float]
 
@@ -97,7 +100,12 @@ class Goal:
 
 @dataclass(frozen=True)
 class Task:
-    """What to do: the instruction, who moves, and when it counts as done."""
+    """What to do: the instruction, who moves, and when it counts as done.
+
+    ``targets``: the candidate targets of the role the instruction names (every mark for "push
+    the apple onto the 3", every object for "push the apple to the banana", the nine regions,
+    ...); ``target`` is the name of the one it means. They give referent accuracy and the
+    concept-blind expert (:mod:`rt2.envs.referents`); a task without them has neither."""
 
     family: str
     instruction: str
@@ -106,6 +114,8 @@ class Task:
     task_id: str
     concept: str = ""  # e.g. "math", "category", "multilingual:fr" for emergent tasks
     language: str = "en"
+    targets: tuple[Target, ...] = ()
+    target: str = ""
 
     def success(self, positions: dict[str, np.ndarray]) -> bool:
         return self.goal.reached(positions[self.mover], positions)

@@ -11,7 +11,9 @@ the ``language_table`` action space: (dx, dy) metres per 10 Hz step, clipped to 
 leading terminate flag (>0.5 ends the episode) if ``terminate_action=True``.
 
 ``info`` from reset/step: ``success``, ``task_family``, ``task_id``, ``suite``, ``split_group``,
-``concept``, ``language``, ``instruction``, ``goal_distance`` (metres from the mover to its goal).
+``concept``, ``language``, ``instruction``, ``goal_distance`` (metres from the mover to its goal),
+and ``referent`` (which object was moved, to which candidate target, and the chance of each: see
+:mod:`rt2.envs.referents`) when the task lists its candidate targets.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ import numpy as np
 from rt2.actions import ActionSpace
 from rt2.envs.gym_glue import action_box, check_action, check_env_args, observation_space
 from rt2.envs.physics import PushWorld
+from rt2.envs.referents import ReferentTracker
 from rt2.envs.render import Renderer
 from rt2.envs.scene import Scene, Task
 from rt2.envs.suites import SuiteSampler, load_suite
@@ -93,6 +96,7 @@ class TabletopEnv(gym.Env[dict[str, Any], np.ndarray]):
         self.split_group = ""
         self.steps = 0
         self._marks: dict[str, np.ndarray] = {}
+        self.referents: ReferentTracker | None = None
 
     # ---- gym API --------------------------------------------------------------------------
     def reset(
@@ -110,6 +114,11 @@ class TabletopEnv(gym.Env[dict[str, Any], np.ndarray]):
         self._marks = {m.name: np.array(m.pos) for m in self.scene.marks}
         self._obs_renderer.build(self.scene)
         self.steps = 0
+        self.referents = (
+            ReferentTracker(self.task, self.world.names, self.positions(), self.world.half)
+            if self.task.targets
+            else None
+        )
         return self._obs(), self._info(self._success())
 
     def step(self, action: np.ndarray) -> tuple[dict[str, Any], float, bool, bool, dict[str, Any]]:
@@ -119,6 +128,8 @@ class TabletopEnv(gym.Env[dict[str, Any], np.ndarray]):
         delta = np.clip(a[self._delta_slice], self._delta_low, self._delta_high)
         self.world.step(delta)
         self.steps += 1
+        if self.referents is not None:
+            self.referents.update(self.positions())
         success = self._success()
         stop = bool(self.terminate_action and a[0] > 0.5)
         terminated = success or stop
@@ -161,7 +172,7 @@ class TabletopEnv(gym.Env[dict[str, Any], np.ndarray]):
         t = self.task
         assert t is not None
         pos = self.positions()
-        return {
+        info = {
             "success": bool(success),
             "task_family": t.family,
             "task_id": t.task_id,
@@ -172,3 +183,6 @@ class TabletopEnv(gym.Env[dict[str, Any], np.ndarray]):
             "instruction": t.instruction,
             "goal_distance": float(np.linalg.norm(pos[t.mover] - t.goal.goal_point(pos))),
         }
+        if self.referents is not None:
+            info["referent"] = self.referents.result(pos)
+        return info

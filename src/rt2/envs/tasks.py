@@ -19,6 +19,7 @@ import numpy as np
 
 from rt2.envs import instructions as ins
 from rt2.envs.catalogue import get_object
+from rt2.envs.referents import Target
 from rt2.envs.scene import Goal, Placed, Task
 from rt2.envs.scenery import Environment
 from rt2.envs.spec import GroupSpec
@@ -87,6 +88,52 @@ def _refer(name: str, spec: GroupSpec, rng: np.random.Generator, facts: list[str
     return text
 
 
+def absolute_point(loc: str, half: np.ndarray) -> np.ndarray:
+    """(2,) table point of location ``loc`` ("top left corner", ...)."""
+    fx, fy = ins.LOCATIONS[loc]
+    return np.array([fx * (half[0] - 0.075), fy * (half[1] - 0.07)])
+
+
+def _targets(
+    family: str,
+    goal: Goal,
+    objects: list[str],
+    marks: list[str],
+    locs: list[str],
+    half: np.ndarray,
+) -> tuple[Target, ...]:
+    """The candidate targets of ``family``'s target role (see :mod:`rt2.envs.referents`):
+    objects (each may be the target of any other), marks, the locations the instruction's
+    language can name, directions (spots 10 cm from the moved object's start) or spots beside
+    objects (every relation of every object)."""
+    if family in ("block_to_block", "move_near", "separate"):
+        return tuple(Target(o, Goal(goal.kind, goal.radius, ref=o)) for o in objects)
+    if family == "push_onto_mark":
+        return tuple(Target(m, Goal("near", POINT_RADIUS, ref=m)) for m in marks)
+    if family == "block_to_absolute":
+        pts = {loc: absolute_point(loc, half) for loc in locs}
+        return tuple(
+            Target(loc, Goal("near", POINT_RADIUS, point=(float(p[0]), float(p[1]))))
+            for loc, p in pts.items()
+        )
+    if family == "block_to_relative":
+        return tuple(
+            Target(w, Goal("near", POINT_RADIUS, point=_off(d)), from_start=True)
+            for w, d in ins.DIRECTIONS.items()
+        )
+    if family == "block_to_block_relative":
+        return tuple(
+            Target(f"{rel} {o}", Goal("near", POINT_RADIUS, ref=o, offset=_off(d)))
+            for o in objects
+            for rel, d in ins.RELATIONS.items()
+        )
+    raise KeyError(f"unknown task family {family!r}")
+
+
+def _off(d: tuple[float, float]) -> tuple[float, float]:
+    return (RELATIVE_DISTANCE * float(d[0]), RELATIVE_DISTANCE * float(d[1]))
+
+
 def sample_task(
     spec: GroupSpec, env: Environment, family: str, rng: np.random.Generator
 ) -> tuple[tuple[Placed, ...], tuple[Placed, ...], Task, np.ndarray]:
@@ -108,6 +155,7 @@ def sample_task(
     facts: list[str] = []
     placed: dict[str, np.ndarray] = {}
     marks: dict[str, np.ndarray] = {}
+    locs: list[str] = []
     n_movers = 1 if family in ("block_to_absolute", "block_to_relative", "push_onto_mark") else 2
     names = _pick(rng, movers, n_movers)
     a = names[0]
@@ -229,7 +277,13 @@ def sample_task(
         )
     concept = spec.concept or ("" if lang == "en" else f"multilingual:{lang}")
     task_id = f"{family}:{a}:{target_key}" + (f":{concept}" if concept else "")
-    task = Task(family, text, a, goal, task_id, concept, lang)
+    targets = _targets(family, goal, list(placed), list(marks), locs, lay.half)
+    target = {
+        "block_to_absolute": slots.get("loc", ""),
+        "block_to_relative": slots.get("dir", ""),
+        "block_to_block_relative": target_key,
+    }.get(family, target_key)
+    task = Task(family, text, a, goal, task_id, concept, lang, targets, target)
     objs = tuple(
         Placed(n, (float(p[0]), float(p[1])), float(rng.uniform(-np.pi, np.pi)))
         for n, p in placed.items()

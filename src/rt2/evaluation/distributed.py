@@ -55,6 +55,11 @@ class PolicySpec:
 
         if self.env == "kitchen" and self.name == "expert":
             return ExpertPolicy(self.noise, self.seed, _kitchen_expert)
+        if self.env == "kitchen" and self.name == "blind-expert":
+            raise ValueError(
+                "--policy blind-expert: the kitchen's tasks list no candidate targets; use it "
+                "on the tabletop (suites or task files)"
+            )
         return load_policy(
             self.name,
             action_space=self.action_space,

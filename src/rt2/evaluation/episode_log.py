@@ -64,8 +64,10 @@ def read_json(path: Path) -> Any:
 
 def weights_fingerprint(spec: str) -> str | None:
     """A short hash naming the weights a policy spec loads (its checkpoint's configs and weight
-    size), so a resumed evaluation notices a retrained checkpoint; None for random / expert."""
-    if spec in ("random", "expert"):
+    size), so a resumed evaluation notices a retrained checkpoint; None for scripted policies."""
+    from rt2.evaluation.policies import SCRIPTED
+
+    if spec in SCRIPTED:
         return None
     from rt2.training.checkpoint import latest_checkpoint
     from rt2.weights import resolve
@@ -79,6 +81,17 @@ def weights_fingerprint(spec: str) -> str | None:
             h.update((ckpt / name).read_bytes())
     h.update(str((ckpt / "model.safetensors").stat().st_size).encode())
     return h.hexdigest()[:16]
+
+
+def suite_fingerprint(suite: str, task_file: str | Path | None = None) -> str | None:
+    """A short hash of what episode i of ``suite`` is drawn from (the built-in suite's YAML, or
+    the task file), so a resumed evaluation notices a changed suite; None for other envs."""
+    from rt2.envs.suites import SUITE_DIR
+
+    path = Path(task_file) if task_file is not None else SUITE_DIR / f"{suite}.yaml"
+    if not path.is_file():
+        return None
+    return hashlib.sha256(path.read_bytes()).hexdigest()[:16]
 
 
 def _as_json(settings: dict[str, Any]) -> Any:

@@ -124,6 +124,16 @@ def _tabletop_expert(noise: float, seed: int) -> Any:
     return TabletopExpert(noise=noise, seed=seed)
 
 
+def _blind_expert(noise: float, seed: int) -> Any:
+    from rt2.envs.expert import BlindTabletopExpert
+
+    return BlindTabletopExpert(noise=noise, seed=seed)
+
+
+#: Policies that load no weights: built from their name alone.
+SCRIPTED = ("random", "expert", "blind-expert")
+
+
 def _vla_policy(model: Any, config: Any, compile: bool = False) -> Policy:
     from rt2.policy import VLAPolicy
     from rt2.precision import inference_precision
@@ -185,10 +195,14 @@ def load_policy(
     noise: float = 0.0,
     compile: bool = False,
 ) -> Policy:
-    """``"expert"``, ``"random"``, a checkpoint path, shipped weights (``rt2:tiny-vla``) or a
+    """``"expert"``, ``"blind-expert"`` (the scripted expert pushing a uniformly drawn
+    candidate mover to a uniformly drawn candidate target: perfect motor skill, no
+    understanding), ``"random"``, a checkpoint path, shipped weights (``rt2:tiny-vla``) or a
     server URL (``ws://HOST:PORT``) -> a policy; ``compile`` applies to checkpoints."""
     if spec == "expert":
         return ExpertPolicy(noise=noise, seed=seed)
+    if spec == "blind-expert":
+        return ExpertPolicy(noise=noise, seed=seed, expert_factory=_blind_expert)
     if spec == "random":
         return RandomPolicy(action_space, seed=seed)
     if spec.split("://", 1)[0] in ("ws", "wss", "http", "https"):  # a running `rt2 serve`
@@ -200,7 +214,8 @@ def load_policy(
     path = resolve(spec)  # "rt2:NAME": weights shipped in the package
     if not path.exists():
         raise FileNotFoundError(
-            f"--policy {spec!r}: no such checkpoint; use 'expert', 'random', 'rt2:tiny-vla' or "
+            f"--policy {spec!r}: no such checkpoint; use 'expert', 'blind-expert', 'random', "
+            "'rt2:tiny-vla' or "
             "the path of a checkpoint directory written by `rt2 train`"
         )
     return load_checkpoint_policy(path, compile)

@@ -1,4 +1,6 @@
-"""Evaluation reports: success rates with Wilson 95% intervals, as JSON, JSONL and markdown."""
+"""Evaluation reports: success and referent accuracy with Wilson 95% intervals (one
+:class:`Rate` type for both), beside the concept-blind expert's success, as JSON, JSONL and
+markdown."""
 
 from __future__ import annotations
 
@@ -6,7 +8,7 @@ import json
 import platform
 import subprocess
 import sys
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
@@ -23,11 +25,15 @@ PLOT_PNG = "success_rates.png"
 
 @dataclass(frozen=True)
 class Rate:
-    """Successes out of n with a Wilson 95% interval."""
+    """Successes out of n with a Wilson 95% interval: the one rate type of the reports
+    (success, referent accuracy, multiple-choice accuracy). ``mean_steps``: the episodes' mean
+    length, where the rate counts episodes; ``chance``: what a uniform pick among the
+    candidates gets, averaged over the n trials, where there is one."""
 
     n: int
     successes: int
-    mean_steps: float
+    mean_steps: float | None = None
+    chance: float | None = None
 
     @property
     def rate(self) -> float:
@@ -39,17 +45,44 @@ class Rate:
 
     def to_dict(self) -> dict[str, Any]:
         lo, hi = self.ci95
-        return {
+        out: dict[str, Any] = {
             "n": self.n,
             "successes": self.successes,
             "success_rate": self.rate,
             "ci95_low": lo,
             "ci95_high": hi,
-            "mean_steps": self.mean_steps,
         }
+        if self.mean_steps is not None:
+            out["mean_steps"] = self.mean_steps
+        if self.chance is not None:
+            out["chance"] = self.chance
+        return out
 
 
-def _rate(records: Sequence[EpisodeRecord]) -> Rate:
+REFERENTS = ("mover", "target", "both")
+
+
+def referent_rates(records: Sequence[EpisodeRecord]) -> dict[str, Rate] | None:
+    """Mover, target and both referent accuracy over the ``records`` that have referents, each
+    with its chance level (the episodes' chances averaged); None if none has them."""
+    rs = [r for r in records if r.mover_correct is not None]
+    if not rs:
+        return None
+    hits = {
+        "mover": [bool(r.mover_correct) for r in rs],
+        "target": [bool(r.target_correct) for r in rs],
+        "both": [bool(r.mover_correct and r.target_correct) for r in rs],
+    }
+    chance = {
+        "mover": [r.mover_chance or 0.0 for r in rs],
+        "target": [r.target_chance or 0.0 for r in rs],
+        "both": [r.both_chance or 0.0 for r in rs],
+    }
+    return {k: Rate(len(rs), sum(hits[k]), chance=sum(chance[k]) / len(rs)) for k in REFERENTS}
+
+
+def success_rate(records: Sequence[EpisodeRecord]) -> Rate:
+    """The success :class:`Rate` of ``records`` (with their mean episode length)."""
     return Rate(
         n=len(records),
         successes=sum(r.success for r in records),
@@ -57,35 +90,54 @@ def _rate(records: Sequence[EpisodeRecord]) -> Rate:
     )
 
 
+def _cell(
+    records: Sequence[EpisodeRecord], blind: Sequence[EpisodeRecord] | None
+) -> dict[str, Any]:
+    """Success, referent accuracy (``referents``) and the blind expert's success on the same
+    episodes (``blind_expert``), where there are any."""
+    out = success_rate(records).to_dict()
+    refs = referent_rates(records)
+    if refs is not None:
+        out["referents"] = {k: v.to_dict() for k, v in refs.items()}
+    if blind:
+        out["blind_expert"] = success_rate(blind).to_dict()
+    return out
+
+
 def _group(
-    records: Iterable[EpisodeRecord], key: Callable[[EpisodeRecord], str]
-) -> dict[str, Rate]:
-    groups: dict[str, list[EpisodeRecord]] = {}
-    for r in records:
-        groups.setdefault(key(r), []).append(r)
-    return {k: _rate(v) for k, v in sorted(groups.items())}
+    records: Sequence[EpisodeRecord],
+    blind: Sequence[EpisodeRecord] | None,
+    key: Callable[[EpisodeRecord], str],
+) -> dict[str, dict[str, Any]]:
+    keys = sorted({key(r) for r in records})
+    return {
+        k: _cell(
+            [r for r in records if key(r) == k],
+            None if blind is None else [r for r in blind if key(r) == k],
+        )
+        for k in keys
+    }
 
 
-def summarize(records: Sequence[EpisodeRecord]) -> dict[str, Any]:
-    """Success rates overall, per suite, per suite/split_group and per suite/task_family."""
+def summarize(
+    records: Sequence[EpisodeRecord], blind: Sequence[EpisodeRecord] | None = None
+) -> dict[str, Any]:
+    """Success rates overall, per suite, per suite/split_group and per suite/task_family; with
+    referent accuracy where the episodes have referents, and the concept-blind expert's success
+    on the same episodes (``blind``: its records, same suites and seeds) beside each."""
     if not records:
         raise ValueError("summarize() needs at least one episode record")
     suites = dict.fromkeys(r.suite for r in records)
-    out: dict[str, Any] = {"overall": _rate(records).to_dict(), "suites": {}}
+    out: dict[str, Any] = {"overall": _cell(records, blind), "suites": {}}
     for suite in suites:
         rs = [r for r in records if r.suite == suite]
+        bs = None if blind is None else [r for r in blind if r.suite == suite]
         out["suites"][suite] = {
-            **_rate(rs).to_dict(),
-            "split_groups": {
-                k: v.to_dict() for k, v in _group(rs, lambda r: r.split_group or "-").items()
-            },
-            "task_families": {
-                k: v.to_dict() for k, v in _group(rs, lambda r: r.task_family or "-").items()
-            },
+            **_cell(rs, bs),
+            "split_groups": _group(rs, bs, lambda r: r.split_group or "-"),
+            "task_families": _group(rs, bs, lambda r: r.task_family or "-"),
         }
-    out["task_families"] = {
-        k: v.to_dict() for k, v in _group(records, lambda r: r.task_family or "-").items()
-    }
+    out["task_families"] = _group(records, blind, lambda r: r.task_family or "-")
     return out
 
 
@@ -127,15 +179,52 @@ def _pct(d: dict[str, Any]) -> str:
     return f"{100 * d['success_rate']:.1f}% [{100 * d['ci95_low']:.1f}, {100 * d['ci95_high']:.1f}]"
 
 
+def _with_chance(d: dict[str, Any] | None) -> str:
+    if d is None:
+        return "-"
+    return f"{_pct(d)} ({100 * d['chance']:.0f})"
+
+
 def _table(title: str, rows: dict[str, dict[str, Any]], label: str) -> list[str]:
-    lines = [
-        f"### {title}",
-        "",
-        f"| {label} | episodes | success (95% CI) | mean steps |",
-        "|---|---:|---|---:|",
-    ]
-    lines += [f"| {k} | {v['n']} | {_pct(v)} | {v['mean_steps']:.1f} |" for k, v in rows.items()]
+    blind = any("blind_expert" in v for v in rows.values())
+    refs = any("referents" in v for v in rows.values())
+    head = f"| {label} | episodes | success (95% CI) |"
+    rule = "|---|---:|---|"
+    if blind:
+        head, rule = head + " blind expert success |", rule + "---|"
+    if refs:
+        head += " mover (chance) | target (chance) | both (chance) |"
+        rule += "---|---|---|"
+    lines = [f"### {title}", "", head + " mean steps |", rule + "---:|"]
+    for k, v in rows.items():
+        cells = [k, str(v["n"]), _pct(v)]
+        if blind:
+            cells.append(_pct(v["blind_expert"]) if "blind_expert" in v else "-")
+        if refs:
+            cells += [_with_chance((v.get("referents") or {}).get(x)) for x in REFERENTS]
+        lines.append("| " + " | ".join([*cells, f"{v['mean_steps']:.1f}"]) + " |")
     return [*lines, ""]
+
+
+def _understanding_note(summary: dict[str, Any]) -> list[str]:
+    lines = []
+    if "blind_expert" in summary["overall"]:
+        lines.append(
+            "*blind expert*: the scripted expert pushing a uniformly drawn candidate object to a "
+            "uniformly drawn candidate target of the instruction's role (`--policy "
+            "blind-expert`), on the same episodes: the success perfect motor skill earns with no "
+            "understanding."
+        )
+    if "referents" in summary["overall"]:
+        lines += [""] if lines else []
+        lines.append(
+            "*mover / target / both*: referent accuracy, whether the object the policy moved "
+            "(the one displaced most toward a candidate target) is the one the instruction "
+            "names, whether it ended at the named target (closest candidate), and both; chance "
+            "(%) is what a uniform pick among the episode's candidates gets, averaged "
+            "(`rt2.envs.referents`)."
+        )
+    return [*lines, ""] if lines else []
 
 
 def render_markdown(
@@ -153,6 +242,7 @@ def render_markdown(
         "",
         "Success rates with Wilson 95% confidence intervals.",
         "",
+        *_understanding_note(summary),
     ]
     lines += _table("Per suite", summary["suites"], "suite")
     for suite, s in summary["suites"].items():
@@ -166,14 +256,19 @@ def render_markdown(
 
 
 def write_report(
-    out_dir: Path, records: Sequence[EpisodeRecord], meta: dict[str, Any], plot: bool = True
+    out_dir: Path,
+    records: Sequence[EpisodeRecord],
+    meta: dict[str, Any],
+    plot: bool = True,
+    blind: Sequence[EpisodeRecord] | None = None,
 ) -> dict[str, Any]:
-    """Write results.json, episodes.jsonl, report.md and the bar chart; return the summary."""
+    """Write results.json, episodes.jsonl, report.md and the bar chart; return the summary
+    (``blind``: the concept-blind expert's records on the same episodes, shown beside)."""
     from rt2.data.format import atomic_write, atomic_write_json
 
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    summary = summarize(records)
+    summary = summarize(records, blind)
     atomic_write_json(out_dir / REPORT_JSON, {"meta": meta, "summary": summary})
     lines = "".join(json.dumps(r.to_dict()) + "\n" for r in records)
     atomic_write(out_dir / EPISODES_JSONL, lambda p: p.write_text(lines, encoding="utf-8"))

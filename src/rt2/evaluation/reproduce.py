@@ -25,7 +25,13 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rt2.evaluation import paper
 from rt2.evaluation import reproduce_tables as rt
 from rt2.evaluation.distributed import PolicySpec, WorkerPool, Workers, evaluate
-from rt2.evaluation.episode_log import SuiteLogs, read_json, weights_fingerprint
+from rt2.evaluation.episode_log import (
+    SuiteLogs,
+    read_json,
+    suite_fingerprint,
+    weights_fingerprint,
+)
+from rt2.evaluation.policies import SCRIPTED
 from rt2.evaluation.runner import EpisodeJob, EpisodeRecord, EvalConfig, plan_episodes
 
 SUITES = ("seen", "unseen_objects", "unseen_backgrounds", "unseen_environments", "emergent")
@@ -53,6 +59,8 @@ def _rt2_mini(spec: str, label: str, **kw: Any) -> ModelInfo:
     return ModelInfo(spec, label, seconds_per_episode=5.0, knowledge_seconds=150, **kw)
 
 
+BLIND = "blind-expert"  # in every report: the success a policy gets with no understanding
+BLIND_LABEL = "concept-blind expert (ceiling of luck)"
 ABLATION_BUDGET = "5,600 robot samples"  # the Table 6 rows' common budget
 KNOWN: tuple[ModelInfo, ...] = (
     _rt2_mini(
@@ -75,6 +83,7 @@ KNOWN: tuple[ModelInfo, ...] = (
     ModelInfo("rt2:rt1", "RT-1", "RT-1", None, 1.0, 0, stand_in="rt2:rt1-wip"),
     ModelInfo("rt2:tiny-vla", "tiny VLA, co-fine-tuned", None, None, 2.7, 25),
     ModelInfo("random", "random policy", None, None, 0.02, 0),
+    ModelInfo("blind-expert", BLIND_LABEL, None, None, 0.02, 0),
     # milestones standing in for rows whose goal is not reached yet (model cards in weights/)
     _rt2_mini(
         "rt2:rt2-mini-wip",
@@ -137,14 +146,15 @@ class ReproduceConfig:
 
 
 def model_rows(models: Sequence[str]) -> list[tuple[rt.Row, ModelInfo]]:
-    """The report's rows; a known ``rt2:NAME`` that is not in the package is evaluated through
+    """The report's rows (the concept-blind expert's always among them, last unless named);
+    a known ``rt2:NAME`` that is not in the package is evaluated through
     its shipped stand-in (the row then carries the stand-in's name and label) or else marked
     "not shipped yet"; an unknown name or a missing path raises (with the closest shipped name)."""
     from rt2.weights import PREFIX, is_shipped, resolve
 
     known = {m.spec: m for m in KNOWN}
     rows: dict[str, tuple[rt.Row, ModelInfo]] = {}
-    for spec in models:
+    for spec in (*models, BLIND):
         info = known.get(spec, ModelInfo(spec, spec))
         if info.stand_in and not is_shipped(spec) and is_shipped(info.stand_in):
             spec, info = info.stand_in, known.get(info.stand_in, ModelInfo(info.stand_in, spec))
@@ -153,7 +163,7 @@ def model_rows(models: Sequence[str]) -> list[tuple[rt.Row, ModelInfo]]:
             if spec not in known:
                 resolve(spec)  # raises, naming what is shipped
             status = rt.NOT_SHIPPED
-        elif spec not in ("random", "expert") and not resolve(spec).exists():
+        elif spec not in SCRIPTED and not resolve(spec).exists():
             raise FileNotFoundError(f"--models {spec!r}: no such checkpoint or shipped name")
         rows.setdefault(spec, (rt.Row(spec, info.label, status, info.paper, info.ablation), info))
     return list(rows.values())
@@ -165,7 +175,7 @@ def slug(spec: str) -> str:
 
 
 def is_vla_checkpoint(spec: str) -> bool:
-    if spec in ("random", "expert"):
+    if spec in SCRIPTED:
         return False
     from rt2.training.checkpoint import latest_checkpoint, model_kind
     from rt2.weights import resolve
@@ -178,7 +188,12 @@ def fingerprint(spec: str, config: ReproduceConfig) -> dict[str, Any]:
     """What a cell's episodes depend on besides their index: a rerun must match it."""
     env = asdict(config.eval_config("seen"))
     keep = ("seed", "max_steps", "image_size", "env_id", "terminate_action", "execution")
-    return {"policy": spec, "weights": weights_fingerprint(spec), **{k: env[k] for k in keep}}
+    return {
+        "policy": spec,
+        "weights": weights_fingerprint(spec),
+        "suite_files": {s: suite_fingerprint(s) for s in SUITES},
+        **{k: env[k] for k in keep},
+    }
 
 
 def _cell_hint(mdir: Path) -> str:

@@ -102,6 +102,14 @@ class EpisodeRecord:
     video: str | None = None
     concept: str = ""  # what the instruction refers through (symbol, math, category, ...)
     language: str = ""  # the instruction's language (en, fr, de, es)
+    # referents (rt2.envs.referents), None where the env reports none (kitchen, old logs):
+    mover_referent: str | None = None  # the object the policy moved ("" for none)
+    target_referent: str | None = None  # the candidate target it took that object to
+    mover_correct: bool | None = None
+    target_correct: bool | None = None
+    mover_chance: float | None = None  # what a uniform pick among the candidates gets
+    target_chance: float | None = None
+    both_chance: float | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -228,6 +236,7 @@ def _run_lockstep(
                 seconds=time.perf_counter() - slot.start,
                 concept=str(info.get("concept") or ""),
                 language=str(info.get("language") or ""),
+                **_referent_fields(info.get("referent")),
             )
             if slot.job.record_video and video_sink is not None:
                 rec.video = video_sink(rec, slot.frames, slot.captions)
@@ -236,6 +245,21 @@ def _run_lockstep(
                 on_episode(rec)
             start(i)
     return done
+
+
+def _referent_fields(ref: dict[str, Any] | None) -> dict[str, Any]:
+    """The record's referent fields from an env's ``info["referent"]`` (none: none)."""
+    if not ref:
+        return {}
+    return {
+        "mover_referent": str(ref["mover"]),
+        "target_referent": str(ref["target"]),
+        "mover_correct": bool(ref["mover_correct"]),
+        "target_correct": bool(ref["target_correct"]),
+        "mover_chance": float(ref["mover_chance"]),
+        "target_chance": float(ref["target_chance"]),
+        "both_chance": float(ref["both_chance"]),
+    }
 
 
 def _plans(policy: Policy, n: int) -> list[str]:
