@@ -68,7 +68,7 @@ def run(args: argparse.Namespace) -> int:
     if not trainer.accelerator.is_main_process:
         return 0
     console.print(
-        f"trained {result.step} steps in {result.seconds:.0f}s; last checkpoint: {result.checkpoint}; "
+        f"{result.summary()}; last checkpoint: {result.checkpoint}; "
         + ", ".join(f"{k} {v:.4f}" for k, v in result.eval_metrics.items())
     )
     return 0

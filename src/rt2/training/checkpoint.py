@@ -9,16 +9,22 @@ Layout of ``OUT/checkpoints/step-000500/``::
     dataset.json         fingerprint of the robot dataset
     trainer_state.pt     optimizer state and step, for --resume
 
-A checkpoint is written into a temporary directory and renamed into place, then ``latest`` is
-replaced atomically: an interrupt leaves the previous checkpoint intact and never a partial one.
+A checkpoint is written into a temporary directory (``.step-000500.<random>``) and renamed into
+place, then ``latest`` is replaced atomically: an interrupt leaves the previous checkpoint intact
+and never a partial one. A process killed mid-save (``kill -9``) cannot remove its temporary
+directory; resuming and pruning do (:func:`remove_stale_temporaries`). Every file and directory of
+a checkpoint gets the modes a plain ``mkdir`` / ``open`` gives under the umask (0755 / 0644).
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import os
+import re
+import secrets
 import shutil
-import tempfile
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +36,66 @@ from rt2.weights import resolve
 
 WEIGHTS = "model.safetensors"
 LATEST = "latest"
+
+log = logging.getLogger("rt2.checkpoint")
+
+#: names of the temporaries a save writes in ``checkpoints/``: step folders and the pointer
+_STEP = re.compile(r"^step-\d{6,}$")
+_TEMPORARY = re.compile(r"^\.step-\d{6,}\.[A-Za-z0-9_]+$|^\.latest\.tmp$")
+
+
+def _make_temporary_dir(parent: Path, prefix: str) -> Path:
+    """A new directory ``parent/prefix<random>`` with the mode ``mkdir`` gives (mkdtemp's is 0700)."""
+    for _ in range(100):
+        path = parent / f"{prefix}{secrets.token_hex(4)}"
+        try:
+            path.mkdir()
+        except FileExistsError:
+            continue
+        return path
+    raise FileExistsError(f"no free temporary name {prefix}* in {parent}")
+
+
+def _finish_files(tmp: Path) -> None:
+    """Give every file the directory's mode minus execute bits (safetensors writes 0600) and
+    flush its contents before the rename makes it visible."""
+    mode = tmp.stat().st_mode & 0o666
+    for p in tmp.iterdir():
+        os.chmod(p, mode)
+        with open(p, "rb") as f:
+            os.fsync(f.fileno())
+
+
+def remove_stale_temporaries(checkpoints: str | Path) -> list[tuple[str, int]]:
+    """Remove what interrupted saves left in a run's ``checkpoints/`` folder: temporary step
+    folders (``.step-000080.<random>``) and the ``latest`` pointer's temporary. Nothing else is
+    touched. Returns (name, bytes) of each removed entry."""
+    root = Path(checkpoints)
+    removed = []
+    if not root.is_dir():
+        return removed
+    for p in sorted(root.iterdir()):
+        if not _TEMPORARY.match(p.name) or p.is_symlink():
+            continue
+        if p.is_dir():
+            size = sum(f.stat().st_size for f in p.rglob("*") if f.is_file())
+            shutil.rmtree(p)
+        elif p.is_file():
+            size = p.stat().st_size
+            p.unlink()
+        else:
+            continue
+        removed.append((p.name, size))
+    return removed
+
+
+def describe_removed(root: str | Path, removed: list[tuple[str, int]]) -> str:
+    """One line saying what :func:`remove_stale_temporaries` removed."""
+    n = len(removed)
+    size = sum(b for _, b in removed) / 1e6
+    names = ", ".join(name for name, _ in removed)
+    what = "temporary" if n == 1 else "temporaries"
+    return f"removed {n} stale checkpoint {what} of an interrupted save in {root}: {names} ({size:.1f} MB)"
 
 
 def _write_json(path: Path, data: Any) -> None:
@@ -63,21 +129,22 @@ def save_checkpoint(
     files: dict[str, Any],
     trainer_state: dict[str, Any] | None = None,
     keep_last: int = 2,
+    report: Callable[[str], None] | None = None,
 ) -> Path:
-    """Write ``out_dir/checkpoints/step-{step:06d}`` atomically and point ``latest`` at it."""
+    """Write ``out_dir/checkpoints/step-{step:06d}`` atomically and point ``latest`` at it; then
+    prune to the ``keep_last`` newest and remove stale temporaries, said through ``report``
+    (default: a warning on the ``rt2.checkpoint`` logger)."""
     root = Path(out_dir) / "checkpoints"
     root.mkdir(parents=True, exist_ok=True)
     final = root / f"step-{step:06d}"
-    tmp = Path(tempfile.mkdtemp(prefix=f".step-{step:06d}.", dir=root))
+    tmp = _make_temporary_dir(root, f".step-{step:06d}.")
     try:
         save_file(weights_to_save(model), str(tmp / WEIGHTS))
         for name, data in files.items():
             _write_json(tmp / name, data)
         if trainer_state is not None:
             torch.save(trainer_state, tmp / "trainer_state.pt")
-        for p in tmp.iterdir():  # flush file contents before the rename makes them visible
-            with open(p, "rb") as f:
-                os.fsync(f.fileno())
+        _finish_files(tmp)
         if final.exists():
             shutil.rmtree(final)
         os.replace(tmp, final)
@@ -88,6 +155,8 @@ def save_checkpoint(
     pointer.write_text(final.name + "\n")
     os.replace(pointer, root / LATEST)
     _prune(root, keep_last, keep=final)
+    if removed := remove_stale_temporaries(root):
+        (report or log.warning)(describe_removed(root, removed))
     return final
 
 
@@ -111,7 +180,7 @@ def export_checkpoint(
     if out.exists():
         raise FileExistsError(f"{out} exists; export into a new directory")
     out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
+    tmp = _make_temporary_dir(out.parent, f".{out.name}.")
     try:
         state = load_file(str(src / WEIGHTS))
         cast = {k: v.to(dtype) if v.is_floating_point() else v for k, v in state.items()}
@@ -120,9 +189,7 @@ def export_checkpoint(
             if (src / name).is_file():
                 shutil.copy2(src / name, tmp / name)
         _write_json(tmp / "export.json", {"source": str(src), "step": _step_of(src)})
-        for p in tmp.iterdir():
-            with open(p, "rb") as f:
-                os.fsync(f.fileno())
+        _finish_files(tmp)
         os.replace(tmp, out)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
@@ -140,7 +207,8 @@ def _step_of(ckpt: Path) -> int | None:
 
 
 def _prune(root: Path, keep_last: int, keep: Path) -> None:
-    steps = sorted(p for p in root.glob("step-*") if p.is_dir())
+    """Remove all but the ``keep_last`` newest ``step-NNNNNN`` folders (nothing else)."""
+    steps = sorted(p for p in root.glob("step-*") if p.is_dir() and _STEP.match(p.name))
     for p in steps[:-keep_last]:
         if p != keep:
             shutil.rmtree(p, ignore_errors=True)

@@ -32,7 +32,14 @@ from rt2.actions import compute_stats
 from rt2.data.mixture import Mixture, Source
 from rt2.data.robot import dataset_fingerprint, load_robot_sources
 from rt2.precision import inference_precision, training_precision
-from rt2.training.checkpoint import latest_checkpoint, load_weights, read_json, save_checkpoint
+from rt2.training.checkpoint import (
+    describe_removed,
+    latest_checkpoint,
+    load_weights,
+    read_json,
+    remove_stale_temporaries,
+    save_checkpoint,
+)
 from rt2.training.config import TrainConfig
 from rt2.training.factory import build_model
 from rt2.training.schedule import learning_rate
@@ -42,10 +49,38 @@ from rt2.training.schedule import learning_rate
 class TrainResult:
     out_dir: Path
     checkpoint: Path | None
-    step: int
+    step: int  # the run's step at the end (a resumed run counts the steps before it too)
     metrics: dict[str, float] = field(default_factory=dict)  # last logged training metrics
     eval_metrics: dict[str, float] = field(default_factory=dict)
-    seconds: float = 0.0
+    seconds: float = 0.0  # this run's time
+    start_step: int = 0  # the step this run started at (> 0 when resumed)
+    batch_size: int = 0  # samples per optimizer step (all processes)
+
+    @property
+    def steps_this_run(self) -> int:
+        return self.step - self.start_step
+
+    @property
+    def samples_this_run(self) -> int:
+        return self.steps_this_run * self.batch_size
+
+    @property
+    def samples(self) -> int:
+        """Samples trained on in all, over every run that led here."""
+        return self.step * self.batch_size
+
+    def summary(self) -> str:
+        """What this run trained, and in all when it was resumed."""
+        text = (
+            f"trained {self.steps_this_run} steps ({self.samples_this_run:,} samples) "
+            f"in {self.seconds:.0f}s"
+        )
+        if self.start_step:
+            text += (
+                f", resumed at step {self.start_step}: {self.step} steps "
+                f"({self.samples:,} samples) in all"
+            )
+        return text
 
 
 @dataclass
@@ -197,6 +232,14 @@ class Trainer:
             )
         self.micro = config.optim.batch_size // (config.optim.grad_accum * world)
         self.metrics_path = self.out_dir / "metrics.jsonl"
+        if resume and self.accelerator.is_main_process:
+            self._remove_stale_temporaries()
+
+    def _remove_stale_temporaries(self) -> None:
+        """What a save killed mid-write left in this run's checkpoints/ (only temporaries)."""
+        root = self.out_dir / "checkpoints"
+        if removed := remove_stale_temporaries(root):
+            self.console.print(f"resume: {describe_removed(root, removed)}")
 
     def _resume_optimizer(self, ckpt: Path, optimizer: torch.optim.Optimizer) -> int:
         """Load the optimizer state of ``ckpt`` and return its step. An exported checkpoint
@@ -239,6 +282,7 @@ class Trainer:
             self._checkpoint_files(),
             state,
             keep_last=self.config.keep_last,
+            report=self.console.print,
         )
 
     @torch.no_grad()
@@ -406,7 +450,16 @@ class Trainer:
                         )
                     self.accelerator.wait_for_everyone()
                 bar.update(task, completed=done)
-        return TrainResult(self.out_dir, ckpt, end, last, eval_metrics, time.perf_counter() - t0)
+        return TrainResult(
+            self.out_dir,
+            ckpt,
+            end,
+            last,
+            eval_metrics,
+            time.perf_counter() - t0,
+            start_step=self.start_step,
+            batch_size=cfg.optim.batch_size,
+        )
 
 
 def _robot_share(config: TrainConfig) -> float:
