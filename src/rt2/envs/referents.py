@@ -12,7 +12,8 @@ simulator's state, an episode records
   episodes, this rule in none of 200. Nothing travelled ``MIN_TRAVEL``: no mover (``""``).
 - the **target referent**: among the task's candidate targets (objects, marks, table regions,
   spots beside objects, directions: every candidate of the role the instruction names), the one
-  the moved object ends closest to; for a ``far`` goal ("separate A and B"), the one it was
+  the moved object ends closest to (where it ends within the goal radius of several, as in a
+  crowded "move A near B", the one of those it approached most); for a ``far`` goal ("separate A and B"), the one it was
   closest to at the start among those it ended farther from (what it was moved away from). "Separate A and B"
   names a pair and succeeds whichever of the two moves, so either counts as the mover and the
   other as the target.
@@ -161,7 +162,8 @@ class ReferentTracker:
         return max(moving, key=best)
 
     def target_of(self, mover: str, positions: dict[str, np.ndarray]) -> str:
-        """The candidate target ``mover`` is at: the closest (``near`` goals), or for ``far``
+        """The candidate target ``mover`` is at: the closest (``near`` goals; where it is within
+        the goal radius of several, the one of those it approached most), or for ``far``
         goals the one it was closest to at the start among those it ended farther from (what
         it was separated from); ``""`` for none."""
         options = [t for m, t in self.pairs if m == mover]
@@ -173,6 +175,10 @@ class ReferentTracker:
             near = min(away, key=lambda t: self._gap(mover, t, self.start, start), default=None)
             return near.name if near is not None else ""
         at = np.asarray(positions[mover], dtype=np.float64)
+        start = self.start[mover]
+        reached = [t for t in options if t.goal_for(start).reached(at, positions)]
+        if len(reached) > 1:  # at several: the one it headed for is the one it approached most
+            return max(reached, key=lambda t: self.progress(mover, t, positions)).name
         return min(options, key=lambda t: self._gap(mover, t, positions, at)).name
 
     def result(self, positions: dict[str, np.ndarray]) -> dict[str, Any]:

@@ -16,6 +16,9 @@ Format (every field but ``tasks[].objects``, ``instructions`` and ``success`` is
         instructions: ["push the {mover} onto the picture of the {target}"]
         success: {type: near, target: cat, radius: 0.05}   # or far; target: a name or [x, y];
                                                             # optional offset: [dx, dy]
+        # optional in success: candidates: [cat, dog, [0.2, 0.1]]: the targets the instruction
+        # chooses among, for referent accuracy and the blind expert (default: for a mark target
+        # every mark, for an object target every object, for a point target the point alone)
         background: wood_light
         environment: lab_standard
         weight: 1
@@ -35,6 +38,7 @@ import numpy as np
 import yaml
 
 from rt2.envs.catalogue import get_object
+from rt2.envs.referents import Target
 from rt2.envs.scene import Goal, Look, Placed, Scene, Task
 from rt2.envs.scenery import BACKGROUNDS, ENVIRONMENTS, get_environment
 from rt2.envs.spec import SpecError
@@ -56,6 +60,7 @@ class UserTask:
     instructions: tuple[str, ...]
     goal: Goal
     target_name: str
+    targets: tuple[Target, ...]
     background: str
     environment: str
     weight: float
@@ -186,8 +191,10 @@ def _parse_task(t: Any, w: str, i: int) -> UserTask:
     if not isinstance(s, dict):
         raise SpecError(f"{sw}: expected a mapping with type, target, radius, got {s!r}")
     for key in s:
-        if key not in ("type", "target", "radius", "offset"):
-            raise SpecError(f"{sw}.{key}: unknown field; known: offset, radius, target, type")
+        if key not in ("type", "target", "radius", "offset", "candidates"):
+            raise SpecError(
+                f"{sw}.{key}: unknown field; known: candidates, offset, radius, target, type"
+            )
     kind = s.get("type", "near")
     if kind not in ("near", "far"):
         raise SpecError(f"{sw}.type: expected 'near' or 'far', got {kind!r}")
@@ -210,7 +217,8 @@ def _parse_task(t: Any, w: str, i: int) -> UserTask:
                 f"{sw}.target: point {list(pt)} is off the {env.width} x {env.height} m table"
             )
         goal = Goal(kind, radius, point=(pt[0] + offset[0], pt[1] + offset[1]))
-        target_name = f"({pt[0]:.2f}, {pt[1]:.2f})"
+        target_name = _point_name(pt)
+    targets = _candidates(sw, s, goal, target_name, mover, objs, marks, env)
     return UserTask(
         id=_str(f"{w}.id", t.get("id", f"task{i}")),
         family=_str(f"{w}.family", t.get("family", "custom")),
@@ -222,10 +230,64 @@ def _parse_task(t: Any, w: str, i: int) -> UserTask:
         instructions=tuple(ins),
         goal=goal,
         target_name=target_name,
+        targets=targets,
         background=bg,
         environment=env_name,
         weight=_num(f"{w}.weight", t.get("weight", 1.0), positive=True),
     )
+
+
+def _point_name(pt: tuple[float, float]) -> str:
+    return f"({pt[0]:.2f}, {pt[1]:.2f})"
+
+
+def _candidates(
+    sw: str,
+    s: dict[str, Any],
+    goal: Goal,
+    target_name: str,
+    mover: str,
+    objs: tuple[str, ...],
+    marks: tuple[str, ...],
+    env: Any,
+) -> tuple[Target, ...]:
+    """The task's candidate targets (``success.candidates``, or the default of its target's
+    kind), each with the goal's kind, radius and offset; the target itself always among them."""
+    if "candidates" in s:
+        given = s["candidates"]
+        if not isinstance(given, list) or not given:
+            raise SpecError(
+                f"{sw}.candidates: expected a non-empty list of names and [x, y] points, "
+                f"got {given!r}"
+            )
+        items: list[str | tuple[float, float]] = []
+        for k, c in enumerate(given):
+            cw = f"{sw}.candidates[{k}]"
+            if isinstance(c, str):
+                if c not in objs + marks:
+                    raise SpecError(f"{cw}: {c!r} is not one of the task's objects or marks")
+                items.append(c)
+            else:
+                pt = _pair(cw, c)
+                if abs(pt[0]) > env.width / 2 or abs(pt[1]) > env.height / 2:
+                    raise SpecError(f"{cw}: point {list(pt)} is off the table")
+                items.append(pt)
+    elif goal.ref in marks:
+        items = list(marks)
+    elif goal.ref is not None:
+        items = list(objs)
+    else:
+        items = []
+    out: dict[str, Target] = {}
+    for it in items:
+        if isinstance(it, str):
+            out[it] = Target(it, Goal(goal.kind, goal.radius, ref=it, offset=goal.offset))
+        else:
+            p = (it[0] + goal.offset[0], it[1] + goal.offset[1])
+            out[_point_name(it)] = Target(_point_name(it), Goal(goal.kind, goal.radius, point=p))
+    if target_name not in out:
+        out[target_name] = Target(target_name, goal)
+    return tuple(out.values())
 
 
 def parse_task_file(data: Any, name: str = "tasks") -> TaskFile:
@@ -292,7 +354,17 @@ class TaskFileSampler:
         text = ut.instructions[int(rng.integers(len(ut.instructions)))].format(
             mover=ut.mover, target=ut.target_name
         )
-        return Task(ut.family, text, ut.mover, ut.goal, f"{ut.family}:{ut.id}", "", "en")
+        return Task(
+            ut.family,
+            text,
+            ut.mover,
+            ut.goal,
+            f"{ut.family}:{ut.id}",
+            "",
+            "en",
+            ut.targets,
+            ut.target_name,
+        )
 
     def _episode(self, ut: UserTask, rng: np.random.Generator) -> Scene:
         env = get_environment(ut.environment)
