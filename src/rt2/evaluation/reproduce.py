@@ -360,7 +360,8 @@ def summary_table(rows: Sequence[rt.Row], t: dict[str, Any]) -> Any:
     from rich.table import Table
 
     table = Table(title="success %, [95% Wilson interval]")
-    for col in ("model", "seen", "unseen avg", "emergent avg", "knowledge (mc acc)"):
+    cols = ("model", "seen", "unseen avg", "emergent avg", "emergent right object+target")
+    for col in (*cols, "knowledge (mc acc)"):
         table.add_column(col, justify="left" if col == "model" else "right")
     for r in rows:
         if not r.shipped:
@@ -368,11 +369,13 @@ def summary_table(rows: Sequence[rt.Row], t: dict[str, Any]) -> Any:
             continue
         k = (t["knowledge"].get(r.spec) or {}).get("knowledge")
         gen = t["generalization"][r.spec]
+        both = (t["understanding"][r.spec].get("emergent") or {}).get("both")
         table.add_row(
             r.spec,
             rt.cell(gen["seen"]),
             rt.cell(gen["unseen_avg"]),
             rt.cell(t["emergent"][r.spec]["average"]),
+            f"{rt.cell(both)} (chance {100 * both['chance']:.0f})" if both else "-",
             rt.cell(k) if k else "-",
         )
     return table

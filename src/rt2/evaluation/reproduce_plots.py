@@ -13,8 +13,8 @@ from rt2.evaluation.plots import plot_grouped
 
 
 def plot_report(out: Path, rows: Sequence[rt.Row], t: dict[str, Any]) -> list[str]:
-    """generalization.png, emergent.png, ablation.png, families.png under ``out``; returns
-    their names. The paper's RT-1 and RT-2-PaLI-X rows (and every counterpart of a model shown)
+    """generalization.png, emergent.png, ablation.png, families.png and understanding.png
+    under ``out``; returns their names. The paper's RT-1 and RT-2-PaLI-X rows (and every counterpart of a model shown)
     are hatched reference bars where the paper has the number."""
     shipped = [r for r in rows if r.shipped]
     gen = t["generalization"]
@@ -69,4 +69,25 @@ def plot_report(out: Path, rows: Sequence[rt.Row], t: dict[str, Any]) -> list[st
     series = {r.label: [t["families"][r.spec].get(f) for f in fams] for r in shipped}
     plot_grouped(out / "families.png", fams, series, "Per task family, all suites (95% Wilson CI)")
     written.append("families.png")
+    u = t.get("understanding", {})
+    keys = [k for k, _, _ in rt.UNDERSTANDING]
+    series = {
+        r.label: [((u.get(r.spec) or {}).get(k) or {}).get("both") for k in keys] for r in shipped
+    }
+    if any(v for vals in series.values() for v in vals):
+        chance = [
+            next(
+                (100 * c["both"]["chance"] for r in shipped if (c := (u.get(r.spec) or {}).get(k))),
+                None,
+            )
+            for k in keys
+        ]
+        plot_grouped(
+            out / "understanding.png",
+            [h for _, h, _ in rt.UNDERSTANDING],
+            series,
+            "What it understood: right object to the right target (95% Wilson CI)",
+            {"chance": chance},
+        )
+        written.append("understanding.png")
     return written

@@ -13,10 +13,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from rt2.evaluation import paper
-from rt2.evaluation.report import Rate
+from rt2.evaluation.report import REFERENTS, Rate, referent_rates
 from rt2.evaluation.runner import EpisodeRecord
 
 UNSEEN = ("unseen_objects", "unseen_backgrounds", "unseen_environments")
+BLIND = "blind-expert"
 NOT_SHIPPED = "not shipped yet"
 Pick = Callable[[EpisodeRecord], bool]
 
@@ -67,6 +68,20 @@ EMERGENT: tuple[tuple[str, str, Pick], ...] = (
     ("average", "average", _suite("emergent")),
 )
 RECIPES = ("from scratch", "fine-tuned", "co-fine-tuned")
+ALL_SUITES = ("seen", *UNSEEN, "emergent")
+#: the columns of "what it understood": every suite, then the emergent concept groups
+UNDERSTANDING: tuple[tuple[str, str, Pick], ...] = (
+    *((s, s.replace("_", " "), _suite(s)) for s in ALL_SUITES),
+    ("symbol", "symbol", lambda r: r.suite == "emergent" and r.concept == "symbol"),
+    ("math", "math", lambda r: r.suite == "emergent" and r.concept == "math"),
+    ("category", "category", lambda r: r.suite == "emergent" and r.concept == "category"),
+    (
+        "language",
+        "language",
+        lambda r: r.suite == "emergent" and r.language not in ("", "en"),
+    ),
+    ("recognition", "recognition", lambda r: r.suite == "emergent" and r.concept == "recognition"),
+)
 
 
 def rate(records: Sequence[EpisodeRecord]) -> dict[str, Any]:
@@ -108,6 +123,7 @@ def tables(
         },
         "ablation": {},
         "knowledge": {r.spec: _knowledge(knowledge.get(r.spec)) for r in shipped},
+        "understanding": {r.spec: _understanding(records[r.spec]) for r in shipped},
     }
     for recipe in RECIPES:
         row = next((r for r in rows if r.ablation == recipe), None)
@@ -124,6 +140,16 @@ def tables(
     return out
 
 
+def _understanding(records: Sequence[EpisodeRecord]) -> dict[str, Any]:
+    """Per column of :data:`UNDERSTANDING`: mover / target / both referent accuracy (each a
+    rate with its chance), or None where the episodes have no referents."""
+    out: dict[str, Any] = {}
+    for key, _, pick in UNDERSTANDING:
+        refs = referent_rates([r for r in records if pick(r)])
+        out[key] = None if refs is None else {k: v.to_dict() for k, v in refs.items()}
+    return out
+
+
 def _knowledge(result: dict[str, Any] | None) -> dict[str, Any] | None:
     """Per question set: multiple-choice accuracy as a rate (successes = right answers)."""
     if result is None:
@@ -131,11 +157,7 @@ def _knowledge(result: dict[str, Any] | None) -> dict[str, Any] | None:
     out = {}
     for name, summary in result["sets"].items():
         overall = summary["overall"]
-        out[name] = {
-            **Rate(overall["n"], overall["mc_correct"], 0.0).to_dict(),
-            "chance": overall["chance"],
-        }
-        out[name].pop("mean_steps")
+        out[name] = Rate(overall["n"], overall["mc_correct"], chance=overall["chance"]).to_dict()
     return out
 
 
@@ -166,7 +188,7 @@ def _grid(
 ) -> list[str]:
     header = ["model", *(h for _, h, _ in columns), f"paper ({headline})"]
     lines = []
-    for r in rows:
+    for r in rows:  # the concept-blind expert is one of the rows (reproduce adds it)
         if not r.shipped:
             lines.append([f"{r.label} (`{r.spec}`)", NOT_SHIPPED, *[""] * len(columns)])
             continue
@@ -179,6 +201,50 @@ def _grid(
     for name, values in paper_rows.items():
         lines.append([f"*paper: {name}*", *(_num(values.get(k)) for k, _, _ in columns), ""])
     return _table(header, lines)
+
+
+def _chance_row(rows: Sequence[Row], u: dict[str, Any], measure: str) -> list[str]:
+    """The chance of ``measure`` per column (the same episodes for every model: the first
+    model with that column's episodes gives it)."""
+    cells = []
+    for key, _, _ in UNDERSTANDING:
+        found = next((u[r.spec][key] for r in rows if r.shipped and u[r.spec].get(key)), None)
+        cells.append(f"{100 * found[measure]['chance']:.0f}" if found else "-")
+    return ["*chance*", measure, *cells]
+
+
+def understanding_markdown(rows: Sequence[Row], t: dict[str, Any], counts: str) -> list[str]:
+    """The "what it understood" table: referent accuracy per model, suite and concept group,
+    under the chance rows (the concept-blind expert is one of the model rows)."""
+    u = t["understanding"]
+    shipped = [r for r in rows if r.shipped]
+    header = ["model", "referent", *(h for _, h, _ in UNDERSTANDING)]
+    lines = [_chance_row(shipped, u, m) for m in REFERENTS]
+    for r in shipped:
+        for m in REFERENTS:
+            lines.append(
+                [
+                    f"{r.label} (`{r.spec}`)" if m == REFERENTS[0] else "",
+                    m,
+                    *(cell((u[r.spec][k] or {}).get(m)) for k, _, _ in UNDERSTANDING),
+                ]
+            )
+    return [
+        "## What it understood: referent accuracy",
+        "",
+        f"% of episodes, [95% Wilson interval], {counts}. *mover*: the object the policy "
+        "moved (displaced most toward a candidate target) is the one the instruction names; "
+        "*target*: it ended at the named target (the closest of the candidate objects, marks, "
+        "regions or spots of the instruction's role); *both*: the two at once. *chance*: what a "
+        "uniform pick among the episode's candidates gets, averaged. The concept-blind expert "
+        "(the scripted expert pushing a uniformly drawn object to a uniformly drawn target) sits "
+        "at chance by construction: a policy understood a column's concept only where its "
+        "interval lies above the chance row; its success above the blind expert's is skill "
+        "*and* understanding. symbol / math / category / language / recognition are the "
+        "emergent suite's concept groups.",
+        "",
+        *_table(header, lines),
+    ]
 
 
 def markdown(rows: Sequence[Row], t: dict[str, Any], episodes: int) -> list[str]:
@@ -211,6 +277,7 @@ def markdown(rows: Sequence[Row], t: dict[str, Any], episodes: int) -> list[str]
             "average",
             lambda r: paper.EMERGENT_NAME.get(r.paper or ""),
         ),
+        *understanding_markdown(rows, t, counts),
         "## Ablation (paper Table 6 layout): training recipe, unseen average",
         "",
     ]
@@ -222,6 +289,19 @@ def markdown(rows: Sequence[Row], t: dict[str, Any], episodes: int) -> list[str]
         )
         lines.append(
             [recipe, label, *ours, _num(e["paper"].get("5B")), _num(e["paper"].get("55B"))]
+        )
+    blind = next((r for r in rows if r.spec == BLIND and r.shipped), None)
+    if blind is not None:
+        gen = t["generalization"][blind.spec]
+        lines.append(
+            [
+                "*no understanding*",
+                f"{blind.label} (`{blind.spec}`)",
+                cell(gen["seen"]),
+                cell(gen["unseen_avg"]),
+                "",
+                "",
+            ]
         )
     out += _table(
         ["recipe", "ours", "seen", "unseen avg", "paper 5B unseen avg", "paper 55B unseen avg"],
