@@ -90,15 +90,34 @@ def fake_sim(monkeypatch: pytest.MonkeyPatch) -> None:
 
 def test_cli_eval_smoke(tmp_path: Path, fake_sim: None) -> None:
     out = tmp_path / "rep"
-    argv = ["eval", "--policy", "expert", "--suite", "seen,unseen_objects", "--episodes", "4",
-            "--no-blind-baseline"]  # fmt: skip  (the fake env lists no candidate targets)
+    argv = [
+        "eval",
+        "--policy",
+        "expert",
+        "--suite",
+        "seen,unseen_objects",
+        "--episodes",
+        "4",
+        "--no-blind-baseline",
+    ]  # fmt: skip  (the fake env lists no candidate targets)
     assert main([*argv, "--out", str(out), "--videos", "1", "--no-progress"]) == 0
     data = json.loads((out / "results.json").read_text())
     assert data["summary"]["suites"]["seen"]["success_rate"] == 1.0
     assert "--suite seen,unseen_objects" in data["meta"]["command"] and data["meta"]["seed"] == 0
     assert (
-        main(["eval", "--policy", "random", "--episodes", "4", "--out", str(out), "--no-progress",
-              "--no-blind-baseline"])  # fmt: skip
+        main(
+            [
+                "eval",
+                "--policy",
+                "random",
+                "--episodes",
+                "4",
+                "--out",
+                str(out),
+                "--no-progress",
+                "--no-blind-baseline",
+            ]
+        )  # fmt: skip
         == 0
     )
     assert (

@@ -110,11 +110,12 @@ def test_a_row_not_shipped_is_evaluated_through_its_shipped_stand_in(
     assert [(r.spec, r.status, r.paper) for r, _ in rows] == [
         ("rt2:rt2-mini-wip", "evaluated", "RT-2-PaLI-X-55B"),
         ("rt2:rt1-wip", "evaluated", "RT-1"),
+        ("blind-expert", "evaluated", None),  # every report has the concept-blind row
     ]
     assert "step 1,000" in rows[0][0].label
     future = rp.ModelInfo("rt2:future-vla", "a VLA", stand_in="rt2:future-vla-wip")
     monkeypatch.setattr(rp, "KNOWN", (*rp.KNOWN, future))
-    [(row, _)] = rp.model_rows(["rt2:future-vla"])
+    [(row, _), _] = rp.model_rows(["rt2:future-vla"])
     assert (row.spec, row.status) == ("rt2:future-vla", "not shipped yet")
 
 
@@ -144,11 +145,12 @@ def test_quick_reproduce_random_and_tiny_vla(
     assert main([*argv, "--out", str(out)]) == 0
     report = json.loads((out / "report.json").read_text())
     meta, t = report["meta"], report["tables"]
-    assert meta["episodes_per_suite"] == 2 and meta["episodes_run"] == 20 and meta["quick"]
+    assert meta["episodes_per_suite"] == 2 and meta["episodes_run"] == 30 and meta["quick"]
     assert meta["models"] == {
         "random": "evaluated",
         "rt2:tiny-vla": "evaluated",
         "rt2:future-vla": "not shipped yet",
+        "blind-expert": "evaluated",
     }
     # the same episodes for every model: same seeds, same tasks
     tasks = {
@@ -170,7 +172,8 @@ def test_quick_reproduce_random_and_tiny_vla(
     md = (out / "report.md").read_text()
     assert "a VLA still training (`rt2:future-vla`) | not shipped yet" in md
     assert "2 episodes per suite and model" in md and meta["git_commit"] in md
-    for name in ("generalization", "emergent", "ablation", "families"):
+    assert t["understanding"]["blind-expert"]["emergent"]["both"]["n"] == 2
+    for name in ("generalization", "emergent", "ablation", "families", "understanding"):
         assert (out / f"{name}.png").read_bytes()[:4] == b"\x89PNG"
 
     # resume: a crash mid-cell loses nothing but the torn line; only the missing episode reruns
