@@ -117,7 +117,7 @@ def test_cli_eval_smoke(tmp_path: Path, fake_sim: None) -> None:
                 "--no-progress",
                 "--no-blind-baseline",
             ]
-        )  # fmt: skip
+        )
         == 0
     )
     assert (
