@@ -30,7 +30,7 @@ from .test_http import post
 
 BAD_HOST = "127.0.0.2"
 HEAD = b"POST /act HTTP/1.1\r\nHost: x\r\n"  # no blank line: the head never ends
-DEADLINE = 1.5  # header and body timeout of the servers here (s)
+DEADLINE = 2.0  # header and body timeout of the servers here (s)
 CAP = 8  # connections per client address
 
 
@@ -90,7 +90,8 @@ def test_slow_and_idle_clients_are_cut_and_capped_while_others_are_served(
     assert act_ok(server)
     with PolicyClient(server.ws_url) as client:  # websockets too
         assert client.infer(observation()).shape == (3,)
-    assert time.monotonic() - t0 < DEADLINE, "the normal client was served after the deadline"
+    h = health(server)  # ... while the slow ones were still held
+    assert h["connections"] >= CAP + 1 and "header_timeout" not in h["rejected"], h
     # the deadline cuts the slow heads with 408 and closes the silent connections
     for s in slow:
         reply = read_to_eof(s)
