@@ -207,10 +207,12 @@ def test_healthz_counts_rejected_requests_by_reason(server: BackgroundServer) ->
 
 
 def test_connection_limits_are_validated() -> None:
-    with pytest.raises(ValueError, match="header_timeout_s"):
+    with pytest.raises(ValueError, match=r"ServeConfig\.header_timeout_s: .* got 0"):
         ServeConfig(header_timeout_s=0)
-    with pytest.raises(ValueError, match="max_per_client"):
+    with pytest.raises(ValueError, match=r"ServeConfig\.max_connections_per_client: .* got 11"):
         ServeConfig(max_connections=10, max_connections_per_client=11)
+    with pytest.raises(ValueError, match=r"ServeConfig\.max_connections: expected >= 1, got 0"):
+        ServeConfig(max_connections=0)
 
 
 def test_serve_help_states_the_limits() -> None:

@@ -91,7 +91,11 @@ class ServeConfig:
                 f"ServeConfig.action_horizon: expected >= 1, got {self.action_horizon}"
             )
         BatchConfig(self.max_batch, self.max_wait_ms)  # validates both
-        _ = self.connection_limits  # validates the deadlines and caps
+        try:
+            _ = self.connection_limits  # validates the deadlines and caps
+        except ValueError as err:  # name this class's fields
+            message = str(err).replace("max_per_client", "max_connections_per_client")
+            raise ValueError(message.replace("ConnectionLimits.", "ServeConfig.")) from None
 
     @property
     def connection_limits(self) -> ConnectionLimits:
