@@ -231,3 +231,56 @@ def default_cases(
                     for batch in sorted({1, batches[-1]})
                 ]
     return cases
+
+
+def preset_samples(config, n: int, seed: int = 0) -> list:
+    """``n`` training samples shaped as preset ``config`` trains on: robot frames (with plans
+    and action chunks when it writes them) and web items of its mix, in its robot share."""
+    from rt2.actions import ActionSpace
+    from rt2.batching import RobotSample
+    from rt2.data.web import WebCorpus, WebCorpusConfig
+
+    rng = np.random.default_rng(seed)
+    data, model = config.data, config.model
+    space = ActionSpace.preset(model.action_space, **model.action_space_options)
+    plan = data.plan_format()
+    mix = {"weights": dict(data.web_weights)} if data.web_weights else {}
+    web = WebCorpus(
+        WebCorpusConfig(size=n, seed=seed, point_code=data.plan_code, **mix)  # type: ignore[arg-type]
+    )
+    share = data.weights.get("robot", 0.0) / sum(data.weights.values())
+    samples = []
+    for i in range(n):
+        if rng.random() < share:
+            action = rng.uniform(space.low, space.high, (model.chunk, len(space.dims)))  # (K, D)
+            samples.append(
+                RobotSample(
+                    rng.integers(0, 256, (128, 128, 3), dtype=np.uint8),
+                    INSTRUCTION,
+                    action if model.chunk > 1 else action[0],
+                    plan=None if plan is None else plan.text(rng.uniform(-1, 1, plan.dim)),
+                )
+            )
+        else:
+            samples.append(web[i])
+    return samples
+
+
+def bench_preset_training(name: str, steps: int = 4, seed: int = 0) -> dict[str, float]:
+    """A preset's training samples/s on its own batch size and sample mix (random pixels,
+    plans and actions; its web items), and its mean tokens per sample."""
+    from dataclasses import replace
+
+    from rt2.training.factory import build_model
+    from rt2.training.presets import get_preset
+
+    config = get_preset(name)
+    model_config = replace(config.model, init=None, bounds="fixed")  # speed only: no data
+    torch.manual_seed(seed)
+    vla = build_model(model_config, stats=None).train()
+    vla.precision = "bfloat16"
+    batch = vla.collate(preset_samples(config, config.optim.batch_size, seed))
+    params = [p for p in vla.parameters() if p.requires_grad]
+    sps = samples_per_s(lambda: vla.loss(batch).loss, params, len(batch), steps)
+    tokens = float(batch.attention_mask.sum()) / len(batch) + vla.backbone.num_image_tokens
+    return {"samples_per_s": sps, "tokens_per_sample": tokens, "batch": len(batch)}

@@ -284,3 +284,37 @@ def test_random_weights_are_seeded_rebuilt_from_a_checkpoint_and_not_pretrained(
     batch = scratch.collate([RobotSample(images[0], INSTRUCTION, np.zeros(2))])
     with torch.no_grad():
         assert torch.equal(scratch.loss(batch).loss, again.loss(batch).loss)
+
+
+def test_train_layers_learns_the_upper_layers_only_and_stops_the_backward_there(smollm2_cache):
+    """``train_layers=N``: only the LoRA of the last N decoder layers has gradients; nothing
+    below them is in the autograd graph (the projector, position code and lower layers stay)."""
+    with pytest.raises(ValueError, match="train_layers must be >= 0 and needs lora_rank"):
+        RT2MiniConfig(train_layers=2)
+    with pytest.raises(ValueError, match="train_layers=31: the LM has 30 layers"):
+        build_backbone("rt2-mini", lora_rank=2, train_layers=31)
+    bb = build_backbone(
+        "rt2-mini", lora_rank=2, train_layers=3, vision_stride=16, image_tokens=64,
+        pos_embed=True, prefix_lm=True,
+    )  # fmt: skip
+    layers = bb.base_lm.model.layers
+    trainable = [n for n, p in bb.named_parameters() if p.requires_grad]
+    assert trainable and all("lora_" in n for n in trainable)
+    assert {int(n.split("layers.")[1].split(".")[0]) for n in trainable} == {27, 28, 29}
+    frozen_lora = [p for n, p in layers[0].named_parameters() if "lora_" in n]
+    assert frozen_lora and all(p.dtype == torch.bfloat16 for p in frozen_lora)
+    assert layers[29].self_attn.config._attn_implementation == "eager"
+    assert layers[0].self_attn.config._attn_implementation != "eager"
+    # no gradient reaches below layer 27: record what autograd visits at the layers' outputs
+    reached = set()
+    for i, layer in enumerate(layers):
+        layer.register_full_backward_hook(lambda m, gi, go, i=i: reached.add(i))
+    vla = build_vla(bb, "language_table", num_bins=21, mapping="reserved").train()
+    rng = np.random.default_rng(0)
+    batch = vla.collate(
+        [RobotSample(rng.integers(0, 256, (128, 128, 3), dtype=np.uint8), INSTRUCTION,
+                     rng.uniform(-0.03, 0.03, 2))]
+    )  # fmt: skip
+    vla.loss(batch).loss.backward()
+    assert reached == {27, 28, 29}
+    assert all(p.grad is not None for n, p in bb.named_parameters() if p.requires_grad)

@@ -308,3 +308,16 @@ def test_dialogue_items_ask_several_distinct_questions_about_one_scene():
     assert corpus[3] == corpus[3]  # deterministic
     with pytest.raises(ValueError, match="dialogue_turns"):
         WebCorpusConfig(dialogue_turns=0)
+
+
+def test_pointing_answers_follow_the_point_code():
+    from rt2.data.plan import LETTERS
+
+    for code, cell in (("digits", r"\d+"), ("letters", f"[{LETTERS}]")):
+        corpus = WebCorpus(
+            WebCorpusConfig(size=20, weights={"pointing": 1.0}, point_code=code, cache_size=0)
+        )
+        answers = [corpus[i].answer for i in range(20)]
+        assert all(re.fullmatch(rf"{cell} {cell}", a) for a in answers), answers
+    with pytest.raises(ValueError, match="point_code"):
+        WebCorpusConfig(point_code="roman")

@@ -32,6 +32,32 @@ def test_plan_text_round_trips_to_cell_centres() -> None:
         DataConfig(plan_bins=1)
 
 
+def test_letter_plans_round_trip_with_one_token_per_coordinate() -> None:
+    from transformers import AutoTokenizer
+
+    from rt2.backbones.pretrained import smollm2_dir
+
+    smollm2_tokenizer = AutoTokenizer.from_pretrained(smollm2_dir())
+    fmt = PlanFormat(bins=32, code="letters")
+    rng = np.random.default_rng(1)
+    for state in rng.uniform(-1, 1, (50, 6)):
+        text = fmt.text(state)
+        back = fmt.parse("Plan: " + text + ". Action:")
+        assert back is not None and np.all(np.abs(back - state) <= 1 / 32 + 1e-9)
+    assert fmt.text(np.array([-1.0, 1.0, -5, 5, 0, 0])) == "arm A f, block A f, goal Q Q"
+    assert fmt.parse("arm A f, block A f, goal 16 16") is None  # digits are not this code
+    assert DataConfig(plan_bins=32, plan_code="letters").plan_format() == fmt
+    with pytest.raises(ValueError, match="at most 32 cells"):
+        PlanFormat(bins=33, code="letters")
+    with pytest.raises(ValueError, match="plan_code"):
+        DataConfig(plan_bins=32, plan_code="roman")
+    # SmolLM2 writes every coordinate with one token: 11 tokens instead of 21 (+ 5 for the
+    # "Plan:" and ". Action:" markers)
+    text = PlanFormat(bins=32).text(np.array([0.0, 0.0, -1.0, 1.0, 0.5, -0.5]))
+    assert len(smollm2_tokenizer.encode(" " + fmt.text(np.zeros(6)))) == 11
+    assert len(smollm2_tokenizer.encode(" " + text)) == 21
+
+
 def test_collector_records_the_experts_plan_state(tiny_dataset) -> None:
     ds = EpisodeDataset(tiny_dataset)
     names = ds.features["observation.environment_state"]["names"]

@@ -21,6 +21,13 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--threads", type=int, default=0, help="torch threads (0: leave as is)")
     parser.add_argument("--json", default=None, help="also write the rows to this JSON file")
     parser.add_argument(
+        "--presets",
+        default=None,
+        help="comma-separated training presets to time on their own batch and sample mix "
+        "(plans, action chunks, web items), e.g. rt2-mini,rt2-mini-v2; ratios to the first "
+        "(without --models, only these are timed)",
+    )
+    parser.add_argument(
         "--compile",
         action="store_true",
         help="also time rt2-mini's bf16 rows through torch.compile (each compiles ~1-3 min first)",
@@ -40,6 +47,7 @@ def run(args: argparse.Namespace) -> int:
         BenchCase,
         bench_closed_loop,
         bench_inference,
+        bench_preset_training,
         bench_training,
         build_case,
         default_cases,
@@ -50,7 +58,10 @@ def run(args: argparse.Namespace) -> int:
     if args.threads:
         torch.set_num_threads(args.threads)
     batches = tuple(int(b) for b in args.batches.split(","))
-    models = tuple(args.models.split(",")) if args.models else default_models()
+    if args.models:
+        models = tuple(args.models.split(","))
+    else:  # --presets alone times only the presets
+        models = () if args.presets else default_models()
     console = Console() if sys.stdout.isatty() else Console(width=160)
     console.print(
         f"[bold]rt2 bench[/] torch {torch.__version__}, {torch.get_num_threads()} threads, "
@@ -76,7 +87,8 @@ def run(args: argparse.Namespace) -> int:
             f"{r.prefill_ms:.1f}", f"{r.decode_ms:.1f}", f"{r.total_ms:.1f}", f"{r.hz:.1f}",
             f"{r.actions_per_s:.0f}",
         )  # fmt: skip
-    console.print(table)
+    if rows:
+        console.print(table)
 
     def find(
         mapping: str,
@@ -169,7 +181,9 @@ def run(args: argparse.Namespace) -> int:
     train.add_column("samples/s", justify="right")
     train_rows = []
     train_cases = [
-        BenchCase("tiny", "reserved", p, 16, train=True) for p in ("float32", "bfloat16")
+        BenchCase("tiny", "reserved", p, 16, train=True)
+        for p in ("float32", "bfloat16")
+        if "tiny" in models
     ]
     if "rt2-mini" in models:  # the presets' configuration: LoRA, frozen stride-16 trunk
         train_cases += [
@@ -189,7 +203,20 @@ def run(args: argparse.Namespace) -> int:
         )  # fmt: skip
         train.add_row(case.model, case.space, case.decoding, case.precision, str(case.batch),
                       f"{sps:.1f}")  # fmt: skip
-    console.print(train)
+    if train_rows:
+        console.print(train)
+    preset_rows = []
+    if args.presets:
+        preset_table = Table(title="training presets: their batch and sample mix (bf16 autocast)")
+        for col in ("preset", "batch", "tokens/sample", "samples/s", "ratio"):
+            preset_table.add_column(col, justify="right")
+        for name in args.presets.split(","):
+            row = {"preset": name, **bench_preset_training(name)}
+            preset_rows.append(row)
+            ratio = row["samples_per_s"] / preset_rows[0]["samples_per_s"]
+            preset_table.add_row(name, str(row["batch"]), f"{row['tokens_per_sample']:.0f}",
+                                 f"{row['samples_per_s']:.2f}", f"{ratio:.2f}x")  # fmt: skip
+        console.print(preset_table)
     loop_rows = []
     if "rt2-mini" in models:  # closed-loop evaluation: envs in lockstep, batched policy calls
         loop = Table(title="closed-loop evaluation, tabletop (env steps/s)")
@@ -216,6 +243,7 @@ def run(args: argparse.Namespace) -> int:
                 for r in rows
             ],
             "training": train_rows,
+            "training_presets": preset_rows,
             "closed_loop": loop_rows,
         }
         with open(args.json, "w") as f:

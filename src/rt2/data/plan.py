@@ -10,14 +10,27 @@ object and its push target are, each as two integers on a ``bins`` x ``bins`` gr
 'arm 16 16, block 0 31, goal 24 8'
 >>> fmt.parse("arm 16 16, block 0 31, goal 24 8").round(3).tolist()
 [0.031, 0.031, -0.969, 0.969, 0.531, -0.469]
+
+With ``code="letters"`` each coordinate is one of 32 symbols (``A``..``Z``, ``a``..``f``), one
+token each for SmolLM2's tokenizer, as PaliGemma writes locations with one token per coordinate:
+a plan costs 16 tokens instead of 26, and each coordinate is one 32-way choice.
+
+>>> PlanFormat(bins=32, code="letters").text(np.array([0.0, 0.0, -1.0, 1.0, 0.5, -0.5]))
+'arm Q Q, block A f, goal Y I'
 """
 
 from __future__ import annotations
 
 import re
+import string
 from dataclasses import dataclass
+from typing import Literal
 
 import numpy as np
+
+#: The ``letters`` code's symbols: cell k is written ``LETTERS[k]``.
+LETTERS = string.ascii_uppercase + "abcdef"
+CODES = ("digits", "letters")
 
 
 @dataclass(frozen=True)
@@ -26,10 +39,18 @@ class PlanFormat:
 
     bins: int = 32
     labels: tuple[str, ...] = ("arm", "block", "goal")
+    code: Literal["digits", "letters"] = "digits"  # how a cell is written: "12" or "M"
 
     def __post_init__(self) -> None:
         if not 2 <= self.bins <= 1000:
             raise ValueError(f"PlanFormat.bins: expected 2..1000, got {self.bins}")
+        if self.code not in CODES:
+            raise ValueError(f"PlanFormat.code: expected one of {CODES}, got {self.code!r}")
+        if self.code == "letters" and self.bins > len(LETTERS):
+            raise ValueError(
+                f"PlanFormat.bins: the letters code writes at most {len(LETTERS)} cells per "
+                f"axis, got {self.bins}"
+            )
         if not self.labels or any(not re.fullmatch(r"[a-z]+", w) for w in self.labels):
             raise ValueError(f"PlanFormat.labels: expected lowercase words, got {self.labels}")
 
@@ -50,24 +71,34 @@ class PlanFormat:
         if xy.shape != (2,):
             raise ValueError(f"point: expected shape (2,), got {xy.shape}")
         x, y = self._grid(xy)
-        return f"{x} {y}"
+        return f"{self._cell(x)} {self._cell(y)}"
+
+    def _cell(self, k: int) -> str:
+        return LETTERS[k] if self.code == "letters" else str(k)
 
     def _grid(self, v: np.ndarray) -> np.ndarray:
         return np.clip(np.floor((v + 1.0) / 2.0 * self.bins), 0, self.bins - 1).astype(int)
 
+    def _value(self, cell: str) -> int:
+        return LETTERS.index(cell) if self.code == "letters" else int(cell)
+
     def text(self, state: np.ndarray) -> str:
         """``"arm 16 16, block 0 31, goal 24 8"``."""
         c = self.cells(state)
-        return ", ".join(f"{w} {c[2 * k]} {c[2 * k + 1]}" for k, w in enumerate(self.labels))
+        return ", ".join(
+            f"{w} {self._cell(c[2 * k])} {self._cell(c[2 * k + 1])}"
+            for k, w in enumerate(self.labels)
+        )
 
     def parse(self, text: str) -> np.ndarray | None:
         """Plan text -> (2K,) cell centres in [-1, 1]; None if any label or number is missing."""
         out = np.empty(self.dim)
+        cell = r"(\d+)" if self.code == "digits" else f"([{LETTERS}])"
         for k, w in enumerate(self.labels):
-            m = re.search(rf"\b{w} (\d+) (\d+)", text)
+            m = re.search(rf"\b{w} {cell} {cell}\b", text)
             if m is None:
                 return None
-            out[2 * k : 2 * k + 2] = [int(m.group(1)), int(m.group(2))]
+            out[2 * k : 2 * k + 2] = [self._value(m.group(1)), self._value(m.group(2))]
         if (out >= self.bins).any():
             return None
         return (out + 0.5) / self.bins * 2.0 - 1.0

@@ -37,9 +37,10 @@ import numpy as np
 
 from rt2.batching import TextSample
 from rt2.data import web_templates as wt
+from rt2.data.plan import CODES, PlanFormat
 from rt2.data.web_scenes import closeup_scene, random_scene, render, scattered_scene
 from rt2.data.web_templates import exact_match, normalize, qa
-from rt2.data.web_vqa import GENERATORS, dialogue
+from rt2.data.web_vqa import GENERATORS, dialogue, pointing
 from rt2.envs import instructions as ins
 from rt2.envs.catalogue import CatalogueEntry, catalogue, get_object
 from rt2.envs.render import Renderer
@@ -91,6 +92,7 @@ class WebCorpusConfig:
     cache_size: int = 256  # items kept in a small LRU cache (0: none)
     hold_out_knowledge: bool = False  # never generate a knowledge_eval_set() question
     dialogue_turns: int = 6  # questions per ``dialogue`` item
+    point_code: str = "digits"  # pointing answers' cells: "12 7" or "M H" (PlanFormat.code)
 
     def __post_init__(self) -> None:
         if not (isinstance(self.size, int) and self.size > 0):
@@ -125,6 +127,10 @@ class WebCorpusConfig:
                 "WebCorpusConfig.dialogue_turns: expected an int in 1..16, got "
                 f"{self.dialogue_turns!r}"
             )
+        if self.point_code not in CODES:
+            raise ValueError(
+                f"WebCorpusConfig.point_code: expected one of {CODES}, got {self.point_code!r}"
+            )
         if not (isinstance(self.cache_size, int) and self.cache_size >= 0):
             raise ValueError(
                 f"WebCorpusConfig.cache_size: expected an int >= 0, got {self.cache_size!r}"
@@ -148,6 +154,7 @@ class WebCorpus:
         w = np.array([self.config.weights[k] for k in names], dtype=np.float64)
         self._kinds, self._cdf = names, np.cumsum(w / w.sum())
         self._renderer = Renderer(self.config.image_size)
+        self._grid = PlanFormat(code=self.config.point_code)  # type: ignore[arg-type]
         self._cache: OrderedDict[int, TextSample] = OrderedDict()
 
     def __len__(self) -> int:
@@ -210,9 +217,13 @@ class WebCorpus:
         image = render(ws, self._renderer)  # (S, S, 3) uint8
         image.setflags(write=False)
         if kind == "dialogue":
-            (prompt, answer), *turns = dialogue(ws, rng, self.config.dialogue_turns)
+            qas = dialogue(ws, rng, self.config.dialogue_turns, self._grid)
+            (prompt, answer), *turns = qas
             return TextSample(image, prompt, answer, tuple(turns))
-        prompt, answer = GENERATORS[kind](ws, rng)
+        if kind == "pointing":
+            prompt, answer = pointing(ws, rng, self._grid)
+        else:
+            prompt, answer = GENERATORS[kind](ws, rng)
         return TextSample(image, prompt, answer)
 
 

@@ -189,15 +189,16 @@ def closeup_vqa(ws: WebScene, rng: np.random.Generator) -> QA:
 
 
 # ---- pointing -------------------------------------------------------------------------------
-def pointing(ws: WebScene, rng: np.random.Generator) -> QA:
+def pointing(ws: WebScene, rng: np.random.Generator, grid: PlanFormat | None = None) -> QA:
     """ "point to the apple." -> "12 7": a thing's centre on the grid grounded plans use, named by
-    its name or by a fact that singles it out ("point to the carbonated drink.")."""
-    return _pick(rng, pointing_questions(ws))
+    its name or by a fact that singles it out ("point to the carbonated drink."); cells written
+    in ``grid``'s code (default: digits on 32 x 32)."""
+    return _pick(rng, pointing_questions(ws, grid))
 
 
-def pointing_questions(ws: WebScene) -> list[QA]:
+def pointing_questions(ws: WebScene, grid: PlanFormat | None = None) -> list[QA]:
     """Every pointing question :func:`pointing` may ask about ``ws``."""
-    grid = PlanFormat()
+    grid = grid or PlanFormat()
     located = ws.positions()
     fact_counts = Counter(f for e, _ in located for f in set(e.facts))
     asks = []
@@ -210,11 +211,13 @@ def pointing_questions(ws: WebScene) -> list[QA]:
     return asks
 
 
-def dialogue(ws: WebScene, rng: np.random.Generator, turns: int = 6) -> list[QA]:
+def dialogue(
+    ws: WebScene, rng: np.random.Generator, turns: int = 6, grid: PlanFormat | None = None
+) -> list[QA]:
     """Up to ``turns`` different questions about one scattered scene, about half of them pointing
     (the grounding plans need) and the rest scene questions, in random order: one multi-turn
     sample (:attr:`rt2.batching.TextSample.turns`)."""
-    points, others = pointing_questions(ws), scene_questions(ws, rng)
+    points, others = pointing_questions(ws, grid), scene_questions(ws, rng)
     n_point = min(len(points), max(1, turns // 2))
     chosen = [points[int(i)] for i in rng.choice(len(points), n_point, replace=False)]
     asked = {p for p, _ in chosen}

@@ -75,6 +75,9 @@ class DataConfig:
     # grounded chain of thought (ECoT): robot answers start with the expert's plan, "Plan: arm 16
     # 16, block 0 31, goal 24 8. Action: ...", positions on a plan_bins grid; 0 turns it off
     plan_bins: int = 0
+    # how plans and pointing answers write a cell: "digits" ("arm 16 16") or "letters" ("arm Q
+    # Q": one token per coordinate, rt2.data.plan.LETTERS)
+    plan_code: str = "digits"
     eval_episodes: int = 8  # robot episodes held out for the eval loss
     eval_samples: int = 64  # samples per source in each evaluation
 
@@ -94,6 +97,10 @@ class DataConfig:
             raise ValueError(
                 f"data.plan_bins: expected 0 (no plan) or 2..1000, got {self.plan_bins}"
             )
+        if self.plan_code not in ("digits", "letters"):
+            raise ValueError(
+                f"data.plan_code: expected 'digits' or 'letters', got {self.plan_code!r}"
+            )
         for name in ("web_size", "eval_episodes", "eval_samples"):
             if getattr(self, name) < 0:
                 raise ValueError(f"data.{name}: expected >= 0, got {getattr(self, name)}")
@@ -105,7 +112,9 @@ class DataConfig:
         """The plan format robot answers are written with, or None without plans."""
         from rt2.data.plan import PlanFormat  # rt2.data imports pyarrow: load it on use
 
-        return PlanFormat(bins=self.plan_bins) if self.plan_bins else None
+        if not self.plan_bins:
+            return None
+        return PlanFormat(bins=self.plan_bins, code=self.plan_code)  # type: ignore[arg-type]
 
 
 @dataclass(frozen=True)

@@ -21,7 +21,8 @@ from rt2.training.config import ModelConfig, TrainConfig
 def build_model(
     config: ModelConfig, stats: dict[str, Any] | None, corpus: Iterable[str] = ()
 ) -> nn.Module:
-    """A fresh model, or one starting from ``config.init`` (a path or ``rt2:NAME``).
+    """A fresh model, or one starting from ``config.init`` (a path or ``rt2:NAME``), with the
+    parameters named by ``config.freeze`` frozen.
 
     ``stats`` (of the training actions) set the bins when ``bounds == "stats"``; ``corpus``
     (training texts) picks the least used ids for the ``reserved`` mapping. A model that starts
@@ -59,6 +60,9 @@ def build_model(
         )
     if ckpt is not None:
         load_weights(model, ckpt, fresh=("slots.",) if _new_slots(ckpt, config) else ())
+    for name, p in model.named_parameters():
+        if any(name.startswith(prefix) for prefix in config.freeze):
+            p.requires_grad_(False)
     return model
 
 

@@ -434,6 +434,12 @@ VLM_WEB = {"dialogue": 0.6, "caption": 0.1, "scene_vqa": 0.05, "object_vqa": 0.0
 VLM_WEB |= {"pointing": 0.05, "facts": 0.075, "math": 0.0375, "translation": 0.0375}
 
 
+#: v2 writes plan and pointing cells as one letter token per coordinate ("arm Q Q, block A f,
+#: goal Y I": 16 tokens instead of 26, rt2.data.plan.LETTERS): each labelled token costs a
+#: 49k-word head pass, which made the plan ~25% of a training step
+PLAN_CODE_V2 = "letters"
+
+
 @register_preset("rt2-mini-vlm")
 def rt2_mini_vlm() -> TrainConfig:
     """RT-2's starting point in miniature: rt2-mini trained as a VLM on web data only
@@ -454,8 +460,41 @@ def rt2_mini_vlm() -> TrainConfig:
     return replace(
         cfg,
         model=replace(cfg.model, bounds="fixed"),  # no robot data to take statistics of
-        data=replace(cfg.data, web_size=200_000, web_weights=dict(VLM_WEB), plan_bins=0),
+        data=replace(
+            cfg.data,
+            web_size=200_000,
+            web_weights=dict(VLM_WEB),
+            plan_bins=0,
+            plan_code=PLAN_CODE_V2,
+        ),
         rollout_every=0,
+    )
+
+
+#: The VLA stage trains the LoRA of SmolLM2's last 10 of 30 layers only: the VLM stage's
+#: projector, position code and lower layers stay as they were, and so do the action slots'
+#: query vectors (random, fixed), so nothing below layer 20 needs a backward pass.
+V2_TRAIN_LAYERS = 10
+
+
+@register_preset("rt2-mini-v2")
+def rt2_mini_v2() -> TrainConfig:
+    """rt2-mini v2's VLA stage: co-fine-tune ``rt2-mini-vlm`` on robot + web data, training the
+    upper layers only (candidate recipe of ``rt2:rt2-mini``, issue 31).
+
+    The ``rt2-mini`` recipe (grounded plans, a chunk of 4 actions in one parallel pass, robot
+    0.7 / web 0.3), started from the VLM stage's checkpoint, with only the LoRA of SmolLM2's last
+    ``V2_TRAIN_LAYERS`` layers learning (``backbone_options.train_layers``).
+    Command: ``rt2 train --preset rt2-mini-v2 --data data/seen3k --out runs/rt2-mini-v2``
+    (``model.init=DIR`` names another VLM checkpoint; ``--resume`` continues).
+    Runtime: measured with ``rt2 bench --presets rt2-mini,rt2-mini-v2`` (notes/rt2-mini-v2.md).
+    Expected: not trained yet.
+    """
+    cfg = _rt2_mini_vla({"robot": 0.7, "web": 0.3}, steps=6000, train_layers=V2_TRAIN_LAYERS)
+    return replace(
+        cfg,
+        model=replace(cfg.model, init="runs/rt2-mini-vlm", freeze=("slots.",)),
+        data=replace(cfg.data, plan_code=PLAN_CODE_V2),
     )
 
 

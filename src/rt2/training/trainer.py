@@ -126,12 +126,17 @@ def _load_data(config: TrainConfig, data_dir: str | Path | None) -> _Data:
                 seed=config.seed,
                 split="train",
                 hold_out_knowledge=config.data.web_hold_out_knowledge,
+                point_code=config.data.plan_code,
                 **mix,
             )
         )
         evals["web"] = WebCorpus(
             WebCorpusConfig(
-                size=max(1, config.data.eval_samples), seed=config.seed, split="eval", **mix
+                size=max(1, config.data.eval_samples),
+                seed=config.seed,
+                split="eval",
+                point_code=config.data.plan_code,
+                **mix,
             )
         )
         corpus += (
@@ -200,9 +205,6 @@ class Trainer:
         torch.manual_seed(config.seed)
         self.data = _load_data(config, data_dir)
         model = build_model(config.model, self.data.stats, self.data.corpus)
-        for name, p in model.named_parameters():
-            if any(name.startswith(prefix) for prefix in config.model.freeze):
-                p.requires_grad_(False)
         trainable = [p for p in model.parameters() if p.requires_grad]
         if not trainable:
             raise ValueError(f"model.freeze={config.model.freeze} leaves nothing to train")
