@@ -177,3 +177,9 @@ def test_cli_eval_knowledge(tmp_path):
     assert data["sets"]["vqa"]["overall"]["exact_match"] is None
     with pytest.raises(SystemExit):
         main(["eval-knowledge", "--out", str(out)])  # needs --checkpoint or --backbone
+    argv = ["eval-knowledge", "--backbone", "tiny", "--sets", "vqa,pointing", "--vqa-questions",
+            "2", "--pointing-questions", "3", "--point-code", "letters"]  # fmt: skip
+    assert main([*argv, "--no-exact-match", "--no-progress", "--out", str(out)]) == 0
+    data = json.loads(out.read_text())
+    assert data["sets"]["vqa"]["overall"]["n"] == 2
+    assert data["pointing"]["summary"]["n"] == 3 and data["pointing"]["config"]["code"] == "letters"

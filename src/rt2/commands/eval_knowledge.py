@@ -1,10 +1,13 @@
-"""``rt2 eval-knowledge``: world-knowledge, VQA and caption accuracy of a VLA -> JSON."""
+"""``rt2 eval-knowledge``: world-knowledge, VQA, caption and pointing accuracy of a VLA -> JSON."""
 
 from __future__ import annotations
 
 import argparse
 
-HELP = "Score a VLA on knowledge / VQA / caption questions (likelihood ranking and exact match)."
+HELP = (
+    "Score a VLA on knowledge / VQA / caption questions (likelihood ranking and exact match) "
+    "and on pointing (greedy cells on held-out scenes)."
+)
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -15,7 +18,18 @@ def configure(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--out", required=True, help="JSON file for the results")
     parser.add_argument(
-        "--sets", default="knowledge,vqa,caption", help="comma-separated: knowledge, vqa, caption"
+        "--sets",
+        default="knowledge,vqa,caption",
+        help="comma-separated: knowledge, vqa, caption, pointing",
+    )
+    parser.add_argument(
+        "--pointing-questions", type=int, default=128, help="held-out pointing questions"
+    )
+    parser.add_argument(
+        "--point-code",
+        choices=("auto", "digits", "letters"),
+        default="auto",
+        help="how the model writes a cell (auto: its training run's data.plan_code)",
     )
     parser.add_argument("--vqa-questions", type=int, default=200, help="held-out VQA questions")
     parser.add_argument("--captions", type=int, default=20, help="held-out captioned pictures")
@@ -37,17 +51,14 @@ def run(args: argparse.Namespace) -> int:
         format_table,
         write_json,
     )
+    from rt2.evaluation.pointing import RADII, PointingEvalConfig, evaluate_pointing
     from rt2.model import VLA, build_vla
     from rt2.training.factory import load_model
 
-    config = KnowledgeEvalConfig(
-        sets=tuple(s.strip() for s in args.sets.split(",") if s.strip()),
-        vqa_questions=args.vqa_questions,
-        captions=args.captions,
-        seed=args.seed,
-        batch_size=args.batch_size,
-        exact_match=not args.no_exact_match,
-    )
+    sets = tuple(s.strip() for s in args.sets.split(",") if s.strip())
+    pointing = "pointing" in sets
+    sets = tuple(s for s in sets if s != "pointing")
+    code = args.point_code
     if args.checkpoint:
         model = load_model(args.checkpoint)
         if not isinstance(model, VLA):
@@ -56,17 +67,61 @@ def run(args: argparse.Namespace) -> int:
                 "only language-model policies answer questions"
             )
         source = f"checkpoint:{args.checkpoint}"
+        if code == "auto":
+            code = run_config(args.checkpoint).data.plan_code
     else:
         model = build_vla(args.backbone, "language_table", mapping="reserved")
         source = f"backbone:{args.backbone}"
-    result = evaluate_knowledge(model, config, progress=not args.no_progress, source=source)
+    code = "digits" if code == "auto" else code
+    result: dict = {"source": source, "sets": {}}
+    if sets:
+        config = KnowledgeEvalConfig(
+            sets=sets,
+            vqa_questions=args.vqa_questions,
+            captions=args.captions,
+            seed=args.seed,
+            batch_size=args.batch_size,
+            exact_match=not args.no_exact_match,
+        )
+        result = evaluate_knowledge(model, config, progress=not args.no_progress, source=source)
+    if pointing:
+        result["pointing"] = evaluate_pointing(
+            model,
+            PointingEvalConfig(args.pointing_questions, args.seed, code, args.batch_size),
+        )
     path = write_json(result, args.out)
     console = Console()
-    table = Table(title=f"{source} (mc: answer log-likelihood among candidates)")
-    for col in ("set", "type", "n", "mc_acc", "chance", "exact_match"):
-        table.add_column(col, justify="left" if col in ("set", "type") else "right")
-    for row in format_table(result):
-        table.add_row(*(str(v) for v in row))
-    console.print(table)
+    if sets:
+        table = Table(title=f"{source} (mc: answer log-likelihood among candidates)")
+        for col in ("set", "type", "n", "mc_acc", "chance", "exact_match"):
+            table.add_column(col, justify="left" if col in ("set", "type") else "right")
+        for row in format_table(result):
+            table.add_row(*(str(v) for v in row))
+        console.print(table)
+    if pointing:
+        summary = result["pointing"]["summary"]
+        table = Table(
+            title=f"{source}: pointing on held-out scenes ({code}; chance within 1: 0.9%)"
+        )
+        for col in ("within", "correct", "n", "rate", "95% interval"):
+            table.add_column(col, justify="right")
+        for r in RADII:
+            b = summary[f"within_{r}"]
+            low, high = b["ci95"]
+            table.add_row(f"{r} cells", str(b["correct"]), str(summary["n"]),
+                          f"{100 * b['rate']:.1f}%", f"[{100 * low:.1f}, {100 * high:.1f}]")  # fmt: skip
+        console.print(table)
+        console.print(f"answers that are not a cell: {summary['not_a_cell']} of {summary['n']}")
     console.print(f"wrote {path}")
     return 0
+
+
+def run_config(path: str):
+    """The TrainConfig saved with a checkpoint (or a run directory's latest)."""
+    from rt2.training.checkpoint import latest_checkpoint, read_json
+    from rt2.training.config import TrainConfig
+
+    ckpt = latest_checkpoint(path)
+    if ckpt is None:
+        raise FileNotFoundError(f"{path} holds no checkpoint")
+    return TrainConfig.from_dict(read_json(ckpt, "config.json"))

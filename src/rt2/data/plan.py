@@ -82,6 +82,15 @@ class PlanFormat:
     def _value(self, cell: str) -> int:
         return LETTERS.index(cell) if self.code == "letters" else int(cell)
 
+    def parse_point(self, text: str) -> tuple[int, int] | None:
+        """A pointing answer (``"12 7"``, ``"M H"``) -> its (x, y) cells; None if it is not one."""
+        cell = r"(\d+)" if self.code == "digits" else f"([{LETTERS}])"
+        m = re.fullmatch(rf"\s*{cell} {cell}\s*\.?\s*", text)
+        if m is None:
+            return None
+        x, y = self._value(m.group(1)), self._value(m.group(2))
+        return (x, y) if max(x, y) < self.bins else None
+
     def text(self, state: np.ndarray) -> str:
         """``"arm 16 16, block 0 31, goal 24 8"``."""
         c = self.cells(state)
