@@ -241,7 +241,8 @@ class Trainer:
         """What a save killed mid-write left in this run's checkpoints/ (only temporaries)."""
         root = self.out_dir / "checkpoints"
         if removed := remove_stale_temporaries(root):
-            self.console.print(f"resume: {describe_removed(root, removed)}")
+            # one line, whatever the terminal's width: a wrapped path cannot be copied
+            self.console.print(f"resume: {describe_removed(root, removed)}", soft_wrap=True)
 
     def _resume_optimizer(self, ckpt: Path, optimizer: torch.optim.Optimizer) -> int:
         """Load the optimizer state of ``ckpt`` and return its step. An exported checkpoint
