@@ -152,7 +152,7 @@ def _train(config: DemoConfig, data_dir: Path, run_dir: Path, console: Console) 
         console.print(f"already trained: {ckpt}")
         return {"checkpoint": str(ckpt), "steps": config.steps, "resumed": True}
     result = Trainer(cfg, run_dir, data_dir, resume=ckpt is not None, console=console).run()
-    console.print(f"trained {result.step} steps in {result.seconds:.0f}s: {result.eval_metrics}")
+    console.print(f"{result.summary()}: {result.eval_metrics}")
     return {
         "checkpoint": str(result.checkpoint),
         "steps": result.step,
