@@ -266,15 +266,16 @@ def preset_samples(config, n: int, seed: int = 0) -> list:
     return samples
 
 
-def bench_preset_training(name: str, steps: int = 4, seed: int = 0) -> dict[str, float]:
-    """A preset's training samples/s on its own batch size and sample mix (random pixels,
-    plans and actions; its web items), and its mean tokens per sample."""
+def bench_preset_training(preset, steps: int = 4, seed: int = 0) -> dict[str, float]:
+    """A preset's (a name or a ``TrainConfig``) training samples/s on its own batch size and
+    sample mix (random pixels, plans and actions; its web items), and its mean tokens per
+    sample."""
     from dataclasses import replace
 
     from rt2.training.factory import build_model
     from rt2.training.presets import get_preset
 
-    config = get_preset(name)
+    config = get_preset(preset) if isinstance(preset, str) else preset
     model_config = replace(config.model, init=None, bounds="fixed")  # speed only: no data
     torch.manual_seed(seed)
     vla = build_model(model_config, stats=None).train()
