@@ -53,7 +53,7 @@ def run(args: argparse.Namespace) -> int:
     )
     from rt2.evaluation.pointing import RADII, PointingEvalConfig, evaluate_pointing
     from rt2.model import VLA, build_vla
-    from rt2.training.factory import load_model
+    from rt2.training.factory import load_model, saved_config
 
     sets = tuple(s.strip() for s in args.sets.split(",") if s.strip())
     pointing = "pointing" in sets
@@ -68,7 +68,7 @@ def run(args: argparse.Namespace) -> int:
             )
         source = f"checkpoint:{args.checkpoint}"
         if code == "auto":
-            code = run_config(args.checkpoint).data.plan_code
+            code = saved_config(args.checkpoint).data.plan_code
     else:
         model = build_vla(args.backbone, "language_table", mapping="reserved")
         source = f"backbone:{args.backbone}"
@@ -114,14 +114,3 @@ def run(args: argparse.Namespace) -> int:
         console.print(f"answers that are not a cell: {summary['not_a_cell']} of {summary['n']}")
     console.print(f"wrote {path}")
     return 0
-
-
-def run_config(path: str):
-    """The TrainConfig saved with a checkpoint (or a run directory's latest)."""
-    from rt2.training.checkpoint import latest_checkpoint, read_json
-    from rt2.training.config import TrainConfig
-
-    ckpt = latest_checkpoint(path)
-    if ckpt is None:
-        raise FileNotFoundError(f"{path} holds no checkpoint")
-    return TrainConfig.from_dict(read_json(ckpt, "config.json"))

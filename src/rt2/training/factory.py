@@ -101,14 +101,24 @@ def _learned_vocabulary(ckpt: Path | None, config: ModelConfig) -> dict[str, Any
     return read_json(ckpt, "vla.json")
 
 
-def load_model(path: str | Path) -> nn.Module:
-    """A trained model (VLA or RT-1) from a checkpoint directory (or a run directory: its latest)."""
+def _checkpoint(path: str | Path) -> Path:
     ckpt = latest_checkpoint(path)
     if ckpt is None:
         raise FileNotFoundError(
             f"{path} holds no checkpoint (expected model.safetensors or checkpoints/latest)"
         )
-    config = TrainConfig.from_dict(read_json(ckpt, "config.json"))
+    return ckpt
+
+
+def saved_config(path: str | Path) -> TrainConfig:
+    """The config a checkpoint (or a run directory's latest) was trained with."""
+    return TrainConfig.from_dict(read_json(_checkpoint(path), "config.json"))
+
+
+def load_model(path: str | Path) -> nn.Module:
+    """A trained model (VLA or RT-1) from a checkpoint directory (or a run directory: its latest)."""
+    ckpt = _checkpoint(path)
+    config = saved_config(ckpt)
     if config.model.kind == "rt1":
         from rt2.baselines.rt1 import load_rt1
 
