@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
@@ -23,6 +24,10 @@ from rt2.bench_common import (
     samples_per_s,
 )
 from rt2.model import VLA, build_vla
+
+if TYPE_CHECKING:
+    from rt2.batching import Sample
+    from rt2.training.config import TrainConfig
 
 
 def bench_inference(
@@ -233,7 +238,7 @@ def default_cases(
     return cases
 
 
-def preset_samples(config, n: int, seed: int = 0) -> list:
+def preset_samples(config: TrainConfig, n: int, seed: int = 0) -> list[Sample]:
     """``n`` training samples shaped as preset ``config`` trains on: robot frames (with plans
     and action chunks when it writes them) and web items of its mix, in its robot share."""
     from rt2.actions import ActionSpace
@@ -266,7 +271,9 @@ def preset_samples(config, n: int, seed: int = 0) -> list:
     return samples
 
 
-def bench_preset_training(preset, steps: int = 4, seed: int = 0) -> dict[str, float]:
+def bench_preset_training(
+    preset: str | TrainConfig, steps: int = 4, seed: int = 0
+) -> dict[str, float]:
     """A preset's (a name or a ``TrainConfig``) training samples/s on its own batch size and
     sample mix (random pixels, plans and actions; its web items), and its mean tokens per
     sample."""
