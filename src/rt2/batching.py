@@ -135,12 +135,10 @@ class BatchBuilder:
         )
         return [self.tok.bos_id, *self.tok.encode(text)]
 
-    def answer_ids(self, sample: Sample) -> tuple[list[int], np.ndarray | None]:
-        """Answer ids ending in EOS (with slots: ending in the slot placeholders), and the
-        action bins (K, D) of robot samples (-1 rows: no action at that step)."""
-        if isinstance(sample, TextSample):
-            ids, _ = self.text_answer(sample)
-            return ids, None
+    def answer_ids(self, sample: RobotSample) -> tuple[list[int], np.ndarray]:
+        """A robot sample's answer ids ending in EOS (with slots: ending in the slot
+        placeholders) and its action bins (K, D) (-1 rows: no action at that step); text
+        samples' answers come from :meth:`text_answer`."""
         if sample.action is None:
             raise ValueError(f"robot sample {sample.instruction!r} has no action to learn")
         steps = np.asarray(sample.action, dtype=np.float64).reshape(-1, self.actions.dim)
