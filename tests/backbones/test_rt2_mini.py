@@ -5,7 +5,7 @@ import torch.nn.functional as F
 
 from rt2.actions import ActionSpace
 from rt2.backbones import build_backbone
-from rt2.backbones.rt2_mini import RT2MiniConfig
+from rt2.backbones.rt2_mini import RT2MiniConfig, sincos_2d
 from rt2.batching import RobotSample, TextSample
 from rt2.model import build_vla
 
@@ -26,6 +26,23 @@ def test_config_errors_name_the_field():
     RT2MiniConfig(vision_stride=16, image_tokens=64)  # the stride-16 map is 8 x 8 at 128 px
     with pytest.raises(ValueError, match=r"feature_cache .* needs freeze_vision"):
         RT2MiniConfig(freeze_vision=False, feature_cache=10)
+    with pytest.raises(ValueError, match=r"pos_init must be 'zeros' or 'sincos'.*got 'rope'"):
+        RT2MiniConfig(pos_init="rope")  # type: ignore[arg-type]
+
+
+def test_sincos_position_code_tells_every_cell_apart_at_the_asked_norm():
+    code = sincos_2d(8, 576, 8.0)  # (64, 576), raster order
+    assert code.shape == (64, 576)
+    torch.testing.assert_close(code.norm(dim=1), torch.full((64,), 8.0))
+    cos = F.cosine_similarity(code[:, None], code[None], dim=-1)  # (64, 64)
+    assert (cos - torch.eye(64)).max() < 0.95  # no two cells share a code
+    # mostly position, little common offset (MAE's 1/10000^k frequencies: ~93% common at 8 cells)
+    assert code.mean(0).norm() < 0.35 * 8.0
+    # the first half of the channels codes the column, the second the row
+    torch.testing.assert_close(code[1, :288], code[9, :288])  # same column, next row
+    torch.testing.assert_close(code[8, 288:], code[9, 288:])  # same row, next column
+    with pytest.raises(ValueError, match="multiple of 4"):
+        sincos_2d(8, 10, 1.0)
 
 
 @pytest.mark.slow

@@ -46,6 +46,10 @@ class RT2MiniConfig:
     # 32: the classifier's 1280-channel head features; 16: the frozen 112-channel block-10 map
     vision_stride: int = 32
     pos_embed: bool = False  # a learned (image_tokens, D) position code on the image tokens
+    # its start: "zeros", or "sincos" (a 2-D sine-cosine code, MAE-style, of norm ``pos_norm`` per
+    # token: the projected features have norm ~11, so a code grown from zero stays drowned)
+    pos_init: Literal["zeros", "sincos"] = "zeros"
+    pos_norm: float = 8.0
     prefix_lm: bool = False  # image + prompt attend both ways, the answer causally
     # [prompt][image][answer]: the prompt's KV cache serves every step of an episode
     prompt_first: bool = False
@@ -98,6 +102,11 @@ class RT2MiniConfig:
             raise ValueError(
                 f"RT2MiniConfig.lm must be 'smollm2-135m' or 'gemma3-270m', got {self.lm!r}"
             )
+        if self.pos_init not in ("zeros", "sincos") or self.pos_norm <= 0:
+            raise ValueError(
+                f"RT2MiniConfig.pos_init must be 'zeros' or 'sincos' and pos_norm > 0, got "
+                f"{self.pos_init!r} and {self.pos_norm}"
+            )
         if self.max_positions <= self.image_tokens:
             raise ValueError(f"RT2MiniConfig.max_positions too small: {self.max_positions}")
         if self.train_layers < 0 or (self.train_layers and not self.lora_rank):
@@ -111,6 +120,23 @@ class RT2MiniConfig:
     @property
     def grid(self) -> int:
         return math.isqrt(self.image_tokens)
+
+
+def sincos_2d(grid: int, dim: int, norm: float) -> torch.Tensor:
+    """(grid*grid, dim) 2-D sine-cosine position code in raster order (row-major): the first half
+    of the channels codes the column, the second the row (as MAE's fixed code), scaled so each
+    position's vector has L2 norm ``norm``. The frequencies run geometrically from half a period
+    over the grid to half a period per cell: MAE's 1/10000^k (made for 14-196 positions) would
+    leave 8 positions a code ~90% common to all of them."""
+    if dim % 4 or grid < 2:
+        raise ValueError(f"sincos_2d: dim must be a multiple of 4 and grid >= 2, got {dim}, {grid}")
+    k = torch.arange(dim // 4, dtype=torch.float64) / max(dim // 4 - 1, 1)
+    freqs = math.pi / grid * grid**k  # (dim/4,)
+    pos = torch.arange(grid, dtype=torch.float64)[:, None] * freqs  # (grid, dim/4)
+    axis = torch.cat([pos.sin(), pos.cos()], dim=1)  # (grid, dim/2)
+    rows, cols = torch.meshgrid(torch.arange(grid), torch.arange(grid), indexing="ij")
+    code = torch.cat([axis[cols.flatten()], axis[rows.flatten()]], dim=1)  # (grid*grid, dim)
+    return (code * norm / code.norm(dim=1, keepdim=True)).float()
 
 
 class RT2MiniBackbone(HFDecoderBackbone):
@@ -143,7 +169,15 @@ class RT2MiniBackbone(HFDecoderBackbone):
             randomize_(lm, c.init_seed + 1)
         self.feature_cache = FeatureCache(c.feature_cache)
         d = lm.config.hidden_size
-        self.image_pos = nn.Parameter(torch.zeros(c.image_tokens, d)) if c.pos_embed else None
+        self.image_pos = (
+            nn.Parameter(
+                sincos_2d(c.grid, d, c.pos_norm)
+                if c.pos_init == "sincos"
+                else torch.zeros(c.image_tokens, d)
+            )
+            if c.pos_embed
+            else None
+        )
         self.projector = nn.Sequential(
             nn.LayerNorm(channels),
             nn.Linear(channels, d),
