@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import difflib
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from enum import StrEnum
 from typing import Any
@@ -177,6 +178,33 @@ class ActionSpace:
         return cls(
             dims=tuple(ActionDim(**d) for d in data["dims"]), name=data.get("name", "custom")
         )
+
+    @classmethod
+    def from_names(
+        cls,
+        names: Sequence[str],
+        name: str = "dataset",
+        gripper: str | Sequence[str] | None = None,
+    ) -> ActionSpace:
+        """Continuous dims named ``names`` (bounds -1..1 until :meth:`with_stats`). Gripper dims:
+        those named in ``gripper`` ("none" for no gripper), else any whose name contains
+        "gripper" (LeRobot's SO-100 writes ``gripper.pos``)."""
+        names = [str(n) for n in names]
+        if gripper is None:
+            grippers = {n for n in names if "gripper" in n.lower()}
+        else:
+            declared = [gripper] if isinstance(gripper, str) else list(gripper)
+            declared = [] if declared == ["none"] else declared
+            unknown = [g for g in declared if g not in names]
+            if unknown:
+                raise ValueError(
+                    f"action_space_options.gripper: {unknown} not among the action names {names}"
+                )
+            grippers = set(declared)
+        dims = tuple(
+            ActionDim(n, DimKind.GRIPPER if n in grippers else DimKind.CONTINUOUS) for n in names
+        )
+        return cls(dims=dims, name=name)
 
     @classmethod
     def preset(cls, name: str, **options: Any) -> ActionSpace:

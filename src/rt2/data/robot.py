@@ -168,3 +168,11 @@ def dataset_fingerprint(root: str | Path) -> dict[str, object]:
         "episodes": info.get("total_episodes"),
         "frames": info.get("total_frames"),
     }
+
+
+def dataset_action_names(root: str | Path) -> tuple[str, ...]:
+    """The names of a dataset's action entries, from its ``meta/info.json``."""
+    from rt2.data import format as fmt
+    from rt2.data.features import vector_names
+
+    return vector_names(fmt.read_json(Path(root) / fmt.INFO_PATH)["features"], "action")

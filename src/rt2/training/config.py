@@ -18,7 +18,10 @@ Precision = Literal["auto", "bf16", "fp32"]
 
 @dataclass(frozen=True)
 class ModelConfig:
-    """What to train. ``bounds="stats"`` bins actions over the data's q01..q99 (OpenVLA)."""
+    """What to train. ``bounds="stats"`` bins actions over the data's q01..q99 (OpenVLA).
+    ``action_space``: a preset (``rt2``, ``rt1``, ``language_table``) or ``dataset``: the
+    dataset's ``action`` feature (its names; ``action_space_options.gripper`` declares the
+    gripper dims, else names containing "gripper" are)."""
 
     kind: str = "vla"
     backbone: str = "tiny"
@@ -41,6 +44,18 @@ class ModelConfig:
             raise ValueError(f"model.kind: expected 'vla' or 'rt1', got {self.kind!r}")
         if self.bounds not in ("stats", "fixed"):
             raise ValueError(f"model.bounds: expected 'stats' or 'fixed', got {self.bounds!r}")
+        if self.action_space == "dataset":
+            if self.bounds != "stats":
+                raise ValueError(
+                    "model.action_space='dataset' bins over the data's q01..q99: it needs "
+                    f"model.bounds='stats', got {self.bounds!r}"
+                )
+            unknown = set(self.action_space_options) - {"gripper"}
+            if unknown:
+                raise ValueError(
+                    f"model.action_space_options: {sorted(unknown)} unknown for the dataset "
+                    "space (known: gripper, the gripper dims' names or 'none')"
+                )
         if self.mapping not in ("reserved", "integers"):
             raise ValueError(
                 f"model.mapping: expected 'reserved' or 'integers', got {self.mapping!r}"

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +19,10 @@ from rt2.training.config import ModelConfig, TrainConfig
 
 
 def build_model(
-    config: ModelConfig, stats: dict[str, Any] | None, corpus: Iterable[str] = ()
+    config: ModelConfig,
+    stats: dict[str, Any] | None,
+    corpus: Iterable[str] = (),
+    action_names: Sequence[str] | None = None,
 ) -> nn.Module:
     """A fresh model, or one starting from ``config.init`` (a path or ``rt2:NAME``), with the
     parameters named by ``config.freeze`` frozen.
@@ -27,7 +30,8 @@ def build_model(
     ``stats`` (of the training actions) set the bins when ``bounds == "stats"``; ``corpus``
     (training texts) picks the least used ids for the ``reserved`` mapping. A model that starts
     from a checkpoint keeps the action vocabulary it learned there: that checkpoint's bins (when
-    they came from robot data) and its action-token ids.
+    they came from robot data) and its action-token ids. ``action_names``: the dataset's
+    (``model.action_space=dataset`` builds its space from them; a preset must match their count).
     """
     ckpt = _init_checkpoint(config)
     spec = _learned_vocabulary(ckpt, config)
@@ -35,14 +39,14 @@ def build_model(
         from rt2.baselines.rt1 import build_rt1
 
         learned = None if spec is None else ActionTokenizer.from_dict(spec["action_tokenizer"])
-        model: nn.Module = build_rt1(config, stats, learned)
+        model: nn.Module = build_rt1(config, stats, learned, action_names)
     else:
         backbone = build_backbone(config.backbone, **config.backbone_options)
         if spec is not None:
             action_tokenizer = ActionTokenizer.from_dict(spec["action_tokenizer"])
             mapping = mapping_from_dict(spec["mapping"], backbone.tokenizer)
         else:
-            action_tokenizer = action_tokenizer_for(config, stats)
+            action_tokenizer = action_tokenizer_for(config, stats, action_names)
             prompt = PromptFormat()
             texts = [prompt.robot_prompt("x"), prompt.plan_text("x"), *corpus]
             mapping = build_mapping(

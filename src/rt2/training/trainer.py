@@ -30,7 +30,7 @@ from rich.progress import (
 
 from rt2.actions import compute_stats
 from rt2.data.mixture import Mixture, Source
-from rt2.data.robot import dataset_fingerprint, load_robot_sources
+from rt2.data.robot import dataset_action_names, dataset_fingerprint, load_robot_sources
 from rt2.precision import inference_precision, training_precision
 from rt2.training.checkpoint import (
     describe_removed,
@@ -90,12 +90,13 @@ class _Data:
     stats: dict[str, Any] | None
     fingerprint: dict[str, Any] | None
     corpus: list[str]
+    action_names: tuple[str, ...] | None = None  # the dataset's, from meta/info.json
 
 
 def _load_data(config: TrainConfig, data_dir: str | Path | None) -> _Data:
     train: dict[str, Source] = {}
     evals: dict[str, Source] = {}
-    stats = fingerprint = None
+    stats = fingerprint = action_names = None
     corpus: list[str] = []
     if config.data.uses("robot") or config.model.bounds == "stats":
         if data_dir is None:
@@ -109,7 +110,8 @@ def _load_data(config: TrainConfig, data_dir: str | Path | None) -> _Data:
             plan=config.data.plan_format(),
             chunk=config.model.chunk,
         )
-        stats = compute_stats(robot.actions)
+        stats = compute_stats(robot.actions)  # q01/q99 over every training frame
+        action_names = dataset_action_names(data_dir)
         fingerprint = dataset_fingerprint(data_dir)
         corpus = sorted(set(robot.instructions))
         if config.data.uses("robot"):
@@ -142,7 +144,7 @@ def _load_data(config: TrainConfig, data_dir: str | Path | None) -> _Data:
         corpus += (
             vocabulary_texts()
         )  # every word the web data can emit stays out of the reserved ids
-    return _Data(train, evals, stats, fingerprint, corpus)
+    return _Data(train, evals, stats, fingerprint, corpus, action_names)
 
 
 def _eval_samples(source: Source, n: int) -> list:
@@ -204,7 +206,7 @@ class Trainer:
             self.console.print("precision auto: fp32 (no native bf16 on this machine)")
         torch.manual_seed(config.seed)
         self.data = _load_data(config, data_dir)
-        model = build_model(config.model, self.data.stats, self.data.corpus)
+        model = build_model(config.model, self.data.stats, self.data.corpus, self.data.action_names)
         trainable = [p for p in model.parameters() if p.requires_grad]
         if not trainable:
             raise ValueError(f"model.freeze={config.model.freeze} leaves nothing to train")

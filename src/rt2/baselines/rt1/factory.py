@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -36,6 +37,7 @@ def build_rt1(
     config: ModelConfig,
     stats: dict[str, Any] | None,
     action_tokenizer: ActionTokenizer | None = None,
+    action_names: Sequence[str] | None = None,
 ) -> RT1:
     """A fresh RT-1 (ImageNet EfficientNet-Lite0, identity FiLM). ``stats`` of the training
     actions set the bins when ``model.bounds == "stats"`` (q01..q99), unless ``action_tokenizer``
@@ -43,7 +45,9 @@ def build_rt1(
     :func:`rt2.training.factory.build_model`."""
     if config.kind != "rt1":
         raise ValueError(f"build_rt1: model.kind must be 'rt1', got {config.kind!r}")
-    return RT1(rt1_config(config), action_tokenizer or action_tokenizer_for(config, stats))
+    return RT1(
+        rt1_config(config), action_tokenizer or action_tokenizer_for(config, stats, action_names)
+    )
 
 
 def load_rt1(ckpt: Path, config: TrainConfig) -> RT1:
