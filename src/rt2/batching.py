@@ -14,6 +14,7 @@ import numpy as np
 import torch
 
 from rt2.actions.mapping import TextTokenizer, TokenMapping
+from rt2.actions.state import StateFormat
 from rt2.actions.tokenizer import ActionTokenizer
 from rt2.backbones.base import IGNORE_INDEX
 from rt2.decoding.parallel import ActionSlots, slot_input_ids
@@ -29,6 +30,7 @@ class PromptFormat:
     robot: str = ROBOT_PROMPT
     plan_prefix: str = " Plan: "
     action_prefix: str = " Action:"
+    state_prefix: str = "State:"  # robot prompts of a model that reads the state start with it
 
     def __post_init__(self) -> None:
         if "{instruction}" not in self.robot:
@@ -59,6 +61,7 @@ class RobotSample:
     plan: str | None = None  # chain-of-thought plan, e.g. "pick the apple"
     history: np.ndarray | None = None  # (K, H, W, 3) earlier frames, oldest first (RT-1 context)
     history_actions: np.ndarray | None = None  # (K, D) the actions taken at those frames
+    state: np.ndarray | None = None  # (S,) proprioception, for models that read it
 
 
 @dataclass(frozen=True)
@@ -115,6 +118,7 @@ class BatchBuilder:
         max_length: int | None = None,
         slots: ActionSlots | None = None,
         prompt_first: bool = False,
+        state: StateFormat | None = None,
     ) -> None:
         self.slots = slots  # parallel decoding: robot answers end in the action slots
         self.prompt_first = prompt_first  # training rows: [left-padded prompt][answer]
@@ -125,15 +129,37 @@ class BatchBuilder:
         self.image_size = image_size
         self.prompt = prompt or PromptFormat()
         self.max_length = max_length
+        self.state = state  # robot prompts start "State: <S bin tokens>" when set
+        self._state_codes: list[tuple[int, ...]] = []
+        if state is not None:
+            dim = int(np.argmax(mapping.num_values))  # the state bins use this dim's tokens
+            if mapping.num_values[dim] < state.num_bins:
+                raise ValueError(
+                    f"the state has {state.num_bins} bins, the action mapping writes at most "
+                    f"{mapping.num_values[dim]}"
+                )
+            self._state_codes = [mapping.value_ids(dim, k) for k in range(state.num_bins)]
 
     # ---- pieces ---------------------------------------------------------------------------
     def prompt_ids(self, sample: Sample) -> list[int]:
-        text = (
-            self.prompt.robot_prompt(sample.instruction)
-            if isinstance(sample, RobotSample)
-            else sample.prompt
-        )
-        return [self.tok.bos_id, *self.tok.encode(text)]
+        if not isinstance(sample, RobotSample):
+            return [self.tok.bos_id, *self.tok.encode(sample.prompt)]
+        text = self.prompt.robot_prompt(sample.instruction)
+        if self.state is None:
+            return [self.tok.bos_id, *self.tok.encode(text)]
+        return [self.tok.bos_id, *self.state_ids(sample.state), *self.tok.encode(" " + text)]
+
+    def state_ids(self, state: np.ndarray | None) -> list[int]:
+        """``"State:"`` then one bin token per state entry (a ValueError if it is missing or of
+        the wrong size)."""
+        assert self.state is not None
+        if state is None:
+            raise ValueError(
+                f"this model reads the robot state ({self.state.size} entries "
+                f"{list(self.state.names)}); the observation has none"
+            )
+        codes = [t for k in self.state.encode(state) for t in self._state_codes[k]]
+        return [*self.tok.encode(self.prompt.state_prefix), *codes]
 
     def answer_ids(self, sample: RobotSample) -> tuple[list[int], np.ndarray]:
         """A robot sample's answer ids ending in EOS (with slots: ending in the slot

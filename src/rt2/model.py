@@ -19,6 +19,7 @@ import torch
 from torch import nn
 
 from rt2.actions import ActionGrammar, ActionSpace, ActionTokenizer, TokenMapping, build_mapping
+from rt2.actions.state import StateFormat
 from rt2.backbones import VLMBackbone, build_backbone
 from rt2.backbones.base import (
     IGNORE_INDEX,
@@ -62,6 +63,7 @@ class VLA(nn.Module):
         sampling: SamplingConfig | None = None,
         precision: Precision = "float32",
         decoding: DecodingConfig | None = None,
+        state: StateFormat | None = None,
     ) -> None:
         super().__init__()
         if tuple(mapping.num_values) != tuple(int(n) for n in action_tokenizer.num_values):
@@ -82,6 +84,7 @@ class VLA(nn.Module):
         self.precision: Precision = precision
         self.grammar = ActionGrammar(mapping, eos_id=backbone.tokenizer.eos_id)
         self.decoding = decoding or DecodingConfig()
+        self.state_format = state  # the robot state it reads as prompt tokens, if any
         self.slots = None
         if self.decoding.parallel:
             if not isinstance(backbone, CachedDecoderBackbone):
@@ -101,6 +104,7 @@ class VLA(nn.Module):
             max_length=backbone.max_positions - backbone.num_image_tokens,
             slots=self.slots,
             prompt_first=bool(getattr(backbone, "prompt_first", False)),
+            state=state,
         )
         self._prompt_cache: tuple[tuple, Any] | None = None  # (key, DecodeCache) of prompts
         self._action_ids = torch.tensor(sorted(mapping.action_token_ids), dtype=torch.long)
@@ -115,12 +119,15 @@ class VLA(nn.Module):
 
     def spec(self) -> dict[str, Any]:
         """Everything besides weights needed to rebuild the action interface (json-able)."""
-        return {
+        spec = {
             "action_tokenizer": self.action_tokenizer.to_dict(),
             "mapping": self.mapping.to_dict(),
             "prompt": vars(self.prompt),
             "decoding": vars(self.decoding),
         }
+        if self.state_format is not None:
+            spec["state"] = self.state_format.to_dict()
+        return spec
 
     def autocast(self) -> contextlib.AbstractContextManager:
         if self.precision == "bfloat16":
@@ -218,12 +225,18 @@ class VLA(nn.Module):
         *,
         cot: bool = False,
         sampling: SamplingConfig | None = None,
+        states: Sequence[np.ndarray] | np.ndarray | None = None,
     ) -> ActResult:
-        """Images (B, H, W, 3) uint8 + instructions -> actions (B, D) under the action grammar."""
+        """Images (B, H, W, 3) uint8 + instructions (+ states (B, S) for a model that reads the
+        state) -> actions (B, D) under the action grammar."""
         if len(images) != len(instructions):
             raise ValueError(f"got {len(images)} images and {len(instructions)} instructions")
+        if states is not None and len(states) != len(images):
+            raise ValueError(f"got {len(states)} states for {len(images)} images")
+        rows = [None] * len(images) if states is None else list(states)
         samples = [
-            RobotSample(np.asarray(im), ins) for im, ins in zip(images, instructions, strict=True)
+            RobotSample(np.asarray(im), ins, state=None if st is None else np.asarray(st))
+            for im, ins, st in zip(images, instructions, rows, strict=True)
         ]
         if self.slots is not None:
             return self._act_parallel(samples, cot, sampling)
@@ -333,9 +346,12 @@ class VLA(nn.Module):
         slot_groups = torch.where(ids < 0, 2, base)
         return bb.hidden(image_embeds, text, mask, image_mask, slot_groups, prompt_len)
 
-    def act(self, image: np.ndarray, instruction: str) -> np.ndarray:
+    def act(
+        self, image: np.ndarray, instruction: str, state: np.ndarray | None = None
+    ) -> np.ndarray:
         """One observation -> one continuous action (D,)."""
-        return self.act_batch([image], [instruction]).actions[0]
+        states = None if state is None else [state]
+        return self.act_batch([image], [instruction], states=states).actions[0]
 
     @torch.inference_mode()
     def answer(

@@ -17,7 +17,8 @@ from rt2.observations import require_keys
 
 
 class VLAPolicy:
-    """Observation dicts (``image`` uint8 HWC, ``instruction``) -> continuous actions."""
+    """Observation dicts (``image`` uint8 HWC, ``instruction``, and ``state`` (S,) for a model
+    that reads it) -> continuous actions."""
 
     def __init__(
         self, model: VLA, sampling: SamplingConfig | None = None, cot: bool = False
@@ -42,11 +43,13 @@ class VLAPolicy:
         evaluation runner plays them with :class:`rt2.evaluation.chunking.ChunkExecutor`; the
         policy server sends them whole)."""
         require_keys(observations)
+        reads_state = getattr(self.model, "state_format", None) is not None
         res = self.model.act_batch(
             [np.asarray(o["image"]) for o in observations],
             [str(o["instruction"]) for o in observations],
             cot=self.cot,
             sampling=self.sampling,
+            states=[o.get("state") for o in observations] if reads_state else None,
         )
         self.last_result = res
         if res.chunks is not None and res.chunks.shape[1] > 1:

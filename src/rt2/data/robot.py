@@ -24,6 +24,7 @@ class RobotSource:
     grounded plan text (ECoT). With
     ``chunk=K > 1`` a sample's action is the (K, D) chunk of this and the next K - 1 actions,
     NaN rows past the episode's end (their loss is masked, as LeRobot's ``action_is_pad``).
+    With per-frame ``states`` each sample carries its (S,) ``observation.state``.
     """
 
     def __init__(
@@ -35,6 +36,7 @@ class RobotSource:
         plan: PlanFormat | None = None,
         plan_states: list[np.ndarray] | None = None,
         chunk: int = 1,
+        states: list[np.ndarray] | None = None,
     ) -> None:
         if len(images) == 0:
             raise ValueError("a robot source needs at least one episode")
@@ -58,6 +60,9 @@ class RobotSource:
         self.episode_end = self.episode_start + np.repeat(lengths, lengths)  # (N,) exclusive
         self.instructions = instructions  # per episode
         self.history = history
+        self.states = None if states is None else np.concatenate(states).astype(np.float64)
+        if self.states is not None and len(self.states) != len(self.actions):
+            raise ValueError(f"{len(self.states)} states for {len(self.actions)} actions")
 
     def __len__(self) -> int:
         return len(self.actions)
@@ -83,6 +88,7 @@ class RobotSource:
             plan=plan,
             history=past,
             history_actions=past_actions,
+            state=None if self.states is None else self.states[i],  # (S,)
         )
 
     @property
@@ -96,9 +102,11 @@ def load_robot_sources(
     history: int = 0,
     plan: PlanFormat | None = None,
     chunk: int = 1,
+    state: bool = False,
 ) -> tuple[RobotSource, RobotSource | None]:
     """Train and held-out sources (the last ``eval_episodes`` episodes) of a dataset directory;
-    with ``plan``, samples carry plans written from ``observation.environment_state``."""
+    with ``plan``, samples carry plans written from ``observation.environment_state``; with
+    ``state``, samples carry ``observation.state``."""
     ds = EpisodeDataset(root)
     n = ds.num_episodes
     if n == 0:
@@ -112,8 +120,10 @@ def load_robot_sources(
             "plan state)"
         )
 
-    train = _source(ds, range(n - held), history, plan, chunk)
-    held_out = _source(ds, range(n - held, n), history, plan, chunk) if held else None
+    if state and ds.features.get("observation.state", {}).get("dtype") is None:
+        raise ValueError(f"data.state=tokens needs observation.state, which {root} lacks")
+    train = _source(ds, range(n - held), history, plan, chunk, state)
+    held_out = _source(ds, range(n - held, n), history, plan, chunk, state) if held else None
     del ds
     # decoding leaves the parquet buffers in arrow's allocator; hand them back (5.6 of 8.2 GB
     # resident for 48k frames at 128 px before this)
@@ -122,12 +132,17 @@ def load_robot_sources(
 
 
 def _source(
-    ds: EpisodeDataset, part: range, history: int, plan: PlanFormat | None, chunk: int
+    ds: EpisodeDataset,
+    part: range,
+    history: int,
+    plan: PlanFormat | None,
+    chunk: int,
+    state: bool = False,
 ) -> RobotSource:
     """Episodes ``part`` of ``ds``, decoded one by one into one array (peak: the frames once)."""
     lengths = [ds.episodes[i].length for i in part]
     images: np.ndarray | None = None  # (N, H, W, 3) once the first frame size is known
-    actions, instructions, states = [], [], []
+    actions, instructions, states, robot_states = [], [], [], []
     start = 0
     for i, length in zip(part, lengths, strict=True):
         ep = ds.episode(i)
@@ -138,6 +153,7 @@ def _source(
         actions.append(ep.actions)
         instructions.append(ep.instruction)
         states.append(ep.env_states)
+        robot_states.append(ep.states)
     assert images is not None  # part is never empty
     return RobotSource(
         images,
@@ -147,6 +163,7 @@ def _source(
         plan=plan,
         plan_states=None if plan is None else states,
         chunk=chunk,
+        states=robot_states if state else None,
     )
 
 
@@ -170,9 +187,10 @@ def dataset_fingerprint(root: str | Path) -> dict[str, object]:
     }
 
 
-def dataset_action_names(root: str | Path) -> tuple[str, ...]:
-    """The names of a dataset's action entries, from its ``meta/info.json``."""
+def dataset_action_names(root: str | Path, key: str = "action") -> tuple[str, ...]:
+    """The names of a dataset's ``action`` (or other vector ``key``) entries, from its
+    ``meta/info.json``."""
     from rt2.data import format as fmt
     from rt2.data.features import vector_names
 
-    return vector_names(fmt.read_json(Path(root) / fmt.INFO_PATH)["features"], "action")
+    return vector_names(fmt.read_json(Path(root) / fmt.INFO_PATH)["features"], key)

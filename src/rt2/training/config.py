@@ -93,6 +93,9 @@ class DataConfig:
     # how plans and pointing answers write a cell: "digits" ("arm 16 16") or "letters" ("arm Q
     # Q": one token per coordinate, rt2.data.plan.LETTERS)
     plan_code: str = "digits"
+    # "tokens": robot prompts start with observation.state binned over its q01..q99 (pi0-FAST);
+    # "none": the model never sees the state
+    state: str = "none"
     eval_episodes: int = 8  # robot episodes held out for the eval loss
     eval_samples: int = 64  # samples per source in each evaluation
 
@@ -112,6 +115,8 @@ class DataConfig:
             raise ValueError(
                 f"data.plan_bins: expected 0 (no plan) or 2..1000, got {self.plan_bins}"
             )
+        if self.state not in ("none", "tokens"):
+            raise ValueError(f"data.state: expected 'none' or 'tokens', got {self.state!r}")
         if self.plan_code not in ("digits", "letters"):
             raise ValueError(
                 f"data.plan_code: expected 'digits' or 'letters', got {self.plan_code!r}"
@@ -197,6 +202,11 @@ class TrainConfig:
                 raise ValueError(f"{name}: expected >= 1, got {getattr(self, name)}")
         if self.rollout_every < 0:
             raise ValueError(f"rollout_every: expected >= 0, got {self.rollout_every}")
+        if self.data.state != "none" and self.model.kind != "vla":
+            raise ValueError(
+                f"data.state={self.data.state!r} is read by VLAs only; model.kind="
+                f"{self.model.kind!r} does not take the state yet"
+            )
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)

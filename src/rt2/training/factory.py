@@ -9,6 +9,7 @@ from typing import Any
 from torch import nn
 
 from rt2.actions import ActionTokenizer, build_mapping, mapping_from_dict
+from rt2.actions.state import StateFormat
 from rt2.backbones import build_backbone
 from rt2.batching import PromptFormat
 from rt2.decoding.parallel import DecodingConfig
@@ -23,6 +24,7 @@ def build_model(
     stats: dict[str, Any] | None,
     corpus: Iterable[str] = (),
     action_names: Sequence[str] | None = None,
+    state: StateFormat | None = None,
 ) -> nn.Module:
     """A fresh model, or one starting from ``config.init`` (a path or ``rt2:NAME``), with the
     parameters named by ``config.freeze`` frozen.
@@ -32,11 +34,17 @@ def build_model(
     from a checkpoint keeps the action vocabulary it learned there: that checkpoint's bins (when
     they came from robot data) and its action-token ids. ``action_names``: the dataset's
     (``model.action_space=dataset`` builds its space from them; a preset must match their count).
+    ``state``: how the VLA reads the robot state in its prompts (None: it does not).
     """
     ckpt = _init_checkpoint(config)
     spec = _learned_vocabulary(ckpt, config)
     if config.kind == "rt1":
         from rt2.baselines.rt1 import build_rt1
+
+        if state is not None:
+            raise ValueError(
+                "RT-1 does not read the robot state yet: train it with data.state=none"
+            )
 
         learned = None if spec is None else ActionTokenizer.from_dict(spec["action_tokenizer"])
         model: nn.Module = build_rt1(config, stats, learned, action_names)
@@ -48,7 +56,8 @@ def build_model(
         else:
             action_tokenizer = action_tokenizer_for(config, stats, action_names)
             prompt = PromptFormat()
-            texts = [prompt.robot_prompt("x"), prompt.plan_text("x"), *corpus]
+            texts = [prompt.robot_prompt("x"), prompt.plan_text("x"), prompt.state_prefix]
+            texts += corpus
             mapping = build_mapping(
                 config.mapping,
                 backbone.tokenizer,
@@ -61,6 +70,7 @@ def build_model(
             mapping,
             PromptFormat(),
             decoding=config.decoding_config(),
+            state=state,
         )
     if ckpt is not None:
         load_weights(model, ckpt, fresh=("slots.",) if _new_slots(ckpt, config) else ())
@@ -132,8 +142,14 @@ def load_model(path: str | Path) -> nn.Module:
     action_tokenizer = ActionTokenizer.from_dict(spec["action_tokenizer"])
     mapping = mapping_from_dict(spec["mapping"], backbone.tokenizer)
     decoding = DecodingConfig(**spec.get("decoding", {}))  # older checkpoints: autoregressive
+    state = StateFormat.from_dict(spec["state"]) if "state" in spec else None
     model = VLA(
-        backbone, action_tokenizer, mapping, PromptFormat(**spec["prompt"]), decoding=decoding
+        backbone,
+        action_tokenizer,
+        mapping,
+        PromptFormat(**spec["prompt"]),
+        decoding=decoding,
+        state=state,
     )
     load_weights(model, ckpt)
     return model.eval()

@@ -29,6 +29,7 @@ from rich.progress import (
 )
 
 from rt2.actions import compute_stats
+from rt2.actions.state import StateFormat
 from rt2.data.mixture import Mixture, Source
 from rt2.data.robot import dataset_action_names, dataset_fingerprint, load_robot_sources
 from rt2.precision import inference_precision, training_precision
@@ -91,12 +92,14 @@ class _Data:
     fingerprint: dict[str, Any] | None
     corpus: list[str]
     action_names: tuple[str, ...] | None = None  # the dataset's, from meta/info.json
+    state: StateFormat | None = None  # data.state=tokens: how prompts write the state
+    state_stats: dict[str, Any] | None = None
 
 
 def _load_data(config: TrainConfig, data_dir: str | Path | None) -> _Data:
     train: dict[str, Source] = {}
     evals: dict[str, Source] = {}
-    stats = fingerprint = action_names = None
+    stats = fingerprint = action_names = state = state_stats = None
     corpus: list[str] = []
     if config.data.uses("robot") or config.model.bounds == "stats":
         if data_dir is None:
@@ -109,9 +112,14 @@ def _load_data(config: TrainConfig, data_dir: str | Path | None) -> _Data:
             history=config.model.history,
             plan=config.data.plan_format(),
             chunk=config.model.chunk,
+            state=config.data.state == "tokens",
         )
         stats = compute_stats(robot.actions)  # q01/q99 over every training frame
         action_names = dataset_action_names(data_dir)
+        if robot.states is not None:
+            state_stats = compute_stats(robot.states)
+            names = dataset_action_names(data_dir, "observation.state")
+            state = StateFormat.from_stats(names, state_stats, config.model.num_bins)
         fingerprint = dataset_fingerprint(data_dir)
         corpus = sorted(set(robot.instructions))
         if config.data.uses("robot"):
@@ -144,7 +152,7 @@ def _load_data(config: TrainConfig, data_dir: str | Path | None) -> _Data:
         corpus += (
             vocabulary_texts()
         )  # every word the web data can emit stays out of the reserved ids
-    return _Data(train, evals, stats, fingerprint, corpus, action_names)
+    return _Data(train, evals, stats, fingerprint, corpus, action_names, state, state_stats)
 
 
 def _eval_samples(source: Source, n: int) -> list:
@@ -206,7 +214,9 @@ class Trainer:
             self.console.print("precision auto: fp32 (no native bf16 on this machine)")
         torch.manual_seed(config.seed)
         self.data = _load_data(config, data_dir)
-        model = build_model(config.model, self.data.stats, self.data.corpus, self.data.action_names)
+        model = build_model(
+            config.model, self.data.stats, self.data.corpus, self.data.action_names, self.data.state
+        )
         trainable = [p for p in model.parameters() if p.requires_grad]
         if not trainable:
             raise ValueError(f"model.freeze={config.model.freeze} leaves nothing to train")
@@ -271,6 +281,8 @@ class Trainer:
             "vla.json": self.unwrapped.spec(),
         }
         files["stats.json"] = {"action": self.data.stats} if self.data.stats else {}
+        if self.data.state_stats:
+            files["stats.json"]["observation.state"] = self.data.state_stats
         if self.data.fingerprint:
             files["dataset.json"] = self.data.fingerprint
         return files
