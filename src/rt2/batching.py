@@ -52,8 +52,9 @@ class PromptFormat:
 
 @dataclass(frozen=True)
 class RobotSample:
-    """One robot step: ``image`` (H, W, 3) uint8, instruction, ``action`` (D,) continuous, or
-    (K, D) for a chunk of the next K actions (NaN rows after the episode's end)."""
+    """One robot step: ``image`` (H, W, 3) uint8, or (C, H, W, 3) for a model that sees C
+    cameras (in its camera order), instruction, ``action`` (D,) continuous, or (K, D) for a
+    chunk of the next K actions (NaN rows after the episode's end)."""
 
     image: np.ndarray
     instruction: str
@@ -119,6 +120,7 @@ class BatchBuilder:
         slots: ActionSlots | None = None,
         prompt_first: bool = False,
         state: StateFormat | None = None,
+        cameras: tuple[str, ...] = (),
     ) -> None:
         self.slots = slots  # parallel decoding: robot answers end in the action slots
         self.prompt_first = prompt_first  # training rows: [left-padded prompt][answer]
@@ -130,6 +132,7 @@ class BatchBuilder:
         self.prompt = prompt or PromptFormat()
         self.max_length = max_length
         self.state = state  # robot prompts start "State: <S bin tokens>" when set
+        self.cameras = tuple(cameras)  # with two or more, robot images are (C, H, W, 3)
         self._state_codes: list[tuple[int, ...]] = []
         if state is not None:
             dim = int(np.argmax(mapping.num_values))  # the state bins use this dim's tokens
@@ -194,10 +197,26 @@ class BatchBuilder:
             labels += [IGNORE_INDEX] * len(q) + a
         return ids, labels
 
+    def _views(self, sample: Sample) -> list[np.ndarray | None]:
+        """A sample's images, one per camera the model sees (text samples: the first only)."""
+        C = max(1, len(self.cameras))
+        if C == 1:
+            return [sample.image]
+        if isinstance(sample, TextSample):
+            return [sample.image] + [None] * (C - 1)
+        views = np.asarray(sample.image)
+        if views.ndim != 4 or len(views) != C:
+            raise ValueError(
+                f"this model sees {C} cameras {list(self.cameras)}; a robot sample's image has "
+                f"shape {views.shape}, expected ({C}, H, W, 3)"
+            )
+        return list(views)
+
     def _images(self, samples: Sequence[Sample]) -> tuple[torch.Tensor, torch.Tensor]:
+        """Pixels (B * C, 3, S, S), sample-major, and which rows have an image (B,)."""
         blank = np.zeros((self.image_size, self.image_size, 3), dtype=np.uint8)
         has = [s.image is not None for s in samples]
-        imgs = [s.image if s.image is not None else blank for s in samples]
+        imgs = [v if v is not None else blank for s in samples for v in self._views(s)]
         shapes = {np.shape(i) for i in imgs}
         if len(shapes) > 1:  # mixed sizes: resize each on its own
             pixels = torch.cat([self.preprocess(np.asarray(i)[None]) for i in imgs])

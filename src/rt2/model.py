@@ -64,6 +64,7 @@ class VLA(nn.Module):
         precision: Precision = "float32",
         decoding: DecodingConfig | None = None,
         state: StateFormat | None = None,
+        cameras: Sequence[str] = (),
     ) -> None:
         super().__init__()
         if tuple(mapping.num_values) != tuple(int(n) for n in action_tokenizer.num_values):
@@ -85,6 +86,13 @@ class VLA(nn.Module):
         self.grammar = ActionGrammar(mapping, eos_id=backbone.tokenizer.eos_id)
         self.decoding = decoding or DecodingConfig()
         self.state_format = state  # the robot state it reads as prompt tokens, if any
+        self.cameras = tuple(cameras)  # the camera names it sees, in order (old models: ())
+        if len(self.cameras) > 1 and backbone.cameras == 1:
+            backbone.use_cameras(len(self.cameras), _embed_dim(backbone))
+        if max(1, len(self.cameras)) != backbone.cameras:
+            raise ValueError(
+                f"cameras {list(self.cameras)} for a backbone that sees {backbone.cameras}"
+            )
         self.slots = None
         if self.decoding.parallel:
             if not isinstance(backbone, CachedDecoderBackbone):
@@ -105,6 +113,7 @@ class VLA(nn.Module):
             slots=self.slots,
             prompt_first=bool(getattr(backbone, "prompt_first", False)),
             state=state,
+            cameras=self.cameras,
         )
         self._prompt_cache: tuple[tuple, Any] | None = None  # (key, DecodeCache) of prompts
         self._action_ids = torch.tensor(sorted(mapping.action_token_ids), dtype=torch.long)
@@ -127,6 +136,8 @@ class VLA(nn.Module):
         }
         if self.state_format is not None:
             spec["state"] = self.state_format.to_dict()
+        if self.cameras:
+            spec["cameras"] = list(self.cameras)
         return spec
 
     def autocast(self) -> contextlib.AbstractContextManager:
@@ -191,7 +202,7 @@ class VLA(nn.Module):
         bb = self.backbone
         is_slot = batch.input_ids < 0  # (B, T)
         h = self._slot_hidden(
-            bb.embed_images(batch.pixels),
+            bb.image_tokens(batch.pixels),
             batch.input_ids,
             batch.attention_mask,
             batch.image_mask,
@@ -272,7 +283,7 @@ class VLA(nn.Module):
                 logits, _ = bb.extend(queries.to(dtype), gen.cache, bidirectional=queries.shape[1])
                 timings["decode"] += time.perf_counter() - t2  # (B, S, V) logits
             else:
-                image_embeds = bb.embed_images(batch.pixels)
+                image_embeds = bb.image_tokens(batch.pixels)
                 t1 = time.perf_counter()
                 if bb.prompt_first:  # the prompt's KV cache, kept while the prompts repeat
                     logits = self.cached_slot_logits(image_embeds, batch)  # (B, S, V)
@@ -425,6 +436,12 @@ def build_vla(
         mapping, bb.tokenizer, act_tok.num_values.tolist(), corpus=corpus, token_ids=token_ids
     )
     return VLA(bb, act_tok, token_mapping, fmt, precision=precision, decoding=decoding)
+
+
+def _embed_dim(backbone: VLMBackbone) -> int:
+    """Width of the backbone's image tokens (a camera embedding is added to them)."""
+    with torch.no_grad():
+        return int(backbone.embed_text(torch.zeros(1, 1, dtype=torch.long)).shape[-1])
 
 
 def _embedding_scale(backbone: VLMBackbone) -> float:

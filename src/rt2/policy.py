@@ -13,12 +13,13 @@ import numpy as np
 
 from rt2.decoding import SamplingConfig
 from rt2.model import VLA
-from rt2.observations import require_keys
+from rt2.observations import camera_views, require_keys
 
 
 class VLAPolicy:
-    """Observation dicts (``image`` uint8 HWC, ``instruction``, and ``state`` (S,) for a model
-    that reads it) -> continuous actions."""
+    """Observation dicts (``image`` uint8 HWC, or ``images`` {camera name: image} for a model
+    that sees several cameras; ``instruction``; ``state`` (S,) for a model that reads it) ->
+    continuous actions."""
 
     def __init__(
         self, model: VLA, sampling: SamplingConfig | None = None, cot: bool = False
@@ -42,10 +43,11 @@ class VLAPolicy:
         """(B, D) actions, or (B, K, D) chunks from a model that writes K > 1 actions (the
         evaluation runner plays them with :class:`rt2.evaluation.chunking.ChunkExecutor`; the
         policy server sends them whole)."""
-        require_keys(observations)
+        require_keys(observations, ("instruction",))
         reads_state = getattr(self.model, "state_format", None) is not None
+        cameras = getattr(self.model, "cameras", ())
         res = self.model.act_batch(
-            [np.asarray(o["image"]) for o in observations],
+            [camera_views(o, cameras) for o in observations],
             [str(o["instruction"]) for o in observations],
             cot=self.cot,
             sampling=self.sampling,

@@ -5,7 +5,7 @@ from dataclasses import replace
 
 import numpy as np
 import pytest
-from so100 import JOINTS
+from so100 import CAMERAS, JOINTS
 
 from rt2.actions import ActionSpace, DimKind
 from rt2.data.features import vector_names
@@ -22,7 +22,9 @@ def config(**model) -> TrainConfig:
     return TrainConfig(
         name="so100",
         model=ModelConfig(action_space="dataset", backbone_options=SMALL_BACKBONE, **model),
-        data=DataConfig(weights={"robot": 1.0}, eval_episodes=3, eval_samples=8),
+        data=DataConfig(
+            weights={"robot": 1.0}, eval_episodes=3, eval_samples=8, cameras=(CAMERAS[0],)
+        ),
         optim=OptimConfig(steps=2, batch_size=4, lr=1e-3, warmup_steps=1),
         precision="fp32",
         eval_every=2,

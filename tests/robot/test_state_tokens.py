@@ -5,7 +5,7 @@ from dataclasses import replace
 
 import numpy as np
 import pytest
-from so100 import JOINTS
+from so100 import CAMERAS, JOINTS
 
 from rt2.actions.state import StateFormat
 from rt2.batching import RobotSample
@@ -23,7 +23,9 @@ def config(**data) -> TrainConfig:
     return TrainConfig(
         name="so100-state",
         model=ModelConfig(action_space="dataset", backbone_options=SMALL_BACKBONE, num_bins=64),
-        data=DataConfig(weights={"robot": 1.0}, eval_episodes=3, eval_samples=8, **data),
+        data=DataConfig(
+            weights={"robot": 1.0}, eval_episodes=3, eval_samples=8, cameras=CAMERAS[:1], **data
+        ),
         optim=OptimConfig(steps=2, batch_size=4, lr=1e-3, warmup_steps=1),
         precision="fp32",
         eval_every=2,

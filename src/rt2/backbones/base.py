@@ -65,6 +65,34 @@ class VLMBackbone(nn.Module, ABC):
     def embed_images(self, pixels: torch.Tensor) -> torch.Tensor:
         """Pixels (B, 3, S, S) -> image tokens (B, N, D) in the LM's embedding space."""
 
+    cameras: int = 1  # views per sample; ``num_image_tokens`` counts all of them
+
+    def use_cameras(self, n: int, embed_dim: int) -> None:
+        """See ``n`` camera views per sample: each view's tokens in its own block, plus a
+        learned camera embedding per block (``camera_embedding`` (n, D)). Call before training
+        or loading weights; one camera keeps the backbone as it was."""
+        if n < 1:
+            raise ValueError(f"use_cameras: expected n >= 1, got {n}")
+        if self.cameras != 1:
+            raise ValueError(f"use_cameras: this backbone already sees {self.cameras} cameras")
+        if n == 1:
+            return
+        self.cameras = n
+        self.num_image_tokens = n * self.num_image_tokens
+        self.camera_embedding = nn.Parameter(torch.randn(n, embed_dim) * 0.02)
+
+    def image_tokens(self, pixels: torch.Tensor) -> torch.Tensor:
+        """Pixels (B * C, ...) of C cameras, sample-major -> image tokens (B, C * N, D)."""
+        x = self.embed_images(pixels)  # (B * C, N, D)
+        C = self.cameras
+        if C == 1:
+            return x
+        BC, N, D = x.shape
+        if BC % C:
+            raise ValueError(f"{BC} camera images for a backbone that sees {C} per sample")
+        x = x.view(BC // C, C, N, D) + self.camera_embedding[None, :, None].to(x.dtype)
+        return x.reshape(BC // C, C * N, D)
+
     @abstractmethod
     def forward(
         self,
@@ -265,7 +293,7 @@ class CachedDecoderBackbone(VLMBackbone):
         prompt_len: int | None = None,
     ) -> BackboneOutput:
         h = self.hidden(
-            self.embed_images(pixels),
+            self.image_tokens(pixels),
             self._embed_text(input_ids),
             attention_mask,
             image_mask,

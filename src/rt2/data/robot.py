@@ -103,10 +103,12 @@ def load_robot_sources(
     plan: PlanFormat | None = None,
     chunk: int = 1,
     state: bool = False,
+    cameras: tuple[str, ...] = (),
 ) -> tuple[RobotSource, RobotSource | None]:
     """Train and held-out sources (the last ``eval_episodes`` episodes) of a dataset directory;
     with ``plan``, samples carry plans written from ``observation.environment_state``; with
-    ``state``, samples carry ``observation.state``."""
+    ``state``, samples carry ``observation.state``; images are those of ``cameras`` ((C, H, W,
+    3) per frame for two or more; default: the first camera)."""
     ds = EpisodeDataset(root)
     n = ds.num_episodes
     if n == 0:
@@ -122,8 +124,11 @@ def load_robot_sources(
 
     if state and ds.features.get("observation.state", {}).get("dtype") is None:
         raise ValueError(f"data.state=tokens needs observation.state, which {root} lacks")
-    train = _source(ds, range(n - held), history, plan, chunk, state)
-    held_out = _source(ds, range(n - held, n), history, plan, chunk, state) if held else None
+    if len(cameras) > 1 and history:
+        raise ValueError("model.history with several cameras is not supported: pick one camera")
+    opts = dict(state=state, cameras=cameras)
+    train = _source(ds, range(n - held), history, plan, chunk, **opts)
+    held_out = _source(ds, range(n - held, n), history, plan, chunk, **opts) if held else None
     del ds
     # decoding leaves the parquet buffers in arrow's allocator; hand them back (5.6 of 8.2 GB
     # resident for 48k frames at 128 px before this)
@@ -138,17 +143,20 @@ def _source(
     plan: PlanFormat | None,
     chunk: int,
     state: bool = False,
+    cameras: tuple[str, ...] = (),
 ) -> RobotSource:
     """Episodes ``part`` of ``ds``, decoded one by one into one array (peak: the frames once)."""
     lengths = [ds.episodes[i].length for i in part]
-    images: np.ndarray | None = None  # (N, H, W, 3) once the first frame size is known
+    rows = ds.episode_boundaries[:, 0]  # (E,) first row of each episode
+    images: np.ndarray | None = None  # (N, [C,] H, W, 3) once the first frame size is known
     actions, instructions, states, robot_states = [], [], [], []
     start = 0
     for i, length in zip(part, lengths, strict=True):
         ep = ds.episode(i)
+        views = _views(ds, ep.images, slice(rows[i], rows[i] + length), cameras)
         if images is None:
-            images = np.empty((sum(lengths), *ep.images.shape[1:]), np.uint8)
-        images[start : start + length] = ep.images
+            images = np.empty((sum(lengths), *views.shape[1:]), np.uint8)
+        images[start : start + length] = views
         start += length
         actions.append(ep.actions)
         instructions.append(ep.instruction)
@@ -165,6 +173,26 @@ def _source(
         chunk=chunk,
         states=robot_states if state else None,
     )
+
+
+def _views(
+    ds: EpisodeDataset, first: np.ndarray, rows: slice, cameras: tuple[str, ...]
+) -> np.ndarray:
+    """An episode's frames of ``cameras``: (T, H, W, 3) for one, (T, C, H, W, 3) for several
+    (resized to the first camera's size); ``first``: its frames of the dataset's first camera."""
+    keys = cameras or ds.image_keys[:1]
+    views = [first if k == ds.image_keys[0] else ds.images(rows, k) for k in keys]
+    if len(views) == 1:
+        return views[0]
+    h, w = views[0].shape[1:3]
+    if any(v.shape[1:3] != (h, w) for v in views):
+        import cv2
+
+        views = [
+            v if v.shape[1:3] == (h, w) else np.stack([cv2.resize(f, (w, h)) for f in v])
+            for v in views
+        ]
+    return np.stack(views, axis=1)  # (T, C, H, W, 3)
 
 
 def dataset_fingerprint(root: str | Path) -> dict[str, object]:

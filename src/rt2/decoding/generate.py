@@ -104,7 +104,7 @@ def generate(
     max_steps = sampling.max_new_tokens + len(marker_ids) + grammar.max_length
 
     t0 = time.perf_counter()
-    image_embeds = backbone.embed_images(pixels)  # (B, N, D)
+    image_embeds = backbone.image_tokens(pixels)  # (B, N, D)
     t1 = time.perf_counter()
     logits, cache = backbone.prefill(image_embeds, input_ids, attention_mask, image_mask)
     t2 = time.perf_counter()

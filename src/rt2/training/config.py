@@ -96,6 +96,9 @@ class DataConfig:
     # "tokens": robot prompts start with observation.state binned over its q01..q99 (pi0-FAST);
     # "none": the model never sees the state
     state: str = "none"
+    # the cameras (image features) a VLA sees, each in its own block of image tokens, in this
+    # order; empty: every camera of the dataset in meta/info.json order (RT-1: the first)
+    cameras: tuple[str, ...] = ()
     eval_episodes: int = 8  # robot episodes held out for the eval loss
     eval_samples: int = 64  # samples per source in each evaluation
 
@@ -115,6 +118,8 @@ class DataConfig:
             raise ValueError(
                 f"data.plan_bins: expected 0 (no plan) or 2..1000, got {self.plan_bins}"
             )
+        if len(set(self.cameras)) != len(self.cameras) or not all(self.cameras):
+            raise ValueError(f"data.cameras: expected distinct camera names, got {self.cameras}")
         if self.state not in ("none", "tokens"):
             raise ValueError(f"data.state: expected 'none' or 'tokens', got {self.state!r}")
         if self.plan_code not in ("digits", "letters"):

@@ -25,6 +25,7 @@ def build_model(
     corpus: Iterable[str] = (),
     action_names: Sequence[str] | None = None,
     state: StateFormat | None = None,
+    cameras: Sequence[str] = (),
 ) -> nn.Module:
     """A fresh model, or one starting from ``config.init`` (a path or ``rt2:NAME``), with the
     parameters named by ``config.freeze`` frozen.
@@ -34,7 +35,8 @@ def build_model(
     from a checkpoint keeps the action vocabulary it learned there: that checkpoint's bins (when
     they came from robot data) and its action-token ids. ``action_names``: the dataset's
     (``model.action_space=dataset`` builds its space from them; a preset must match their count).
-    ``state``: how the VLA reads the robot state in its prompts (None: it does not).
+    ``state``: how the VLA reads the robot state in its prompts (None: it does not);
+    ``cameras``: the camera names it sees, in order (two or more: one token block each).
     """
     ckpt = _init_checkpoint(config)
     spec = _learned_vocabulary(ckpt, config)
@@ -71,9 +73,13 @@ def build_model(
             PromptFormat(),
             decoding=config.decoding_config(),
             state=state,
+            cameras=cameras,
         )
     if ckpt is not None:
-        load_weights(model, ckpt, fresh=("slots.",) if _new_slots(ckpt, config) else ())
+        fresh = ("slots.",) if _new_slots(ckpt, config) else ()
+        if _new_cameras(ckpt, cameras):
+            fresh += ("backbone.camera_embedding",)
+        load_weights(model, ckpt, fresh=fresh)
     for name, p in model.named_parameters():
         if any(name.startswith(prefix) for prefix in config.freeze):
             p.requires_grad_(False)
@@ -87,6 +93,13 @@ def _new_slots(ckpt: Path, config: ModelConfig) -> bool:
         return False
     saved = read_json(ckpt, "vla.json").get("decoding", {})
     return (saved.get("mode"), saved.get("chunk")) != ("parallel", config.chunk)
+
+
+def _new_cameras(ckpt: Path, cameras: Sequence[str]) -> bool:
+    """True if this run sees several cameras its init checkpoint did not (in this order): the
+    camera embedding starts fresh, the rest loads."""
+    saved = read_json(ckpt, "vla.json").get("cameras", []) if (ckpt / "vla.json").is_file() else []
+    return len(cameras) > 1 and list(saved) != list(cameras)
 
 
 def _init_checkpoint(config: ModelConfig) -> Path | None:
@@ -150,6 +163,7 @@ def load_model(path: str | Path) -> nn.Module:
         PromptFormat(**spec["prompt"]),
         decoding=decoding,
         state=state,
+        cameras=spec.get("cameras", ()),  # older checkpoints: one unnamed camera
     )
     load_weights(model, ckpt)
     return model.eval()

@@ -94,12 +94,14 @@ class _Data:
     action_names: tuple[str, ...] | None = None  # the dataset's, from meta/info.json
     state: StateFormat | None = None  # data.state=tokens: how prompts write the state
     state_stats: dict[str, Any] | None = None
+    cameras: tuple[str, ...] = ()  # the cameras the model sees, in order
 
 
 def _load_data(config: TrainConfig, data_dir: str | Path | None) -> _Data:
     train: dict[str, Source] = {}
     evals: dict[str, Source] = {}
     stats = fingerprint = action_names = state = state_stats = None
+    cameras: tuple[str, ...] = ()
     corpus: list[str] = []
     if config.data.uses("robot") or config.model.bounds == "stats":
         if data_dir is None:
@@ -113,6 +115,7 @@ def _load_data(config: TrainConfig, data_dir: str | Path | None) -> _Data:
             plan=config.data.plan_format(),
             chunk=config.model.chunk,
             state=config.data.state == "tokens",
+            cameras=(cameras := _cameras(config, data_dir)),
         )
         stats = compute_stats(robot.actions)  # q01/q99 over every training frame
         action_names = dataset_action_names(data_dir)
@@ -152,7 +155,24 @@ def _load_data(config: TrainConfig, data_dir: str | Path | None) -> _Data:
         corpus += (
             vocabulary_texts()
         )  # every word the web data can emit stays out of the reserved ids
-    return _Data(train, evals, stats, fingerprint, corpus, action_names, state, state_stats)
+    return _Data(
+        train, evals, stats, fingerprint, corpus, action_names, state, state_stats, cameras
+    )
+
+
+def _cameras(config: TrainConfig, data_dir: str | Path) -> tuple[str, ...]:
+    """``data.cameras`` checked against the dataset, or its cameras (RT-1: the first)."""
+    from rt2.data import format as fmt
+    from rt2.data.features import resolve_cameras
+
+    found = resolve_cameras(
+        fmt.read_json(Path(data_dir) / fmt.INFO_PATH)["features"], config.data.cameras
+    )
+    if config.model.kind == "vla":
+        return found
+    if len(found) > 1 and config.data.cameras:
+        raise ValueError(f"data.cameras={list(found)}: RT-1 sees one camera; name one")
+    return found[:1]
 
 
 def _eval_samples(source: Source, n: int) -> list:
@@ -215,7 +235,12 @@ class Trainer:
         torch.manual_seed(config.seed)
         self.data = _load_data(config, data_dir)
         model = build_model(
-            config.model, self.data.stats, self.data.corpus, self.data.action_names, self.data.state
+            config.model,
+            self.data.stats,
+            self.data.corpus,
+            self.data.action_names,
+            self.data.state,
+            self.data.cameras,
         )
         trainable = [p for p in model.parameters() if p.requires_grad]
         if not trainable:
