@@ -30,7 +30,19 @@ def configure(parser: argparse.ArgumentParser) -> None:
         help="comma-separated suites, e.g. seen,unseen_objects,emergent (default: seen; with "
         "--tasks, the label of the task file's results)",
     )
-    parser.add_argument("--episodes", type=int, default=50, help="episodes per suite")
+    parser.add_argument(
+        "--episodes",
+        type=int,
+        default=None,
+        help="episodes per suite (default 50); with --data: the dataset's last N episodes "
+        "(default: the checkpoint's data.eval_episodes, the ones training held out)",
+    )
+    parser.add_argument(
+        "--data",
+        default=None,
+        help="offline evaluation on a LeRobot dataset (no simulator): the policy's actions on "
+        "held-out episodes against the recorded ones; per-dim error, token accuracy, plots",
+    )
     parser.add_argument("--out", required=True, help="report directory")
     parser.add_argument("--tasks", default=None, help="user task file (YAML/JSON)")
     parser.add_argument("--seed", type=int, default=0, help="episode i uses seed SEED + i")
@@ -122,6 +134,10 @@ def command_line(args: argparse.Namespace) -> list[str]:
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.data is not None:
+        from rt2.commands.evaluate_offline import run_offline
+
+        return run_offline(args, command_line(args))
     import time
     from dataclasses import asdict, replace
     from pathlib import Path
@@ -152,7 +168,7 @@ def run(args: argparse.Namespace) -> int:
         )
     config = EvalConfig(
         suites=suites,
-        episodes=args.episodes,
+        episodes=50 if args.episodes is None else args.episodes,
         seed=args.seed,
         num_envs=args.num_envs,
         image_size=args.image_size,

@@ -175,6 +175,14 @@ def _source(
     )
 
 
+def episodes_source(
+    ds: EpisodeDataset, part: range, state: bool = False, cameras: tuple[str, ...] = ()
+) -> RobotSource:
+    """Episodes ``part`` (positions in ``ds.episodes``) of ``ds`` as a source of single actions
+    with the given cameras and, with ``state``, ``observation.state``."""
+    return _source(ds, part, 0, None, 1, state=state, cameras=cameras)
+
+
 def _views(
     ds: EpisodeDataset, first: np.ndarray, rows: slice, cameras: tuple[str, ...]
 ) -> np.ndarray:
