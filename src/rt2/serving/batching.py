@@ -171,9 +171,9 @@ class Batcher:
     def _infer(self, observations: list[dict[str, Any]]) -> list[np.ndarray | Exception]:
         """Policy thread: one forward pass per image shape; a failing group is retried per row."""
         results: list[np.ndarray | Exception] = [RuntimeError("not run")] * len(observations)
-        groups: dict[tuple[int, ...], list[int]] = {}
+        groups: dict[tuple, list[int]] = {}
         for i, o in enumerate(observations):
-            groups.setdefault(tuple(o["image"].shape), []).append(i)
+            groups.setdefault(_shapes(o), []).append(i)
         for rows in groups.values():
             try:
                 chunks = self._forward([observations[i] for i in rows])
@@ -202,6 +202,15 @@ class Batcher:
         if not np.all(np.isfinite(chunks)):
             raise ValueError("policy produced non-finite actions")
         return chunks
+
+
+def _shapes(obs: dict[str, Any]) -> tuple:
+    """The image shapes of an observation (one camera or several by name): rows that share
+    them share a forward pass."""
+    images = obs.get("images")
+    if isinstance(images, dict):
+        return tuple(sorted((str(k), np.shape(v)) for k, v in images.items()))
+    return tuple(np.shape(obs.get("image")))
 
 
 def _inference_error(err: Exception) -> RequestError:

@@ -31,6 +31,12 @@ def policy_metadata(policy: Any, model_name: str = "policy", **extra: Any) -> di
     if backbone is not None and getattr(backbone, "image_size", None) is not None:
         size = int(backbone.image_size)
         meta.setdefault("image_size", [size, size])
+    cameras = tuple(getattr(model, "cameras", ()) or ())
+    if cameras:  # the camera names a request sends its images under (several: all of them)
+        meta.setdefault("cameras", list(cameras))
+    state = getattr(model, "state_format", None)
+    if state is not None:  # the state a request must carry
+        meta.setdefault("state", {"names": list(state.names), "dim": state.size})
     meta.setdefault("action_horizon", 1)
     return meta
 
@@ -62,7 +68,13 @@ def load_served_policy(checkpoint: str | Path, compile: bool = False) -> tuple[A
     )
     if compile:
         h, w = meta.get("image_size", [224, 224])
-        policy.infer({"image": np.zeros((h, w, 3), dtype=np.uint8), "instruction": "warm up"})
+        blank = np.zeros((h, w, 3), dtype=np.uint8)
+        cameras = meta.get("cameras", [])
+        warm: dict[str, Any] = {"instruction": "warm up"}
+        warm |= {"images": {c: blank for c in cameras}} if len(cameras) > 1 else {"image": blank}
+        if "state" in meta:
+            warm["state"] = np.zeros(meta["state"]["dim"], dtype=np.float32)
+        policy.infer(warm)
     return policy, meta
 
 

@@ -194,9 +194,10 @@ def json_loads(text: str | bytes) -> Any:
 
 
 # ---- observations -------------------------------------------------------------------------
-OBS_FIELDS = ("image", "instruction", "state")
-#: accepted aliases: openpi's ``prompt`` for the instruction; OpenVLA's ``unnorm_key`` (ignored)
-OBS_ALIASES = {"prompt": "instruction"}
+OBS_FIELDS = ("image", "images", "instruction", "state")
+#: accepted aliases: openpi's ``prompt`` for the instruction, LeRobot's and openpi's names of
+#: the state; OpenVLA's ``unnorm_key`` is ignored
+OBS_ALIASES = {"prompt": "instruction", "observation.state": "state", "observation/state": "state"}
 IGNORED_FIELDS = ("unnorm_key",)
 
 
@@ -222,40 +223,105 @@ class ObservationLimits:
             )
 
 
+@dataclass(frozen=True)
+class ObservationSpec:
+    """What the served policy reads: its cameras by name, in order (empty or one: a single
+    ``image`` also serves), and its state's entry names (empty: it does not read the state)."""
+
+    cameras: tuple[str, ...] = ()
+    state_names: tuple[str, ...] = ()
+
+    @classmethod
+    def from_metadata(cls, meta: dict[str, Any]) -> ObservationSpec:
+        """From the server metadata's ``cameras`` and ``state`` (see ``policy_metadata``)."""
+        state = meta.get("state") or {}
+        return cls(tuple(meta.get("cameras") or ()), tuple(state.get("names") or ()))
+
+    def camera_keys(self) -> dict[str, str]:
+        """Top-level keys that carry a camera -> its name: the name (``observation.images.
+        front``) and openpi's slash form (``observation/images/front``)."""
+        return {k: c for c in self.cameras for k in (c, c.replace(".", "/"))}
+
+
 def _invalid(message: str) -> RequestError:
     return RequestError("invalid_observation", message)
 
 
+def _image(image: Any, where: str, limits: ObservationLimits) -> np.ndarray:
+    if not isinstance(image, np.ndarray):
+        raise _invalid(f"{where}: expected a uint8 array (H, W, 3), got {type(image).__name__}")
+    if image.dtype != np.uint8:
+        raise _invalid(f"{where}: expected dtype uint8, got {image.dtype}")
+    if image.ndim != 3 or image.shape[-1] != 3:
+        raise _invalid(f"{where}: expected shape (H, W, 3), got {image.shape}")
+    lo, hi = limits.min_image_side, limits.max_image_side
+    if not (lo <= image.shape[0] <= hi and lo <= image.shape[1] <= hi):
+        raise _invalid(f"{where}: sides must be in [{lo}, {hi}], got shape {image.shape}")
+    return np.array(image, copy=True)
+
+
+def _key(k: Any) -> Any:
+    return k.decode() if isinstance(k, bytes) else k
+
+
+def _cameras(obs: dict[str, Any], spec: ObservationSpec, limits: ObservationLimits) -> dict:
+    """``{"image": ...}`` or ``{"images": {name: ...}}`` checked against the policy's cameras."""
+    named = {spec.camera_keys()[k]: v for k, v in obs.items() if k in spec.camera_keys()}
+    if "images" in obs:
+        if not isinstance(obs["images"], dict):
+            raise _invalid(
+                f"images: expected a map camera name -> image, got {type(obs['images']).__name__}"
+            )
+        given = {str(_key(k)): v for k, v in obs["images"].items()}
+        named |= given
+    if "image" in obs and obs["image"] is not None:
+        if len(spec.cameras) > 1 or named:
+            raise _invalid(
+                f"image: this policy sees cameras {list(spec.cameras)}; send each by name "
+                f"(images: {{name: image}}), not one unnamed 'image'"
+            )
+        return {"image": _image(obs["image"], "image", limits)}
+    if not named:
+        want = list(spec.cameras) if len(spec.cameras) > 1 else ["image"]
+        raise _invalid(f"missing field(s) {want}; got {sorted(map(str, obs))}")
+    want = list(spec.cameras) if spec.cameras else list(named)[:1]
+    if sorted(named) != sorted(want):
+        missing = [c for c in want if c not in named]
+        extra = [c for c in named if c not in want]
+        raise _invalid(
+            f"cameras: this policy sees {want}; the observation has {list(named)} "
+            f"(missing {missing}, extra {extra})"
+        )
+    images = {c: _image(named[c], f"images[{c!r}]", limits) for c in want}
+    return {"image": images[want[0]]} if len(want) == 1 else {"images": images}
+
+
 def validate_observation(
-    raw: Any, limits: ObservationLimits = ObservationLimits()
+    raw: Any,
+    limits: ObservationLimits = ObservationLimits(),
+    spec: ObservationSpec = ObservationSpec(),
 ) -> dict[str, Any]:
-    """A decoded request -> ``{"image": uint8 (H, W, 3), "instruction": str[, "state": float32 (S,)]}``."""
+    """A decoded request -> ``{"image": uint8 (H, W, 3)`` (or ``"images": {camera: image}``
+    for a policy that sees several cameras), ``"instruction": str[, "state": float32 (S,)]}``,
+    checked against the policy's ``spec``."""
     if not isinstance(raw, dict):
         raise _invalid(
             f"observation must be a map with keys {list(OBS_FIELDS)}, got {type(raw).__name__}"
         )
-    raw = {k.decode() if isinstance(k, bytes) else k: v for k, v in raw.items()}
-    known = set(OBS_FIELDS) | set(OBS_ALIASES) | set(IGNORED_FIELDS)
+    raw = {_key(k): v for k, v in raw.items()}
+    known = set(OBS_FIELDS) | set(OBS_ALIASES) | set(IGNORED_FIELDS) | set(spec.camera_keys())
     unknown = sorted(str(k) for k in raw if k not in known)
     if unknown:
-        raise _invalid(f"unknown field(s) {unknown}; accepted fields: {list(OBS_FIELDS)}")
+        accepted = list(OBS_FIELDS) + list(spec.camera_keys())
+        raise _invalid(f"unknown field(s) {unknown}; accepted fields: {accepted}")
     obs = {OBS_ALIASES.get(k, k): v for k, v in raw.items() if k not in IGNORED_FIELDS}
-    if "prompt" in raw and "instruction" in raw:
+    if sum(k in raw for k in ("prompt", "instruction")) > 1:
         raise _invalid("give either 'instruction' or 'prompt', not both")
-    missing = [k for k in ("image", "instruction") if k not in obs]
-    if missing:
-        raise _invalid(f"missing field(s) {missing}; got {sorted(raw)}")
-
-    image = obs["image"]
-    if not isinstance(image, np.ndarray):
-        raise _invalid(f"image: expected a uint8 array (H, W, 3), got {type(image).__name__}")
-    if image.dtype != np.uint8:
-        raise _invalid(f"image: expected dtype uint8, got {image.dtype}")
-    if image.ndim != 3 or image.shape[-1] != 3:
-        raise _invalid(f"image: expected shape (H, W, 3), got {image.shape}")
-    lo, hi = limits.min_image_side, limits.max_image_side
-    if not (lo <= image.shape[0] <= hi and lo <= image.shape[1] <= hi):
-        raise _invalid(f"image: sides must be in [{lo}, {hi}], got shape {image.shape}")
+    if sum(k in raw for k in ("state", *(a for a, v in OBS_ALIASES.items() if v == "state"))) > 1:
+        raise _invalid("give the state once: 'state', 'observation.state' or 'observation/state'")
+    if "instruction" not in obs:
+        raise _invalid(f"missing field(s) ['instruction']; got {sorted(raw)}")
+    out = _cameras(obs, spec, limits)
 
     instruction = obs["instruction"]
     if isinstance(instruction, bytes):
@@ -271,24 +337,36 @@ def validate_observation(
         raise _invalid(
             f"instruction: {len(instruction)} characters, at most {limits.max_instruction_chars}"
         )
-    out: dict[str, Any] = {"image": np.array(image, copy=True), "instruction": instruction}
+    out["instruction"] = instruction
 
     if "state" in obs and obs["state"] is not None:
-        state = obs["state"]
-        if isinstance(state, list | tuple):
-            state = np.asarray(state) if all(isinstance(v, int | float) for v in state) else state
-        if not isinstance(state, np.ndarray) or state.dtype.kind not in "iuf":
-            raise _invalid(f"state: expected a numeric array (S,), got {type(state).__name__}")
-        if state.ndim != 1 or state.shape[0] > limits.max_state_dim:
-            raise _invalid(
-                f"state: expected shape (S,) with S <= {limits.max_state_dim}, got {state.shape}"
-            )
-        state = state.astype(np.float32)
-        if not np.all(np.isfinite(state)):
-            bad = np.flatnonzero(~np.isfinite(state)).tolist()
-            raise _invalid(f"state: non-finite values (NaN/inf) at indices {bad[:8]}")
-        out["state"] = state
+        out["state"] = _state(obs["state"], limits)
+    names = list(spec.state_names)
+    if names and "state" not in out:
+        raise _invalid(
+            f"missing field(s) ['state']: this policy reads {len(names)} entries {names}"
+        )
+    if names and out["state"].shape != (len(names),):
+        raise _invalid(
+            f"state: this policy reads {len(names)} entries {names}; got shape {out['state'].shape}"
+        )
     return out
+
+
+def _state(state: Any, limits: ObservationLimits) -> np.ndarray:
+    if isinstance(state, list | tuple):
+        state = np.asarray(state) if all(isinstance(v, int | float) for v in state) else state
+    if not isinstance(state, np.ndarray) or state.dtype.kind not in "iuf":
+        raise _invalid(f"state: expected a numeric array (S,), got {type(state).__name__}")
+    if state.ndim != 1 or state.shape[0] > limits.max_state_dim:
+        raise _invalid(
+            f"state: expected shape (S,) with S <= {limits.max_state_dim}, got {state.shape}"
+        )
+    state = state.astype(np.float32)
+    if not np.all(np.isfinite(state)):
+        bad = np.flatnonzero(~np.isfinite(state)).tolist()
+        raise _invalid(f"state: non-finite values (NaN/inf) at indices {bad[:8]}")
+    return state
 
 
 # ---- control messages (websocket) ---------------------------------------------------------

@@ -47,6 +47,7 @@ from rt2.serving.guard import ConnectionGuard, ConnectionLimits, guarded_protoco
 from rt2.serving.protocol import (
     CONTROL_KEY,
     ObservationLimits,
+    ObservationSpec,
     RequestError,
     json_dumps,
     json_loads,
@@ -127,6 +128,7 @@ class PolicyApp:
         self.policy = policy
         self.metadata = {**metadata, "max_batch": config.max_batch, "protocol": "rt2-serve/1"}
         self.config = config
+        self.obs_spec = ObservationSpec.from_metadata(metadata)  # cameras and state it reads
         self.slots = SlotPool()
         self.batcher: Batcher | None = None
         self.guard = ConnectionGuard(config.connection_limits)  # refusals by reason
@@ -188,7 +190,7 @@ class PolicyApp:
 
     async def _act(self, raw: Any, slot: int) -> tuple[np.ndarray, dict[str, float]]:
         assert self.batcher is not None
-        obs = validate_observation(raw, self.config.limits)
+        obs = validate_observation(raw, self.config.limits, self.obs_spec)
         obs["env_slot"] = slot
         return await self.batcher.submit(obs)
 
