@@ -45,8 +45,6 @@ def test_state_format_bins_and_names_a_wrong_size():
         fmt.encode([np.nan, 0.0])
     with pytest.raises(ValueError, match=r"data\.state: expected 'none' or 'tokens', got 'vector'"):
         DataConfig(state="vector")
-    with pytest.raises(ValueError, match=r"model\.kind='rt1' does not take the state"):
-        TrainConfig(model=ModelConfig(kind="rt1"), data=DataConfig(state="tokens"))
 
 
 def test_state_tokens_round_trip_and_are_checked_when_acting(tmp_path, so100_dataset):
@@ -85,3 +83,35 @@ def test_a_model_without_state_keeps_its_old_prompt(tmp_path, so100_dataset):
     ep = EpisodeDataset(so100_dataset).episode(0)
     ids = model.builder.prompt_ids(RobotSample(ep.images[0], ep.instruction))
     assert model.backbone.tokenizer.decode(ids[1:]).startswith("Q: what action")
+
+
+def test_rt1_reads_the_state_as_one_token_of_the_current_frame(tmp_path, so100_dataset):
+    import torch
+
+    from rt2.baselines.rt1.policy import RT1Policy
+
+    rt1 = dict(
+        image_size=64, tokens_per_frame=4, token_learner_hidden=16, d_model=32, num_layers=2,
+        num_heads=2, ff_dim=64, dropout=0.0, frozen_blocks=12, text_encoder="hash",
+    )  # fmt: skip
+    cfg = config(state="tokens")
+    cfg = replace(
+        cfg,
+        model=ModelConfig(kind="rt1", action_space="dataset", backbone_options=rt1, history=2),
+    )
+    Trainer(cfg, tmp_path, so100_dataset).run(progress=False)
+    model = load_model(tmp_path)
+    assert model.state_format is not None and model.state_format.names == JOINTS
+    tokens = torch.randn(1, 3, 4, 32)  # (B, F, T, d)
+    low, high = -torch.ones(1, 6), torch.ones(1, 6)  # normalized states at q01 and q99
+    with torch.no_grad():
+        a = model.frame_logits(tokens, state=low)  # (1, F, D, NB)
+        b = model.frame_logits(tokens, state=high)
+    assert torch.equal(a[:, :2], b[:, :2])  # earlier frames never see the current state
+    assert not torch.allclose(a[:, 2], b[:, 2])  # the current frame does
+    ep = EpisodeDataset(so100_dataset).episode(10)
+    policy = RT1Policy(model)
+    obs = {"image": ep.images[0], "instruction": ep.instruction}
+    assert policy.infer(obs | {"state": ep.states[0]}).shape == (6,)
+    with pytest.raises(ValueError, match=r"this RT-1 reads the robot state \(6 entries"):
+        policy.infer(obs)

@@ -70,6 +70,12 @@ class StateFormat:
             raise ValueError(f"the state holds NaN or inf: {s.tolist()}")
         return s
 
+    def normalize(self, state: Any) -> np.ndarray:
+        """(S,) state -> (S,) float32 in [-1, 1] over q01..q99 (clipped): RT-1's state token."""
+        s = self.check(state)
+        lo, hi = np.asarray(self.low), np.asarray(self.high)
+        return (2 * (np.clip(s, lo, hi) - lo) / (hi - lo) - 1).astype(np.float32)
+
     def encode(self, state: Any) -> np.ndarray:
         """(S,) state -> (S,) int64 bins in 0..num_bins - 1 (values outside q01..q99 clip)."""
         s = self.check(state)

@@ -93,8 +93,8 @@ class DataConfig:
     # how plans and pointing answers write a cell: "digits" ("arm 16 16") or "letters" ("arm Q
     # Q": one token per coordinate, rt2.data.plan.LETTERS)
     plan_code: str = "digits"
-    # "tokens": robot prompts start with observation.state binned over its q01..q99 (pi0-FAST);
-    # "none": the model never sees the state
+    # "tokens": robot prompts start with observation.state binned over its q01..q99 (pi0-FAST;
+    # RT-1: one extra token of the current frame); "none": the model never sees the state
     state: str = "none"
     # the cameras (image features) a VLA sees, each in its own block of image tokens, in this
     # order; empty: every camera of the dataset in meta/info.json order (RT-1: the first)
@@ -207,11 +207,6 @@ class TrainConfig:
                 raise ValueError(f"{name}: expected >= 1, got {getattr(self, name)}")
         if self.rollout_every < 0:
             raise ValueError(f"rollout_every: expected >= 0, got {self.rollout_every}")
-        if self.data.state != "none" and self.model.kind != "vla":
-            raise ValueError(
-                f"data.state={self.data.state!r} is read by VLAs only; model.kind="
-                f"{self.model.kind!r} does not take the state yet"
-            )
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)

@@ -43,13 +43,8 @@ def build_model(
     if config.kind == "rt1":
         from rt2.baselines.rt1 import build_rt1
 
-        if state is not None:
-            raise ValueError(
-                "RT-1 does not read the robot state yet: train it with data.state=none"
-            )
-
         learned = None if spec is None else ActionTokenizer.from_dict(spec["action_tokenizer"])
-        model: nn.Module = build_rt1(config, stats, learned, action_names)
+        model: nn.Module = build_rt1(config, stats, learned, action_names, state)
     else:
         backbone = build_backbone(config.backbone, **config.backbone_options)
         if spec is not None:

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from rt2.actions import ActionTokenizer
+from rt2.actions.state import StateFormat
 from rt2.baselines.rt1.config import RT1Config
 from rt2.baselines.rt1.model import RT1
 from rt2.training.action_bins import action_tokenizer_for
@@ -38,6 +39,7 @@ def build_rt1(
     stats: dict[str, Any] | None,
     action_tokenizer: ActionTokenizer | None = None,
     action_names: Sequence[str] | None = None,
+    state: StateFormat | None = None,
 ) -> RT1:
     """A fresh RT-1 (ImageNet EfficientNet-Lite0, identity FiLM). ``stats`` of the training
     actions set the bins when ``model.bounds == "stats"`` (q01..q99), unless ``action_tokenizer``
@@ -45,9 +47,8 @@ def build_rt1(
     :func:`rt2.training.factory.build_model`."""
     if config.kind != "rt1":
         raise ValueError(f"build_rt1: model.kind must be 'rt1', got {config.kind!r}")
-    return RT1(
-        rt1_config(config), action_tokenizer or action_tokenizer_for(config, stats, action_names)
-    )
+    tokenizer = action_tokenizer or action_tokenizer_for(config, stats, action_names)
+    return RT1(rt1_config(config), tokenizer, state=state)
 
 
 def load_rt1(ckpt: Path, config: TrainConfig) -> RT1:
@@ -61,6 +62,7 @@ def load_rt1(ckpt: Path, config: TrainConfig) -> RT1:
         raise ValueError(
             f"{ckpt}: vla.json RT-1 config {rt1} disagrees with config.json {expected}"
         )
-    model = RT1(rt1, ActionTokenizer.from_dict(spec["action_tokenizer"]))
+    state = StateFormat.from_dict(spec["state"]) if "state" in spec else None
+    model = RT1(rt1, ActionTokenizer.from_dict(spec["action_tokenizer"]), state=state)
     load_weights(model, ckpt)
     return model.eval()

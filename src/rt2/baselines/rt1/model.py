@@ -7,7 +7,8 @@ tokens (+ learned positions) go through a decoder-only Transformer with block-ca
 (a token sees its own frame and earlier ones); each frame's outputs, mean-pooled, give a
 ``num_bins``-way classification per action dimension (bins of :class:`rt2.actions.ActionTokenizer`;
 logits of bins a dimension does not have, e.g. 2..255 for a terminate flag, are masked out).
-The policy acts on the current (last) frame's; training supervises every frame's, as RT-1's
+With a state (``data.state=tokens``) the normalized robot state joins the current frame as
+one more token. The policy acts on the current (last) frame's; training supervises every frame's, as RT-1's
 ``TransformerNetwork`` computes its action loss over all time steps of the window
 (``history_loss``): six labels per window instead of one, at the cost of one.
 """
@@ -25,6 +26,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from rt2.actions import ActionTokenizer
+from rt2.actions.state import StateFormat
 from rt2.baselines.rt1.config import RT1Config
 from rt2.baselines.rt1.film import FiLMEfficientNet
 from rt2.baselines.rt1.text import InstructionEncoder
@@ -41,6 +43,7 @@ class RT1Batch:
     bins: torch.Tensor | None = None  # (B, D) long target bins of the current frame
     # (B, F - 1, D) target bins of the earlier frames, IGNORE where unknown; None: not trained
     history_bins: torch.Tensor | None = None
+    state: torch.Tensor | None = None  # (B, S) normalized current state, for a model that reads it
 
     def __len__(self) -> int:
         return self.pixels.shape[0]
@@ -50,7 +53,11 @@ class RT1Batch:
             return None if t is None else t.to(device)
 
         return RT1Batch(
-            self.pixels.to(device), self.text.to(device), move(self.bins), move(self.history_bins)
+            self.pixels.to(device),
+            self.text.to(device),
+            move(self.bins),
+            move(self.history_bins),
+            move(self.state),
         )
 
 
@@ -89,9 +96,11 @@ def preprocess(images: np.ndarray | torch.Tensor, size: int) -> torch.Tensor:
     return x.sub_(0.5).div_(0.5).reshape(*lead, 3, size, size)
 
 
-def block_causal_mask(frames: int, tokens: int) -> torch.Tensor:
-    """(L, L) bool, True where attention is *blocked*: token i sees frames <= its own frame."""
+def block_causal_mask(frames: int, tokens: int, extra: int = 0) -> torch.Tensor:
+    """(L, L) bool, True where attention is *blocked*: token i sees frames <= its own frame.
+    ``extra`` tokens after the frames (the state token) belong to the last frame."""
     frame = torch.arange(frames * tokens) // tokens  # (L,)
+    frame = torch.cat([frame, torch.full((extra,), frames - 1)])  # (L + extra,)
     return frame[None, :] > frame[:, None]
 
 
@@ -103,10 +112,15 @@ class RT1(nn.Module):
         config: RT1Config,
         action_tokenizer: ActionTokenizer,
         vision_net: nn.Module | None = None,
+        state: StateFormat | None = None,
     ) -> None:
         super().__init__()
         c = self.config = config
         self.action_tokenizer = action_tokenizer
+        # the robot state as one extra token of the current frame (a linear map of the state
+        # normalized over its q01..q99), seen by that frame's tokens only
+        self.state_format = state
+        self.state_proj = None if state is None else nn.Linear(state.size, c.d_model)
         self.num_bins = int(action_tokenizer.num_bins)
         self.dim = action_tokenizer.dim
         self.encoder = InstructionEncoder(c.text_encoder, c.text_dim)
@@ -134,7 +148,8 @@ class RT1(nn.Module):
             < torch.as_tensor(action_tokenizer.num_values)[:, None]
         )  # (D, num_bins)
         self.register_buffer("valid_bins", valid)
-        self.register_buffer("attn_mask", block_causal_mask(c.frames, c.tokens_per_frame))
+        extra = 0 if state is None else 1
+        self.register_buffer("attn_mask", block_causal_mask(c.frames, c.tokens_per_frame, extra))
         self.precision = "float32"  # "bfloat16": autocast for inference (policies set it)
 
     # ---- interface shared with the VLA ----------------------------------------------------
@@ -144,11 +159,14 @@ class RT1(nn.Module):
 
     def spec(self) -> dict[str, Any]:
         """Everything besides weights needed to rebuild RT-1 (saved as ``vla.json``)."""
-        return {
+        spec = {
             "kind": "rt1",
             "action_tokenizer": self.action_tokenizer.to_dict(),
             "rt1": self.config.to_dict(),
         }
+        if self.state_format is not None:
+            spec["state"] = self.state_format.to_dict()
+        return spec
 
     def pretrained_parameter_names(self) -> set[str]:
         return {f"vision.{n}" for n in self.vision.pretrained_parameter_names()}
@@ -187,7 +205,20 @@ class RT1(nn.Module):
             text=self._text([s.instruction for s in samples]),
             bins=torch.as_tensor(bins[:, -1]),
             history_bins=torch.as_tensor(bins[:, :-1]) if self.config.history_loss else None,
+            state=self._states([s.state for s in samples]),
         )
+
+    def _states(self, states: Sequence[Any] | None) -> torch.Tensor | None:
+        """(B, S) normalized states, or None for a model that does not read the state."""
+        fmt = self.state_format
+        if fmt is None:
+            return None
+        if states is None or any(s is None for s in states):
+            raise ValueError(
+                f"this RT-1 reads the robot state ({fmt.size} entries {list(fmt.names)}); "
+                "the observation has none"
+            )
+        return torch.from_numpy(np.stack([fmt.normalize(s) for s in states]))
 
     def _frame_actions(self, s: RobotSample) -> np.ndarray:
         """The actions at a sample's F frames (F, D), as :func:`stack_frames` orders the frames;
@@ -213,10 +244,13 @@ class RT1(nn.Module):
             cells = cells + self.spatial_pos
         return self.token_learner(cells)  # (N, T, d)
 
-    def frame_logits(self, tokens: torch.Tensor, last: bool = False) -> torch.Tensor:
+    def frame_logits(
+        self, tokens: torch.Tensor, last: bool = False, state: torch.Tensor | None = None
+    ) -> torch.Tensor:
         """Tokens (B, F, T, d), oldest frame first -> each frame's action logits
         (B, F, D, num_bins), invalid bins -inf; with ``last`` only the current frame's (B, D, NB).
-        Block-causal: frame f's logits read frames <= f only."""
+        Block-causal: frame f's logits read frames <= f only; ``state`` (B, S), normalized,
+        joins the current frame as one more token."""
         c = self.config
         B = tokens.shape[0]
         if tokens.shape[1:3] != (c.frames, c.tokens_per_frame):
@@ -225,16 +259,23 @@ class RT1(nn.Module):
                 f"{tuple(tokens.shape[1:3])}"
             )
         x = tokens.reshape(B, c.num_tokens, c.d_model) + self.pos  # (B, F*T, d)
-        h = self.transformer(x, mask=self.attn_mask)  # (B, F*T, d)
-        h = h.view(B, c.frames, c.tokens_per_frame, c.d_model)  # (B, F, T, d)
+        if self.state_proj is not None:
+            if state is None:
+                raise ValueError("this RT-1 reads the robot state: pass it with the frames")
+            token = self.state_proj(state.to(x.dtype))[:, None]  # (B, 1, d)
+            x = torch.cat([x, token], dim=1)  # (B, F*T + 1, d)
+        h = self.transformer(x, mask=self.attn_mask)  # (B, F*T [+ 1], d)
+        h = h[:, : c.num_tokens].reshape(B, c.frames, c.tokens_per_frame, c.d_model)
         pooled = self.norm(h[:, -1:] if last else h).mean(dim=2)  # (B, F or 1, d)
         logits = self.head(pooled).float().view(B, -1, self.dim, self.num_bins)  # (B, F, D, NB)
         logits = logits.masked_fill(~self.valid_bins, float("-inf"))
         return logits[:, -1] if last else logits
 
-    def logits_from_tokens(self, tokens: torch.Tensor) -> torch.Tensor:
+    def logits_from_tokens(
+        self, tokens: torch.Tensor, state: torch.Tensor | None = None
+    ) -> torch.Tensor:
         """Tokens (B, F, T, d), oldest frame first -> logits (B, D, num_bins), invalid bins -inf."""
-        return self.frame_logits(tokens, last=True)
+        return self.frame_logits(tokens, last=True, state=state)
 
     def _tokens(self, pixels: torch.Tensor, text: torch.Tensor) -> torch.Tensor:
         """Pixels (B, F, 3, S, S) + text (B, E) -> per-frame tokens (B, F, T, d)."""
@@ -243,9 +284,11 @@ class RT1(nn.Module):
         tokens = self.frame_tokens(pixels.flatten(0, 1), t)  # (B*F, T, d)
         return tokens.view(B, n_frames, *tokens.shape[1:])
 
-    def logits(self, pixels: torch.Tensor, text: torch.Tensor) -> torch.Tensor:
+    def logits(
+        self, pixels: torch.Tensor, text: torch.Tensor, state: torch.Tensor | None = None
+    ) -> torch.Tensor:
         """Pixels (B, F, 3, S, S) + text (B, E) -> logits (B, D, num_bins), invalid bins -inf."""
-        return self.logits_from_tokens(self._tokens(pixels, text))
+        return self.logits_from_tokens(self._tokens(pixels, text), state)
 
     def forward(self, batch: RT1Batch) -> LossOutput:
         """Training forward pass: the loss of a collated batch."""
@@ -258,7 +301,8 @@ class RT1(nn.Module):
         accuracy (``action_token_acc``) and mean bins off (``action_bin_error``)."""
         if batch.bins is None:
             raise ValueError("loss needs a training batch (built with collate)")
-        logits = self.frame_logits(self._tokens(batch.pixels, batch.text))  # (B, F, D, NB)
+        tokens = self._tokens(batch.pixels, batch.text)
+        logits = self.frame_logits(tokens, state=batch.state)  # (B, F, D, NB)
         targets = batch.bins[:, None]  # (B, 1, D)
         if batch.history_bins is not None:
             targets = torch.cat([batch.history_bins, targets], dim=1)  # (B, F, D)
@@ -282,8 +326,14 @@ class RT1(nn.Module):
         return RT1Output(b, self.action_tokenizer.decode(b), p.float().numpy())
 
     @torch.inference_mode()
-    def act_frames(self, frames: np.ndarray, instructions: Sequence[str]) -> RT1Output:
-        """Frames (B, F, H, W, 3) uint8, oldest first + instructions -> greedy actions (B, D)."""
+    def act_frames(
+        self,
+        frames: np.ndarray,
+        instructions: Sequence[str],
+        states: Sequence[np.ndarray] | None = None,
+    ) -> RT1Output:
+        """Frames (B, F, H, W, 3) uint8, oldest first + instructions (+ current states (B, S)
+        for a model that reads them) -> greedy actions (B, D)."""
         frames = np.asarray(frames)
         if frames.ndim != 5 or len(frames) != len(instructions):
             raise ValueError(
@@ -291,8 +341,9 @@ class RT1(nn.Module):
                 f"got {frames.shape}"
             )
         pixels = preprocess(frames, self.config.image_size)  # (B, F, 3, S, S)
+        state = self._states(states)
         with self.autocast():
-            return self._output(self.logits(pixels, self._text(instructions)))
+            return self._output(self.logits(pixels, self._text(instructions), state))
 
     @torch.inference_mode()
     def encode_frames(self, images: np.ndarray, instructions: Sequence[str]) -> torch.Tensor:
@@ -302,11 +353,17 @@ class RT1(nn.Module):
             return self.frame_tokens(pixels, self._text(instructions)).float()
 
     @torch.inference_mode()
-    def act_tokens(self, tokens: torch.Tensor) -> RT1Output:
-        """Per-frame tokens (B, F, T, d), oldest first -> greedy actions (B, D)."""
+    def act_tokens(
+        self, tokens: torch.Tensor, states: Sequence[np.ndarray] | None = None
+    ) -> RT1Output:
+        """Per-frame tokens (B, F, T, d), oldest first (+ current states) -> greedy actions."""
+        state = self._states(states)
         with self.autocast():
-            return self._output(self.logits_from_tokens(tokens))
+            return self._output(self.logits_from_tokens(tokens, state))
 
-    def act(self, frames: np.ndarray, instruction: str) -> np.ndarray:
+    def act(
+        self, frames: np.ndarray, instruction: str, state: np.ndarray | None = None
+    ) -> np.ndarray:
         """One history (F, H, W, 3) -> one continuous action (D,)."""
-        return self.act_frames(np.asarray(frames)[None], [instruction]).actions[0]
+        states = None if state is None else [state]
+        return self.act_frames(np.asarray(frames)[None], [instruction], states).actions[0]

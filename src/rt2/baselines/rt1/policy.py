@@ -20,7 +20,8 @@ from rt2.precision import inference_precision
 
 
 class RT1Policy:
-    """Observation dicts (``image`` uint8 HWC, ``instruction``, ``env_slot``) -> actions (D,).
+    """Observation dicts (``image`` uint8 HWC, ``instruction``, ``env_slot``; ``state`` (S,) for
+    a model that reads it) -> actions (D,).
 
     Per slot it keeps the TokenLearner tokens of the last ``frames`` frames (a frame's tokens
     depend only on that frame and the instruction), so each step encodes one new image. A slot
@@ -76,6 +77,9 @@ class RT1Policy:
         tokens = torch.stack(
             [self._push(s, i, t) for s, i, t in zip(slots, instructions, new, strict=True)]
         )  # (B, F, T, d)
-        res = self.model.act_tokens(tokens)
+        reads_state = self.model.state_format is not None
+        res = self.model.act_tokens(
+            tokens, [o.get("state") for o in observations] if reads_state else None
+        )
         self.last_result = res
         return res.actions  # (B, D)
