@@ -103,3 +103,18 @@ def test_dataset_space_with_integer_mapping_and_parallel_chunks(so100_dataset, m
     assert res.actions.shape == (1, 6)
     if cfg.chunk > 1:
         assert res.chunks is not None and res.chunks.shape == (1, 3, 6)
+
+
+def test_init_keeps_learned_bins_only_for_the_same_action_names(tmp_path, so100_dataset):
+    from rt2.actions import compute_stats
+
+    Trainer(config(), tmp_path, so100_dataset).run(progress=False)
+    learned = load_model(tmp_path).action_space
+    cfg = replace(config().model, init=str(tmp_path))
+    stats = compute_stats(np.random.default_rng(0).normal(size=(50, 6)))
+    same = build_model(cfg, stats, (), JOINTS)
+    assert same.action_space == learned  # continues with the bins it learned
+    other = [f"joint_{i}" for i in range(6)]
+    fresh = build_model(cfg, stats, (), other)  # another robot's actions: bins of its own
+    assert fresh.action_space.names == tuple(other)
+    assert np.allclose(fresh.action_space.high, stats["q99"])

@@ -39,7 +39,7 @@ def build_model(
     ``cameras``: the camera names it sees, in order (two or more: one token block each).
     """
     ckpt = _init_checkpoint(config)
-    spec = _learned_vocabulary(ckpt, config)
+    spec = _learned_vocabulary(ckpt, config, action_names)
     if config.kind == "rt1":
         from rt2.baselines.rt1 import build_rt1
 
@@ -106,9 +106,12 @@ def _init_checkpoint(config: ModelConfig) -> Path | None:
     return ckpt
 
 
-def _learned_vocabulary(ckpt: Path | None, config: ModelConfig) -> dict[str, Any] | None:
+def _learned_vocabulary(
+    ckpt: Path | None, config: ModelConfig, action_names: Sequence[str] | None = None
+) -> dict[str, Any] | None:
     """The init checkpoint's ``vla.json`` if it learned actions of this model's kind from robot
-    data (bins from its stats, same space and bin count), else None."""
+    data (bins from its stats, same space and bin count; a ``dataset`` space: of the same
+    action names), else None."""
     if ckpt is None or not (ckpt / "vla.json").is_file() or not (ckpt / "config.json").is_file():
         return None
     start = TrainConfig.from_dict(read_json(ckpt, "config.json")).model
@@ -120,7 +123,12 @@ def _learned_vocabulary(ckpt: Path | None, config: ModelConfig) -> dict[str, Any
     )
     if not (same and start.bounds == "stats" and config.bounds == "stats"):
         return None
-    return read_json(ckpt, "vla.json")
+    spec = read_json(ckpt, "vla.json")
+    if config.action_space == "dataset":  # another dataset's actions: bins of its own
+        saved = [d["name"] for d in spec["action_tokenizer"]["space"]["dims"]]
+        if action_names is None or saved != list(action_names):
+            return None
+    return spec
 
 
 def _checkpoint(path: str | Path) -> Path:
