@@ -98,3 +98,12 @@ def test_chosen_cameras_are_checked_against_the_dataset(tmp_path, so100_dataset)
     assert model.cameras == (WRIST,) and model.backbone.cameras == 1
     with pytest.raises(ValueError, match=r"data.cameras=\['top'\]: the dataset's cameras are \["):
         Trainer(config(cameras=("top",)), tmp_path / "top", so100_dataset)
+
+
+def test_rt1_sees_one_camera(so100_dataset):
+    from rt2.data.robot import dataset_cameras
+
+    assert dataset_cameras(so100_dataset, (), "rt1") == (FRONT,)
+    assert dataset_cameras(so100_dataset, (WRIST,), "rt1") == (WRIST,)
+    with pytest.raises(ValueError, match="RT-1 sees one camera; name one"):
+        dataset_cameras(so100_dataset, (FRONT, WRIST), "rt1")

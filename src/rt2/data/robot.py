@@ -230,3 +230,19 @@ def dataset_action_names(root: str | Path, key: str = "action") -> tuple[str, ..
     from rt2.data.features import vector_names
 
     return vector_names(fmt.read_json(Path(root) / fmt.INFO_PATH)["features"], key)
+
+
+def dataset_cameras(
+    root: str | Path, requested: tuple[str, ...] = (), kind: str = "vla"
+) -> tuple[str, ...]:
+    """The cameras a model of ``kind`` sees: ``requested`` (``data.cameras``) checked against
+    the dataset's, or all of them in ``info.json`` order (RT-1: the first; it sees one)."""
+    from rt2.data import format as fmt
+    from rt2.data.features import resolve_cameras
+
+    found = resolve_cameras(fmt.read_json(Path(root) / fmt.INFO_PATH)["features"], requested)
+    if kind == "vla":
+        return found
+    if len(found) > 1 and requested:
+        raise ValueError(f"data.cameras={list(found)}: RT-1 sees one camera; name one")
+    return found[:1]

@@ -31,7 +31,12 @@ from rich.progress import (
 from rt2.actions import compute_stats
 from rt2.actions.state import StateFormat
 from rt2.data.mixture import Mixture, Source
-from rt2.data.robot import dataset_action_names, dataset_fingerprint, load_robot_sources
+from rt2.data.robot import (
+    dataset_action_names,
+    dataset_cameras,
+    dataset_fingerprint,
+    load_robot_sources,
+)
 from rt2.precision import inference_precision, training_precision
 from rt2.training.checkpoint import (
     describe_removed,
@@ -115,7 +120,7 @@ def _load_data(config: TrainConfig, data_dir: str | Path | None) -> _Data:
             plan=config.data.plan_format(),
             chunk=config.model.chunk,
             state=config.data.state == "tokens",
-            cameras=(cameras := _cameras(config, data_dir)),
+            cameras=(cameras := dataset_cameras(data_dir, config.data.cameras, config.model.kind)),
         )
         stats = compute_stats(robot.actions)  # q01/q99 over every training frame
         action_names = dataset_action_names(data_dir)
@@ -158,21 +163,6 @@ def _load_data(config: TrainConfig, data_dir: str | Path | None) -> _Data:
     return _Data(
         train, evals, stats, fingerprint, corpus, action_names, state, state_stats, cameras
     )
-
-
-def _cameras(config: TrainConfig, data_dir: str | Path) -> tuple[str, ...]:
-    """``data.cameras`` checked against the dataset, or its cameras (RT-1: the first)."""
-    from rt2.data import format as fmt
-    from rt2.data.features import resolve_cameras
-
-    found = resolve_cameras(
-        fmt.read_json(Path(data_dir) / fmt.INFO_PATH)["features"], config.data.cameras
-    )
-    if config.model.kind == "vla":
-        return found
-    if len(found) > 1 and config.data.cameras:
-        raise ValueError(f"data.cameras={list(found)}: RT-1 sees one camera; name one")
-    return found[:1]
 
 
 def _eval_samples(source: Source, n: int) -> list:
