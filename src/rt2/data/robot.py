@@ -109,7 +109,8 @@ def load_robot_sources(
     with ``plan``, samples carry plans written from ``observation.environment_state``; with
     ``state``, samples carry ``observation.state``; images are those of ``cameras`` ((C, H, W,
     3) per frame for two or more; default: the first camera)."""
-    ds = EpisodeDataset(root)
+    # one decoded video file per camera stays cached: the cameras of an episode alternate
+    ds = EpisodeDataset(root, video_cache_files=max(2, len(cameras)))
     n = ds.num_episodes
     if n == 0:
         raise ValueError(f"dataset {root} has no episodes")

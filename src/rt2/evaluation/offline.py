@@ -39,7 +39,7 @@ def _held_out(model: Any, root: str | Path, episodes: int) -> Any:
     from rt2.data.reader import EpisodeDataset
     from rt2.data.robot import episodes_source
 
-    ds = EpisodeDataset(root)
+    ds = EpisodeDataset(root, video_cache_files=max(2, len(model.cameras)))
     if ds.num_episodes == 0:
         raise ValueError(f"dataset {root} has no episodes")
     cameras = tuple(model.cameras)
