@@ -5,6 +5,7 @@ import torch.nn.functional as F
 
 from rt2.actions import ActionSpace
 from rt2.backbones import build_backbone
+from rt2.backbones.base import prompt_mask
 from rt2.backbones.rt2_mini import RT2MiniConfig, sincos_2d
 from rt2.batching import RobotSample, TextSample
 from rt2.model import build_vla
@@ -335,3 +336,34 @@ def test_train_layers_learns_the_upper_layers_only_and_stops_the_backward_there(
     vla.loss(batch).loss.backward()
     assert reached == {27, 28, 29}
     assert all(p.grad is not None for n, p in bb.named_parameters() if p.requires_grad)
+
+
+def test_film_image_tokens_read_the_prompt_and_never_the_answer(smollm2_cache):
+    """``film=True``: the image tokens depend on the prompt (a GRU over its words scales and
+    shifts the projector's hidden channels) but not on the answer that follows it, and the FiLM
+    layers learn; zero-initialized, FiLM starts as the identity."""
+    torch.manual_seed(0)
+    bb = build_backbone(
+        "rt2-mini", lora_rank=2, vision_stride=16, image_tokens=64, pos_embed=True,
+        pos_init="sincos", prefix_lm=True, film=True, film_width=16,
+    )  # fmt: skip
+    vla = build_vla(bb, "language_table", num_bins=21, mapping="reserved").train()
+    image = np.random.default_rng(0).integers(0, 256, (128, 128, 3), dtype=np.uint8)
+    star, cube = "Q: point to the red star. A:", "Q: point to the blue cube. A:"
+
+    def tokens(prompt: str, answer: str) -> torch.Tensor:
+        batch = vla.collate([TextSample(image, prompt, answer)])
+        mask = prompt_mask(batch.input_ids, batch.attention_mask, batch.labels)
+        return bb.image_tokens(batch.pixels, batch.input_ids, mask)  # (1, 64, D)
+
+    plain = bb.embed_images(vla.collate([TextSample(image, star, "Y E")]).pixels)
+    torch.testing.assert_close(tokens(star, "Y E"), plain)  # identity at initialization
+    batch = vla.collate([TextSample(image, star, "Y E")])
+    vla.loss(batch).loss.backward()
+    assert bb.film.weight.grad is not None and bb.film.weight.grad.abs().sum() > 0
+    with torch.no_grad():
+        bb.film.weight.normal_(0, 0.1)
+        assert torch.equal(tokens(star, "Y E"), tokens(star, "B b"))  # the answer is not read
+        assert not torch.allclose(tokens(star, "Y E"), tokens(cube, "Y E"))
+    with pytest.raises(ValueError, match="reads the prompt"):
+        bb.image_tokens(batch.pixels)

@@ -42,6 +42,17 @@ class BackboneOutput:
     answer_rows: torch.Tensor | None = None  # (M,) the batch row of each
 
 
+def prompt_mask(
+    input_ids: torch.Tensor, attention_mask: torch.Tensor, labels: torch.Tensor | None
+) -> torch.Tensor:
+    """(B, T) bool: the prompt's real text tokens, before the first label (an answer, a plan) and
+    never an action slot (negative ids): what a ``reads_prompt`` backbone conditions on."""
+    mask = attention_mask.bool() & (input_ids >= 0)  # (B, T)
+    if labels is not None:
+        mask &= (labels != IGNORE_INDEX).long().cumsum(1) == 0
+    return mask
+
+
 class VLMBackbone(nn.Module, ABC):
     """Abstract image+text backbone. Subclasses set ``tokenizer``, ``image_size``,
     ``num_image_tokens`` and ``max_positions`` and implement the abstract methods."""
@@ -81,9 +92,32 @@ class VLMBackbone(nn.Module, ABC):
         self.num_image_tokens = n * self.num_image_tokens
         self.camera_embedding = nn.Parameter(torch.randn(n, embed_dim) * 0.02)
 
-    def image_tokens(self, pixels: torch.Tensor) -> torch.Tensor:
-        """Pixels (B * C, ...) of C cameras, sample-major -> image tokens (B, C * N, D)."""
-        x = self.embed_images(pixels)  # (B * C, N, D)
+    #: True for a backbone whose image tokens depend on the prompt (FiLM on the vision features,
+    #: as RT-1 conditions its EfficientNet): it gets the prompt through :meth:`condition`
+    reads_prompt: bool = False
+
+    def condition(self, input_ids: torch.Tensor, prompt_mask: torch.Tensor) -> torch.Tensor:
+        """The prompt (B, T) ids, (B, T) bool mask of its tokens -> a (B, K) code that
+        :meth:`embed_images` reads as ``condition``; only backbones that ``reads_prompt``."""
+        raise NotImplementedError(f"{type(self).__name__} does not read the prompt")
+
+    def image_tokens(
+        self,
+        pixels: torch.Tensor,
+        input_ids: torch.Tensor | None = None,
+        prompt_mask: torch.Tensor | None = None,
+    ) -> torch.Tensor:
+        """Pixels (B * C, ...) of C cameras, sample-major -> image tokens (B, C * N, D).
+
+        ``input_ids`` (B, T) and ``prompt_mask`` (B, T) bool (the prompt: real tokens before any
+        answer, see :func:`prompt_mask`) are read only by a backbone that ``reads_prompt``."""
+        if self.reads_prompt:
+            if input_ids is None or prompt_mask is None:
+                raise ValueError(f"{type(self).__name__} reads the prompt: pass input_ids and mask")
+            code = self.condition(input_ids, prompt_mask)  # (B, K)
+            x = self.embed_images(pixels, code.repeat_interleave(self.cameras, 0))  # type: ignore[call-arg]
+        else:
+            x = self.embed_images(pixels)  # (B * C, N, D)
         C = self.cameras
         if C == 1:
             return x
@@ -293,7 +327,7 @@ class CachedDecoderBackbone(VLMBackbone):
         prompt_len: int | None = None,
     ) -> BackboneOutput:
         h = self.hidden(
-            self.image_tokens(pixels),
+            self.image_tokens(pixels, input_ids, prompt_mask(input_ids, attention_mask, labels)),
             self._embed_text(input_ids),
             attention_mask,
             image_mask,

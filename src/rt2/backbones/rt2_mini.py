@@ -50,6 +50,11 @@ class RT2MiniConfig:
     # token: the projected features have norm ~11, so a code grown from zero stays drowned)
     pos_init: Literal["zeros", "sincos"] = "zeros"
     pos_norm: float = 8.0
+    # FiLM (as RT-1 conditions its EfficientNet, OpenVLA-OFT+ its vision): a GRU over the prompt's
+    # word embeddings scales and shifts the projector's hidden channels of every image cell, so
+    # the image tokens can mark the thing the prompt names; zero-initialized (starts as identity)
+    film: bool = False
+    film_width: int = 256  # the GRU's state
     prefix_lm: bool = False  # image + prompt attend both ways, the answer causally
     # [prompt][image][answer]: the prompt's KV cache serves every step of an episode
     prompt_first: bool = False
@@ -107,6 +112,8 @@ class RT2MiniConfig:
                 f"RT2MiniConfig.pos_init must be 'zeros' or 'sincos' and pos_norm > 0, got "
                 f"{self.pos_init!r} and {self.pos_norm}"
             )
+        if self.film_width < 1:
+            raise ValueError(f"RT2MiniConfig.film_width must be >= 1, got {self.film_width}")
         if self.max_positions <= self.image_tokens:
             raise ValueError(f"RT2MiniConfig.max_positions too small: {self.max_positions}")
         if self.train_layers < 0 or (self.train_layers and not self.lora_rank):
@@ -184,6 +191,12 @@ class RT2MiniBackbone(HFDecoderBackbone):
             nn.GELU(),
             nn.Linear(d, d),
         )
+        self.reads_prompt = c.film
+        if c.film:
+            self.film_text = nn.GRU(d, c.film_width, batch_first=True)
+            self.film = nn.Linear(c.film_width, 2 * d)  # -> (scale, shift) per hidden channel
+            nn.init.zeros_(self.film.weight)
+            nn.init.zeros_(self.film.bias)
         if lm_frozen:
             lm.requires_grad_(False)
         self.lm = apply_lora(lm, LoraOptions(c.lora_rank, c.lora_alpha, c.lora_targets))
@@ -197,6 +210,9 @@ class RT2MiniBackbone(HFDecoderBackbone):
         if n > len(layers):
             raise ValueError(f"RT2MiniConfig.train_layers={n}: the LM has {len(layers)} layers")
         self.projector.requires_grad_(False)
+        if self.config.film:
+            self.film_text.requires_grad_(False)
+            self.film.requires_grad_(False)
         if self.image_pos is not None:
             self.image_pos.requires_grad_(False)
         for layer in layers[: len(layers) - n]:
@@ -281,10 +297,33 @@ class RT2MiniBackbone(HFDecoderBackbone):
                 f = self.vision.extract_features(x)  # (B, 1280, S/32, S/32)
             return F.adaptive_avg_pool2d(f, self.config.grid)  # (B, C, g, g)
 
-    def embed_images(self, pixels: torch.Tensor) -> torch.Tensor:
+    def condition(self, input_ids: torch.Tensor, prompt_mask: torch.Tensor) -> torch.Tensor:
+        """The prompt's tokens (``prompt_mask`` (B, T), in order) through the FiLM GRU over the
+        frozen word embeddings -> its last state (B, film_width)."""
+        emb = self._embed_text(input_ids.clamp_min(0)).detach().float()  # (B, T, D)
+        # move each row's prompt tokens to the front, keeping their order
+        order = torch.argsort((~prompt_mask).to(torch.int8), dim=1, stable=True)  # (B, T)
+        emb = emb.gather(1, order[..., None].expand(-1, -1, emb.shape[-1]))
+        lengths = prompt_mask.sum(1).clamp_min(1).cpu()  # (B,)
+        packed = nn.utils.rnn.pack_padded_sequence(
+            emb, lengths, batch_first=True, enforce_sorted=False
+        )
+        with torch.autocast("cpu", enabled=False):
+            _, state = self.film_text(packed)  # (1, B, W)
+        return state[0]
+
+    def embed_images(
+        self, pixels: torch.Tensor, condition: torch.Tensor | None = None
+    ) -> torch.Tensor:
+        """Pixels (B, 3, S, S) (+ a FiLM ``condition`` (B, W)) -> image tokens (B, N, D)."""
         f = self.feature_cache(pixels, self._features)  # (B, C, g, g)
         f = f.flatten(2).transpose(1, 2)  # (B, N, C)
-        tokens = self.projector(f.to(module_dtype(self.projector)))  # (B, N, D)
+        p = self.projector  # LayerNorm, Linear, GELU, Linear
+        h = p[1](p[0](f.to(module_dtype(p))))  # (B, N, D) hidden channels
+        if condition is not None:
+            scale, shift = self.film(condition.to(h.dtype)).unsqueeze(1).chunk(2, dim=-1)
+            h = h * (1 + scale) + shift  # (B, N, D)
+        tokens = p[3](p[2](h))  # (B, N, D)
         if self.image_pos is not None:
             tokens = tokens + self.image_pos.to(tokens.dtype)
         return tokens.to(module_dtype(self.base_lm))
