@@ -37,20 +37,12 @@ PROMPT = "Q: where is the arm? A:"
 
 
 def encode(cells: np.ndarray, answer: str) -> str:
-    return (
-        f"{cells[0]} {cells[1]}"
-        if answer == "digits"
-        else f"{chr(65 + cells[0])} {chr(65 + cells[1])}"
-    )
+    return PlanFormat(code=answer).point((cells + 0.5) / GRID.bins * 2 - 1)  # "12 7" / "M H"
 
 
 def decode(text: str, answer: str) -> np.ndarray | None:
-    parts = text.split()[:2]
-    try:
-        vals = [int(p) for p in parts] if answer == "digits" else [ord(p) - 65 for p in parts]
-    except (ValueError, TypeError):
-        return None
-    return np.array(vals) if len(vals) == 2 else None
+    cells = PlanFormat(code=answer).parse_point(" ".join(text.split()[:2]))
+    return None if cells is None else np.array(cells)
 
 
 def sample(src: RobotSource, i: int, answer: str, target: str = "arm") -> TextSample:
@@ -75,6 +67,8 @@ def main() -> None:
     ap.add_argument("--steps", type=int, default=1200)
     ap.add_argument("--batch", type=int, default=32)
     ap.add_argument("--lr", type=float, default=TINY_LR, help="default: the tiny presets' rate")
+    # letters: rt2.data.plan.LETTERS (A..Z a..f, one token each); before session 15 cells 26-31
+    # were written as chr(65 + k), i.e. [ \ ] ^ _ `
     ap.add_argument("--answer", choices=("digits", "letters"), default="digits")
     ap.add_argument(
         "--target",
