@@ -4,7 +4,8 @@
         rt2-mini-v2+noplan rt2-mini-v2+layers8 rt2-mini-v2+batch32 --repeats 2
 
 A variant is ``PRESET+LEVER``: ``digits`` / ``letters`` (the plan's cell code), ``noplan`` (no
-plan), ``layersN`` (``backbone_options.train_layers=N``), ``batchN`` (batch size). Each row is
+plan), ``layersN`` (``backbone_options.train_layers=N``), ``batchN`` (batch size), ``sincos`` /
+``film`` (rt2-mini's ``pos_init=sincos`` / ``film=true``; ``film`` implies ``sincos``). Each row is
 timed by :func:`rt2.bench.bench_preset_training` (the preset's batch and sample mix, bf16);
 ratios are to the first row's mean.
 """
@@ -33,6 +34,10 @@ def variant(name: str) -> TrainConfig:
         return replace(c, model=replace(c.model, backbone_options=options))
     if m := re.fullmatch(r"batch(\d+)", lever):
         return replace(c, optim=replace(c.optim, batch_size=int(m.group(1))))
+    if lever in ("sincos", "film"):
+        extra = {"pos_init": "sincos"} | ({"film": True} if lever == "film" else {})
+        options = {**c.model.backbone_options, **extra}
+        return replace(c, model=replace(c.model, backbone_options=options))
     if lever:
         raise ValueError(f"unknown lever {lever!r} in {name!r}")
     return c
