@@ -26,7 +26,6 @@ from rt2.backbones.base import (
     BackboneOutput,
     CachedDecoderBackbone,
     answer_output,
-    prompt_mask,
 )
 from rt2.batching import Batch, BatchBuilder, PromptFormat, RobotSample, Sample, TextSample
 from rt2.decoding import Generation, SamplingConfig, generate
@@ -202,9 +201,8 @@ class VLA(nn.Module):
         assert self.slots is not None and batch.slot_targets is not None
         bb = self.backbone
         is_slot = batch.input_ids < 0  # (B, T)
-        prompt = prompt_mask(batch.input_ids, batch.attention_mask, batch.labels)
         h = self._slot_hidden(
-            bb.image_tokens(batch.pixels, batch.input_ids, prompt),
+            bb.image_tokens(batch.pixels, batch.input_ids, batch.attention_mask, batch.labels),
             batch.input_ids,
             batch.attention_mask,
             batch.image_mask,
@@ -285,8 +283,7 @@ class VLA(nn.Module):
                 logits, _ = bb.extend(queries.to(dtype), gen.cache, bidirectional=queries.shape[1])
                 timings["decode"] += time.perf_counter() - t2  # (B, S, V) logits
             else:
-                prompt = prompt_mask(batch.input_ids, batch.attention_mask, None)
-                image_embeds = bb.image_tokens(batch.pixels, batch.input_ids, prompt)
+                image_embeds = bb.image_tokens(batch.pixels, batch.input_ids, batch.attention_mask)
                 t1 = time.perf_counter()
                 if bb.prompt_first:  # the prompt's KV cache, kept while the prompts repeat
                     logits = self.cached_slot_logits(image_embeds, batch)  # (B, S, V)

@@ -5,7 +5,6 @@ import torch.nn.functional as F
 
 from rt2.actions import ActionSpace
 from rt2.backbones import build_backbone
-from rt2.backbones.base import prompt_mask
 from rt2.backbones.rt2_mini import RT2MiniConfig, sincos_2d
 from rt2.batching import RobotSample, TextSample
 from rt2.model import build_vla
@@ -352,9 +351,8 @@ def test_film_image_tokens_read_the_prompt_and_never_the_answer(smollm2_cache):
     star, cube = "Q: point to the red star. A:", "Q: point to the blue cube. A:"
 
     def tokens(prompt: str, answer: str) -> torch.Tensor:
-        batch = vla.collate([TextSample(image, prompt, answer)])
-        mask = prompt_mask(batch.input_ids, batch.attention_mask, batch.labels)
-        return bb.image_tokens(batch.pixels, batch.input_ids, mask)  # (1, 64, D)
+        b = vla.collate([TextSample(image, prompt, answer)])
+        return bb.image_tokens(b.pixels, b.input_ids, b.attention_mask, b.labels)  # (1, 64, D)
 
     plain = bb.embed_images(vla.collate([TextSample(image, star, "Y E")]).pixels)
     torch.testing.assert_close(tokens(star, "Y E"), plain)  # identity at initialization

@@ -105,16 +105,17 @@ class VLMBackbone(nn.Module, ABC):
         self,
         pixels: torch.Tensor,
         input_ids: torch.Tensor | None = None,
-        prompt_mask: torch.Tensor | None = None,
+        attention_mask: torch.Tensor | None = None,
+        labels: torch.Tensor | None = None,
     ) -> torch.Tensor:
         """Pixels (B * C, ...) of C cameras, sample-major -> image tokens (B, C * N, D).
 
-        ``input_ids`` (B, T) and ``prompt_mask`` (B, T) bool (the prompt: real tokens before any
-        answer, see :func:`prompt_mask`) are read only by a backbone that ``reads_prompt``."""
+        The text (B, T) ``input_ids``, ``attention_mask`` and ``labels`` (None: a prompt) are
+        read only by a backbone that ``reads_prompt``: its prompt is :func:`prompt_mask`'s."""
         if self.reads_prompt:
-            if input_ids is None or prompt_mask is None:
+            if input_ids is None or attention_mask is None:
                 raise ValueError(f"{type(self).__name__} reads the prompt: pass input_ids and mask")
-            code = self.condition(input_ids, prompt_mask)  # (B, K)
+            code = self.condition(input_ids, prompt_mask(input_ids, attention_mask, labels))
             x = self.embed_images(pixels, code.repeat_interleave(self.cameras, 0))  # type: ignore[call-arg]
         else:
             x = self.embed_images(pixels)  # (B * C, N, D)
@@ -327,7 +328,7 @@ class CachedDecoderBackbone(VLMBackbone):
         prompt_len: int | None = None,
     ) -> BackboneOutput:
         h = self.hidden(
-            self.image_tokens(pixels, input_ids, prompt_mask(input_ids, attention_mask, labels)),
+            self.image_tokens(pixels, input_ids, attention_mask, labels),
             self._embed_text(input_ids),
             attention_mask,
             image_mask,

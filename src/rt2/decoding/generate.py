@@ -25,7 +25,7 @@ import torch
 
 from rt2.actions.grammar import DONE, ActionGrammar
 from rt2.actions.mapping import TextTokenizer
-from rt2.backbones.base import VLMBackbone, prompt_mask
+from rt2.backbones.base import VLMBackbone
 
 Mode = Literal["action", "cot", "text", "plan"]
 
@@ -104,8 +104,7 @@ def generate(
     max_steps = sampling.max_new_tokens + len(marker_ids) + grammar.max_length
 
     t0 = time.perf_counter()
-    prompt = prompt_mask(input_ids, attention_mask, None)
-    image_embeds = backbone.image_tokens(pixels, input_ids, prompt)  # (B, N, D)
+    image_embeds = backbone.image_tokens(pixels, input_ids, attention_mask)  # (B, N, D)
     t1 = time.perf_counter()
     logits, cache = backbone.prefill(image_embeds, input_ids, attention_mask, image_mask)
     t2 = time.perf_counter()
