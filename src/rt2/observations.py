@@ -20,6 +20,16 @@ def require_keys(
             )
 
 
+def camera_mismatch(want: Sequence[str], names: Sequence[str]) -> str | None:
+    """None if the observation's camera ``names`` are the policy's ``want`` (any order), else
+    what differs: "the observation has [...] (missing [...], extra [...])"."""
+    if sorted(names) == sorted(want):
+        return None
+    missing = [c for c in want if c not in names]
+    extra = [c for c in names if c not in want]
+    return f"the observation has {list(names)} (missing {missing}, extra {extra})"
+
+
 def camera_views(obs: dict[str, Any], cameras: Sequence[str]) -> np.ndarray:
     """The image(s) a policy that sees ``cameras`` acts on: (H, W, 3) for one camera, else
     (C, H, W, 3) in ``cameras`` order. ``obs["images"]`` maps camera names to images (every
@@ -33,13 +43,8 @@ def camera_views(obs: dict[str, Any], cameras: Sequence[str]) -> np.ndarray:
             )
         names = [str(k) for k in given]
         want = list(cameras) if cameras else names[:1]
-        if sorted(names) != sorted(want):
-            missing = [c for c in want if c not in names]
-            extra = [c for c in names if c not in want]
-            raise ValueError(
-                f"the policy sees cameras {want}; the observation has {names} "
-                f"(missing {missing}, extra {extra})"
-            )
+        if (mismatch := camera_mismatch(want, names)) is not None:
+            raise ValueError(f"the policy sees cameras {want}; {mismatch}")
         views = [np.asarray(given[c]) for c in want]
     elif "image" in obs:
         if len(cameras) > 1:

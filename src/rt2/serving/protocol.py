@@ -25,6 +25,8 @@ from typing import Any
 import msgpack
 import numpy as np
 
+from rt2.observations import camera_mismatch
+
 # ---- errors -------------------------------------------------------------------------------
 
 #: error kind -> HTTP status
@@ -285,13 +287,8 @@ def _cameras(obs: dict[str, Any], spec: ObservationSpec, limits: ObservationLimi
         want = list(spec.cameras) if len(spec.cameras) > 1 else ["image"]
         raise _invalid(f"missing field(s) {want}; got {sorted(map(str, obs))}")
     want = list(spec.cameras) if spec.cameras else list(named)[:1]
-    if sorted(named) != sorted(want):
-        missing = [c for c in want if c not in named]
-        extra = [c for c in named if c not in want]
-        raise _invalid(
-            f"cameras: this policy sees {want}; the observation has {list(named)} "
-            f"(missing {missing}, extra {extra})"
-        )
+    if (mismatch := camera_mismatch(want, list(named))) is not None:
+        raise _invalid(f"cameras: this policy sees {want}; {mismatch}")
     images = {c: _image(named[c], f"images[{c!r}]", limits) for c in want}
     return {"image": images[want[0]]} if len(want) == 1 else {"images": images}
 
