@@ -19,7 +19,7 @@ import numpy as np
 from rt2.baselines.rt1.model import RT1, stack_frames
 from rt2.data.reader import EpisodeDataset
 from rt2.data.robot import load_robot_sources
-from rt2.evaluation.policies import load_policy
+from rt2.policies import load_policy
 
 
 def families(root: str) -> list[str]:

@@ -89,7 +89,7 @@ def bench_closed_loop(
     lockstep, one policy call per step (chunks played open loop), ``max_steps`` each. A compiled
     case plays the same episodes once untimed first (compiling every batch size they meet)."""
     from rt2.evaluation.runner import EvalConfig, run_evaluation
-    from rt2.policy import VLAPolicy
+    from rt2.policies.vla import VLAPolicy
 
     torch.manual_seed(0)
     vla = build(case).eval()

@@ -80,7 +80,7 @@ def run_demo(config: DemoConfig, console: Console | None = None) -> dict[str, An
 
     console.rule("3/3 closed-loop evaluation: trained VLA vs random policy")
     start = time.perf_counter()
-    from rt2.evaluation import RandomPolicy, load_policy
+    from rt2.policies import RandomPolicy, load_policy
 
     vla_policy = load_policy(str(out / "train"))
     summaries = {

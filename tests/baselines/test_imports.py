@@ -33,6 +33,6 @@ def test_rt1_imports_neither_the_factory_nor_the_vla_bench():
 
 
 def test_one_checkpoint_policy_loader():
-    for path in (SRC / "policy.py", SRC / "baselines" / "rt1" / "policy.py"):
+    for path in (SRC / "policies" / "vla.py", SRC / "policies" / "rt1.py"):
         text = path.read_text()
         assert "def load_" not in text and "register_checkpoint_loader" not in text, path

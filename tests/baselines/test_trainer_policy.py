@@ -9,7 +9,7 @@ import torch
 
 from rt2.actions import compute_stats
 from rt2.baselines.rt1 import RT1
-from rt2.baselines.rt1.policy import RT1Policy
+from rt2.policies.rt1 import RT1Policy
 from rt2.training.checkpoint import latest_checkpoint
 from rt2.training.config import DataConfig, ModelConfig, OptimConfig, TrainConfig
 from rt2.training.factory import build_model, load_model
@@ -72,7 +72,7 @@ def test_trainer_checkpoint_round_trip(trained):
 
 @pytest.mark.slow
 def test_load_policy_gives_a_stateful_rt1_policy(trained):
-    from rt2.evaluation import load_policy
+    from rt2.policies import load_policy
 
     out, _ = trained
     policy = load_policy(str(out))  # the VLA loader (registered first) must not claim it

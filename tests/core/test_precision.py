@@ -5,7 +5,7 @@ import pytest
 from rt2 import precision
 from rt2.actions import ActionSpace, ActionTokenizer
 from rt2.baselines.rt1 import RT1, RT1Config
-from rt2.baselines.rt1.policy import RT1Policy
+from rt2.policies.rt1 import RT1Policy
 from rt2.training.config import TrainConfig
 
 

@@ -11,11 +11,11 @@ import pytest
 from fake_env import FakeExpert, FakeTabletop
 
 from rt2.cli import main
-from rt2.evaluation import EvalConfig, RandomPolicy, run_evaluation
-from rt2.evaluation import policies as policies_mod
+from rt2.evaluation import EvalConfig, run_evaluation
 from rt2.evaluation.report import run_metadata, summarize, write_report
 from rt2.evaluation.runner import EpisodeRecord
 from rt2.evaluation.videos import overlay_instruction, write_episode_video
+from rt2.policies import RandomPolicy, scripted
 
 
 def _rec(suite: str, i: int, success: bool, family: str = "f", group: str = "g") -> EpisodeRecord:
@@ -83,9 +83,7 @@ def fake_sim(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(
         EvalConfig, "make_env", lambda self, suite: FakeTabletop(suite=suite, max_steps=15)
     )
-    monkeypatch.setattr(
-        policies_mod, "_tabletop_expert", lambda noise, seed: FakeExpert(noise, seed)
-    )
+    monkeypatch.setattr(scripted, "_tabletop_expert", lambda noise, seed: FakeExpert(noise, seed))
 
 
 def test_cli_eval_smoke(tmp_path: Path, fake_sim: None) -> None:

@@ -9,16 +9,8 @@ import numpy as np
 import pytest
 from fake_env import FakeExpert, FakeTabletop
 
-from rt2.evaluation import (
-    EvalConfig,
-    ExpertPolicy,
-    RandomPolicy,
-    load_policy,
-    plan_episodes,
-    run_evaluation,
-    run_jobs,
-)
-from rt2.evaluation import policies as policies_mod
+from rt2.evaluation import EvalConfig, plan_episodes, run_evaluation, run_jobs
+from rt2.policies import ExpertPolicy, PolicyKind, RandomPolicy, load_policy, loader, policy_for
 
 
 def _env(suite: str) -> FakeTabletop:
@@ -138,25 +130,22 @@ def test_one_loader_the_config_kind_picks_the_policy(
     (tmp_path / "config.json").write_text(json.dumps(config))
     built: list[tuple[str, Any]] = []
     monkeypatch.setattr(factory, "load_model", lambda ckpt: f"model from {Path(ckpt).name}")
-    monkeypatch.setattr(
-        policies_mod,
-        "POLICY_KINDS",
-        {
-            kind: (
-                lambda model, cfg, compile, kind=kind: (
-                    built.append((kind, model, compile)) or RandomPolicy()
-                )
-            )
-            for kind in ("vla", "rt1")
-        },
-    )
+
+    def kind(name: str) -> PolicyKind:
+        return PolicyKind(
+            wrap=lambda model, cfg: built.append((name, model, cfg.model.kind)) or RandomPolicy(),
+            prepare=lambda model, compile: built.append((name, model, compile)),
+        )
+
+    monkeypatch.setattr(loader, "POLICY_KINDS", {name: kind(name) for name in ("vla", "rt1")})
     assert isinstance(load_policy(str(tmp_path)), RandomPolicy)
-    assert built == [("rt1", f"model from {tmp_path.name}", False)]
+    model = f"model from {tmp_path.name}"
+    assert built == [("rt1", model, False), ("rt1", model, "rt1")]  # prepared, then wrapped
     config["model"]["kind"] = "vla"
     (tmp_path / "config.json").write_text(json.dumps(config))
     load_policy(str(tmp_path), compile=True)  # --compile reaches the policy builder
-    assert built[-1][0] == "vla" and built[-1][2] is True
-    monkeypatch.setattr(policies_mod, "POLICY_KINDS", {"vla": policies_mod.POLICY_KINDS["vla"]})
+    assert built[-2:] == [("vla", model, True), ("vla", model, "vla")]
+    monkeypatch.setattr(loader, "POLICY_KINDS", {"vla": loader.POLICY_KINDS["vla"]})
     config["model"]["kind"] = "rt1"
     (tmp_path / "config.json").write_text(json.dumps(config))
     with pytest.raises(ValueError, match=r"model\.kind='rt1' has no policy"):
@@ -193,4 +182,22 @@ def test_plans_of_a_planning_policy_caption_its_videos(monkeypatch: pytest.Monke
 
 def test_rt1_policies_refuse_compile() -> None:
     with pytest.raises(ValueError, match="RT-1 policies run eager"):
-        policies_mod.POLICY_KINDS["rt1"](None, None, True)
+        loader.POLICY_KINDS["rt1"].prepare(None, True)
+
+
+def test_policy_for_wraps_a_live_model_by_its_kind() -> None:
+    """The trainer's rollouts and the loader share one kind -> policy registry."""
+    from types import SimpleNamespace
+
+    from rt2.policies.vla import VLAPolicy
+
+    class Model:
+        def eval(self) -> Model:
+            return self
+
+    config = SimpleNamespace(model=SimpleNamespace(kind="vla"), data=SimpleNamespace(plan_bins=3))
+    policy = policy_for(Model(), config)
+    assert isinstance(policy, VLAPolicy) and policy.cot is True
+    config.model.kind = "mystery"
+    with pytest.raises(ValueError, match=r"model\.kind='mystery' has no policy"):
+        policy_for(Model(), config)

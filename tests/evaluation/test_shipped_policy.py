@@ -5,7 +5,8 @@ import json
 
 import pytest
 
-from rt2.evaluation import EvalConfig, RandomPolicy, load_policy, run_evaluation
+from rt2.evaluation import EvalConfig, run_evaluation
+from rt2.policies import RandomPolicy, load_policy
 from rt2.weights import resolve
 
 

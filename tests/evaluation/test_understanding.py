@@ -9,11 +9,12 @@ from typing import Any
 import pytest
 
 from rt2.cli import main
-from rt2.evaluation import EvalConfig, load_policy, run_evaluation
+from rt2.evaluation import EvalConfig, run_evaluation
 from rt2.evaluation import reproduce_tables as rt
 from rt2.evaluation.report import Rate, referent_rates, summarize
 from rt2.evaluation.runner import EpisodeRecord
 from rt2.evaluation.wilson import wilson_interval
+from rt2.policies import load_policy
 
 
 def rec(i: int, success: bool, mover: bool | None, target: bool | None, **kw: Any) -> EpisodeRecord:

@@ -9,7 +9,7 @@ from so100 import CAMERAS
 
 from rt2.data.reader import EpisodeDataset
 from rt2.observations import camera_views
-from rt2.policy import VLAPolicy
+from rt2.policies.vla import VLAPolicy
 from rt2.training.checkpoint import latest_checkpoint
 from rt2.training.config import DataConfig, ModelConfig, OptimConfig, TrainConfig
 from rt2.training.factory import load_model

@@ -10,7 +10,7 @@ from so100 import CAMERAS, JOINTS
 from rt2.actions.state import StateFormat
 from rt2.batching import RobotSample
 from rt2.data.reader import EpisodeDataset
-from rt2.policy import VLAPolicy
+from rt2.policies.vla import VLAPolicy
 from rt2.training.checkpoint import latest_checkpoint
 from rt2.training.config import DataConfig, ModelConfig, OptimConfig, TrainConfig
 from rt2.training.factory import load_model
@@ -88,7 +88,7 @@ def test_a_model_without_state_keeps_its_old_prompt(tmp_path, so100_dataset):
 def test_rt1_reads_the_state_as_one_token_of_the_current_frame(tmp_path, so100_dataset):
     import torch
 
-    from rt2.baselines.rt1.policy import RT1Policy
+    from rt2.policies.rt1 import RT1Policy
 
     rt1 = dict(
         image_size=64, tokens_per_frame=4, token_learner_hidden=16, d_model=32, num_layers=2,

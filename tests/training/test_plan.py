@@ -98,7 +98,7 @@ def test_a_planning_checkpoint_plans_when_it_acts(tmp_path, tiny_dataset) -> Non
     text = trainer.unwrapped.backbone.tokenizer.decode(answer.tolist())
     assert text.startswith(" Plan: arm ") and ". Action:" in text
     trainer.run(progress=False)
-    from rt2.evaluation import load_policy
+    from rt2.policies import load_policy
 
     policy = load_policy(str(tmp_path))
     assert policy.cot

@@ -86,7 +86,7 @@ def test_checkpoint_contents_and_policy(tmp_path, tiny_dataset):
     assert np.allclose(model.action_space.low, stats["q01"]) and np.allclose(
         model.action_space.high, stats["q99"]
     )
-    from rt2.evaluation import load_policy
+    from rt2.policies import load_policy
 
     policy = load_policy(str(tmp_path))
     image = np.zeros((64, 64, 3), np.uint8)
@@ -158,7 +158,7 @@ def test_parallel_chunked_run_logs_its_closed_loop_learning_curve(tmp_path, tiny
     assert curve[-1]["rollout/robot_samples"] == 4 * 8
     model = load_model(tmp_path / "run")
     assert model.decoding.chunk == 3 and model.slots is not None
-    from rt2.policy import VLAPolicy
+    from rt2.policies.vla import VLAPolicy
 
     obs = {"image": np.zeros((64, 64, 3), np.uint8), "instruction": "push the red star"}
     assert VLAPolicy(model).infer_batch([obs, obs]).shape == (2, 3, 2)  # chunks, for a server

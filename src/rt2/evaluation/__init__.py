@@ -1,13 +1,6 @@
-"""Closed-loop evaluation: policies, the lockstep runner, reports, plots and videos."""
+"""Closed-loop evaluation: the lockstep runner, reports, plots and videos (policies:
+:mod:`rt2.policies`)."""
 
-from rt2.evaluation.policies import (
-    ExpertPolicy,
-    Policy,
-    RandomPolicy,
-    infer_batch,
-    load_checkpoint_policy,
-    load_policy,
-)
 from rt2.evaluation.runner import (
     EpisodeJob,
     EpisodeRecord,
@@ -22,12 +15,6 @@ __all__ = [
     "EpisodeJob",
     "EpisodeRecord",
     "EvalConfig",
-    "ExpertPolicy",
-    "Policy",
-    "RandomPolicy",
-    "infer_batch",
-    "load_checkpoint_policy",
-    "load_policy",
     "plan_episodes",
     "run_evaluation",
     "run_jobs",

@@ -19,7 +19,7 @@ from typing import Any, Literal
 
 import numpy as np
 
-from rt2.evaluation.policies import Policy
+from rt2.policies import Policy
 
 EXECUTIONS = ("open_loop", "ensemble")
 

@@ -26,8 +26,8 @@ from pathlib import Path
 from typing import Any
 
 from rt2.actions import ActionSpace
-from rt2.evaluation.policies import Policy
 from rt2.evaluation.runner import EpisodeJob, EpisodeRecord, EvalConfig, plan_episodes
+from rt2.policies import Policy
 
 LOCAL_RAY = "local"
 
@@ -35,7 +35,7 @@ LOCAL_RAY = "local"
 @dataclass(frozen=True)
 class PolicySpec:
     """A policy any process can rebuild: ``expert``, ``random``, a checkpoint path, ``rt2:NAME``
-    or a server URL, with the arguments of :func:`~rt2.evaluation.policies.load_policy`
+    or a server URL, with the arguments of :func:`~rt2.policies.load_policy`
     (``env="kitchen"``: the kitchen's own scripted expert; ``compile``: each process compiles
     its own copy)."""
 
@@ -51,7 +51,7 @@ class PolicySpec:
             raise ValueError("PolicySpec.name must be a policy name or path, got ''")
 
     def build(self) -> Policy:
-        from rt2.evaluation.policies import ExpertPolicy, load_policy
+        from rt2.policies import ExpertPolicy, load_policy
 
         if self.env == "kitchen" and self.name == "expert":
             return ExpertPolicy(self.noise, self.seed, _kitchen_expert)

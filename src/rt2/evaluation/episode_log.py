@@ -65,7 +65,7 @@ def read_json(path: Path) -> Any:
 def weights_fingerprint(spec: str) -> str | None:
     """A short hash naming the weights a policy spec loads (its checkpoint's configs and weight
     size), so a resumed evaluation notices a retrained checkpoint; None for scripted policies."""
-    from rt2.evaluation.policies import SCRIPTED
+    from rt2.policies import SCRIPTED
 
     if spec in SCRIPTED:
         return None

@@ -31,8 +31,8 @@ from rt2.evaluation.episode_log import (
     suite_fingerprint,
     weights_fingerprint,
 )
-from rt2.evaluation.policies import SCRIPTED
 from rt2.evaluation.runner import EpisodeJob, EpisodeRecord, EvalConfig, plan_episodes
+from rt2.policies import SCRIPTED
 
 SUITES = ("seen", "unseen_objects", "unseen_backgrounds", "unseen_environments", "emergent")
 REPORT_JSON, REPORT_MD = "report.json", "report.md"

@@ -18,7 +18,7 @@ import numpy as np
 
 from rt2.batching import PromptFormat
 from rt2.evaluation.chunking import ChunkExecution, ChunkExecutor
-from rt2.evaluation.policies import Policy, infer_batch
+from rt2.policies import Policy, infer_batch
 
 EnvFactory = Callable[[str], Any]  # suite -> gymnasium env
 

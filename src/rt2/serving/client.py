@@ -1,4 +1,4 @@
-"""A client for ``rt2 serve``: a :class:`~rt2.evaluation.policies.Policy` that acts over the network.
+"""A client for ``rt2 serve``: a :class:`~rt2.policies.Policy` that acts over the network.
 
 ``ws://`` URLs speak the openpi protocol (msgpack-numpy) with one connection per env slot, so a
 stateful policy on the server keeps one history per slot and ``infer_batch`` sends all slots'

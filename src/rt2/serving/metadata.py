@@ -45,7 +45,7 @@ def load_served_policy(checkpoint: str | Path, compile: bool = False) -> tuple[A
     """A checkpoint directory -> (policy, metadata with model name, stats and image size).
     ``compile``: ``torch.compile`` the VLA and compile it now, with one warm-up call on a blank
     frame, so that no client waits the minute or two of compiling."""
-    from rt2.evaluation.policies import load_checkpoint_policy
+    from rt2.policies import load_checkpoint_policy
     from rt2.training.checkpoint import latest_checkpoint, model_kind
 
     ckpt = latest_checkpoint(checkpoint)

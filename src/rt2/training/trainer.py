@@ -345,11 +345,11 @@ class Trainer:
         """Closed-loop success on ``rollout_episodes`` episodes of ``rollout_suite`` (fixed
         seeds 10000 + i, so points of the learning curve compare), bf16 inference where native."""
         from rt2.evaluation.runner import EvalConfig, run_evaluation
-        from rt2.policy import VLAPolicy
+        from rt2.policies.vla import VLAPolicy
 
         cfg, model = self.config, self.unwrapped
         if cfg.model.kind != "vla":
-            from rt2.baselines.rt1.policy import RT1Policy
+            from rt2.policies.rt1 import RT1Policy
 
             policy: Any = RT1Policy(model)
         else:

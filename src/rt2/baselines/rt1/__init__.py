@@ -4,7 +4,8 @@ Instruction -> all-MiniLM-L6-v2 embedding -> FiLM layers inside an ImageNet Effi
 (identity at init) -> per-frame feature map -> 1x1 conv -> TokenLearner (8 tokens per frame)
 -> decoder-only Transformer over 6 frames x 8 tokens (block-causal) -> a 256-way classification per
 action dimension. Trained by the same trainer (``ModelConfig(kind="rt1", history=5)``), evaluated by
-the same suites (:class:`RT1Policy` keeps a frame history per env slot), timed by ``rt2 bench``.
+the same suites (:class:`rt2.policies.rt1.RT1Policy` keeps a frame history per env slot), timed
+by ``rt2 bench``.
 
 Where this RT-1 differs from the paper, and why:
 

@@ -17,8 +17,8 @@ import torch
 from rt2.actions import ActionSpace, ActionTokenizer
 from rt2.baselines.rt1.factory import rt1_config
 from rt2.baselines.rt1.model import RT1
-from rt2.baselines.rt1.policy import RT1Policy
 from rt2.bench_common import INSTRUCTION, BenchRow, median_ms, random_samples, samples_per_s
+from rt2.policies.rt1 import RT1Policy
 
 
 def build_rt1_case(case) -> RT1:  # case: rt2.bench_common.BenchCase

@@ -1,4 +1,4 @@
-"""Trained VLAs as policies for the evaluation runner (and, later, the policy server).
+"""A trained VLA as a policy for the evaluation runner, the trainer's rollouts and the server.
 
 ``VLAPolicy`` follows the openpi-client contract: ``infer(obs) -> action`` and ``reset()``, plus
 ``infer_batch`` so the runner can step many environments with one forward pass.
