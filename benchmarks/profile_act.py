@@ -15,8 +15,7 @@ import numpy as np
 import torch
 from torch.profiler import ProfilerActivity, profile
 
-from rt2.bench import build_case
-from rt2.bench_common import INSTRUCTION, BenchCase
+from rt2.bench import INSTRUCTION, BenchCase, build_case
 
 
 def main() -> None:

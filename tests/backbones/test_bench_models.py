@@ -47,7 +47,7 @@ def test_preset_samples_follow_the_presets_mix_and_the_cli_times_them(capsys, mo
     # the command's table (timings stubbed: a real row is timed above)
     speeds = {"tiny-ecot": 8.0, "tiny-scratch": 2.0}
     monkeypatch.setattr(
-        "rt2.bench.bench_preset_training",
+        "rt2.bench.tables.bench_preset_training",
         lambda name: {"samples_per_s": speeds[name], "tokens_per_sample": 50.0, "batch": 32},
     )
     assert main(["bench", "--presets", "tiny-ecot,tiny-scratch"]) == 0

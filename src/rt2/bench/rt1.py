@@ -1,5 +1,5 @@
 """``rt2 bench --models rt1``: RT-1 latency (vision / Transformer / whole policy step), control
-rate and training samples/s, as :class:`rt2.bench_common.BenchRow` rows next to the VLAs'.
+rate and training samples/s, as :class:`rt2.bench.cases.BenchRow` rows next to the VLAs'.
 
 Inference is timed in the steady state of an episode: the policy holds the tokens of the
 earlier frames, so each step encodes one new image per robot ("vision") and runs the Transformer
@@ -17,11 +17,12 @@ import torch
 from rt2.actions import ActionSpace, ActionTokenizer
 from rt2.baselines.rt1.factory import rt1_config
 from rt2.baselines.rt1.model import RT1
-from rt2.bench_common import INSTRUCTION, BenchRow, median_ms, random_samples, samples_per_s
+from rt2.bench.cases import INSTRUCTION, BenchCase, BenchRow
+from rt2.bench.timing import median_ms, random_samples, samples_per_s
 from rt2.policies.rt1 import RT1Policy
 
 
-def build_rt1_case(case) -> RT1:  # case: rt2.bench_common.BenchCase
+def build_rt1_case(case: BenchCase) -> RT1:
     """RT-1 at the ``rt1-tabletop`` preset's sizes and bins (what `rt2 train --preset
     rt1-tabletop` trains), in ``case.space``."""
     from rt2.training.presets import get_preset
@@ -31,7 +32,7 @@ def build_rt1_case(case) -> RT1:  # case: rt2.bench_common.BenchCase
     return RT1(rt1_config(model), ActionTokenizer(ActionSpace.preset(case.space), model.num_bins))
 
 
-def bench_rt1_inference(case, repeats: int = 10):
+def bench_rt1_inference(case: BenchCase, repeats: int = 10) -> BenchRow:
     """Median ms of one policy step for ``case.batch`` robots (each with its own history)."""
     model = build_rt1_case(case)
     policy = RT1Policy(model, precision=case.precision)
@@ -68,7 +69,7 @@ def bench_rt1_inference(case, repeats: int = 10):
     )
 
 
-def bench_rt1_training(case, steps: int = 5) -> float:
+def bench_rt1_training(case: BenchCase, steps: int = 5) -> float:
     """Training samples/s (6 frames per sample, forward + backward + AdamW) at ``case.batch``."""
     torch.manual_seed(0)
     model = build_rt1_case(replace(case)).train()
