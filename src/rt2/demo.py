@@ -14,15 +14,17 @@ from __future__ import annotations
 import time
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
+from rt2.evaluation.runner import EVAL_SEED, PAPER_SUITES
 from rt2.training.presets import DEMO_STEPS
 
-SUITES = ("seen", "unseen_objects", "unseen_backgrounds", "unseen_environments", "emergent")
+if TYPE_CHECKING:
+    from rt2.evaluation.report import Group, Summary
 
 
 @dataclass(frozen=True)
@@ -32,7 +34,7 @@ class DemoConfig:
     noise: float = 0.2  # expert action noise while collecting (labels stay noise-free)
     steps: int = DEMO_STEPS  # optimizer steps of 32 samples
     eval_episodes: int = 100  # per suite and policy (100: Wilson intervals about +-7 points)
-    suites: tuple[str, ...] = SUITES
+    suites: tuple[str, ...] = PAPER_SUITES
     max_steps: int = 40  # episode limit in evaluation (the expert needs ~14 steps)
     videos: int = 2  # GIFs per suite of the trained policy
     num_envs: int = 16
@@ -100,7 +102,7 @@ def run_demo(config: DemoConfig, console: Console | None = None) -> dict[str, An
     report = {
         "config": {k: str(v) if isinstance(v, Path) else v for k, v in vars(config).items()},
         "train": train,
-        "policies": {name: s["suites"] for name, s in summaries.items()},
+        "policies": {name: s.suites for name, s in summaries.items()},
         "timings": timings,
     }
     _write(report, out, console)
@@ -162,16 +164,14 @@ def _train(config: DemoConfig, data_dir: Path, run_dir: Path, console: Console) 
     }
 
 
-def _evaluate(
-    config: DemoConfig, policy: Any, out: Path, videos: int, console: Console
-) -> dict[str, Any]:
+def _evaluate(config: DemoConfig, policy: Any, out: Path, videos: int, console: Console) -> Summary:
     from rt2.evaluation.report import run_metadata, write_report
     from rt2.evaluation.runner import EvalConfig, run_evaluation
 
     eval_cfg = EvalConfig(
         suites=config.suites,
         episodes=config.eval_episodes,
-        seed=10_000 + config.seed,  # disjoint from the collection seeds
+        seed=EVAL_SEED + config.seed,  # disjoint from the collection seeds
         num_envs=config.num_envs,
         max_steps=config.max_steps,
         videos=videos,
@@ -193,15 +193,23 @@ def _evaluate(
 
 
 def _write(report: dict[str, Any], out: Path, console: Console) -> None:
+    """report.json, report.md and success_rates.png: success per suite and policy."""
     from rt2.data.format import atomic_write, atomic_write_json
+    from rt2.evaluation.markdown import markdown_table
+    from rt2.evaluation.plots import plot_grouped
+    from rt2.evaluation.rates import cell, jsonable
 
-    names = list(report["policies"])
-    suites = list(report["policies"][names[0]])
+    policies: dict[str, dict[str, Group]] = report["policies"]
+    names = list(policies)
+    suites = list(policies[names[0]])
+    rows = [[s, *(cell(policies[n][s].success) for n in names)] for s in suites]
     table = Table(title="success rate, % [95% Wilson CI]")
     table.add_column("suite")
     for n in names:
         table.add_column(n, justify="right")
-    cfg = report["config"]
+    for row in rows:
+        table.add_row(*row)
+    cfg, t = report["config"], report["timings"]
     lines = [
         "# rt2 demo report",
         "",
@@ -209,16 +217,7 @@ def _write(report: dict[str, Any], out: Path, console: Console) -> None:
         f"co-fine-tuned for {cfg['steps']} steps on {cfg['episodes']} new `seen` demonstrations + web "
         f"data; both policies run {cfg['eval_episodes']} episodes per suite (success %, [95% Wilson interval]).",
         "",
-        "| suite | " + " | ".join(names) + " |",
-        "|---|" + "---|" * len(names),
-    ]
-    for s in suites:
-        cells = [_cell(report["policies"][n][s]) for n in names]
-        table.add_row(s, *cells)
-        lines.append(f"| {s} | " + " | ".join(cells) + " |")
-    t = report["timings"]
-    lines += [
-        "",
+        *markdown_table(["suite", *names], rows),
         f"Wall time: {t['total_s'] / 60:.1f} min (collect {t['collect_s']:.0f}s, train {t['train_s']:.0f}s, "
         f"evaluate {t['eval_s']:.0f}s).",
         "",
@@ -226,8 +225,11 @@ def _write(report: dict[str, Any], out: Path, console: Console) -> None:
         "",
         "Videos of the trained policy: `eval/vla/*.gif`. Per-family tables: `eval/vla/report.md`.",
     ]
-    _plot(report, out / "success_rates.png")
-    atomic_write_json(out / "report.json", report)
+    series = {n: [policies[n][s].success for s in suites] for n in names}
+    plot_grouped(
+        out / "success_rates.png", suites, series, "rt2 demo: closed-loop success (95% CI)"
+    )
+    atomic_write_json(out / "report.json", jsonable(report))
     atomic_write(
         out / "report.md", lambda p: p.write_text("\n".join(lines) + "\n", encoding="utf-8")
     )
@@ -236,50 +238,3 @@ def _write(report: dict[str, Any], out: Path, console: Console) -> None:
         f"wall time {t['total_s'] / 60:.1f} min; report: {out / 'report.md'}, plot: {out / 'success_rates.png'}"
     )
     console.print(f"videos: {sorted(str(p) for p in (out / 'eval' / 'vla').glob('*.gif'))[:4]}")
-
-
-def _cell(rate: dict[str, Any]) -> str:
-    return f"{100 * rate['success_rate']:.0f} [{100 * rate['ci95_low']:.0f}, {100 * rate['ci95_high']:.0f}]"
-
-
-def _plot(report: dict[str, Any], path: Path) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-    import numpy as np
-
-    names = list(report["policies"])
-    suites = list(report["policies"][names[0]])
-    x = np.arange(len(suites))
-    width = 0.8 / len(names)
-    fig, ax = plt.subplots(figsize=(2 + 1.6 * len(suites), 4))
-    for k, name in enumerate(names):
-        rows = [report["policies"][name][s] for s in suites]
-        rate = np.array([r["success_rate"] for r in rows])
-        err = np.clip(
-            np.array(
-                [
-                    [r["success_rate"] - r["ci95_low"] for r in rows],
-                    [r["ci95_high"] - r["success_rate"] for r in rows],
-                ]
-            ),
-            0,
-            None,
-        )
-        ax.bar(
-            x + (k - (len(names) - 1) / 2) * width,
-            100 * rate,
-            width,
-            yerr=100 * err,
-            capsize=3,
-            label=name,
-        )
-    ax.set_xticks(x, suites, rotation=20, ha="right")
-    ax.set_ylabel("success rate (%)")
-    ax.set_ylim(0, 100)
-    ax.set_title("rt2 demo: closed-loop success (95% CI)")
-    ax.legend()
-    fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)

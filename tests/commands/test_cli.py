@@ -87,7 +87,8 @@ def test_quick_demo_writes_a_report(tmp_path):
             "emergent",
         }
         assert all(
-            r["n"] == QUICK["eval_episodes"] and 0 <= r["success_rate"] <= 1 for r in rates.values()
+            g.success.n == QUICK["eval_episodes"] and 0 <= g.success.rate <= 1
+            for g in rates.values()
         )
     for name in ("report.md", "report.json", "success_rates.png"):
         assert (tmp_path / name).is_file()

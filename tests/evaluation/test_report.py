@@ -29,13 +29,25 @@ def test_summarize_counts_and_intervals() -> None:
         _rec("b", i, True) for i in range(4)
     ]
     s = summarize(recs)
-    assert s["overall"]["n"] == 14 and s["overall"]["successes"] == 7
-    assert s["suites"]["a"]["success_rate"] == pytest.approx(0.3)
-    assert s["suites"]["a"]["ci95_low"] < 0.3 < s["suites"]["a"]["ci95_high"]
-    assert s["suites"]["a"]["task_families"]["x"]["n"] == 5
-    assert s["suites"]["a"]["task_families"]["y"]["successes"] == 2  # episodes 0, 2
-    assert s["suites"]["b"]["ci95_high"] == 1.0
-    assert set(s["task_families"]) == {"f", "x", "y"}
+    assert s.overall.success.n == 14 and s.overall.success.successes == 7
+    a = s.suites["a"]
+    assert a.success.rate == pytest.approx(0.3) and a.success.mean_steps == 5
+    assert a.success.low < 0.3 < a.success.high
+    assert a.task_families is not None and a.task_families["x"].success.n == 5
+    assert a.task_families["y"].success.successes == 2  # episodes 0, 2
+    assert s.suites["b"].success.high == 1.0
+    assert set(s.task_families) == {"f", "x", "y"}
+    assert s.overall.referents is None and s.overall.blind_expert is None
+    # on disk: the keys reports have always had
+    d = s.to_dict()
+    assert d["suites"]["a"]["success_rate"] == pytest.approx(0.3)
+    assert (d["suites"]["a"]["ci95_low"], d["suites"]["a"]["ci95_high"]) == a.success.ci95
+    assert set(d["suites"]["a"]) == {
+        "n", "successes", "success_rate", "ci95_low", "ci95_high", "mean_steps",
+        "split_groups", "task_families",
+    }  # fmt: skip
+    assert set(d["overall"]) == {"n", "successes", "success_rate", "ci95_low", "ci95_high",
+                                 "mean_steps"}  # fmt: skip
 
 
 def test_write_report_files(tmp_path: Path) -> None:
@@ -47,7 +59,7 @@ def test_write_report_files(tmp_path: Path) -> None:
         tmp_path, recs, run_metadata(["eval", "--seed", "0"], 0, {"policy": "random"})
     )
     data = json.loads((tmp_path / "results.json").read_text())
-    assert data["summary"] == json.loads(json.dumps(summary))
+    assert data["summary"] == json.loads(json.dumps(summary.to_dict()))
     assert data["meta"]["command"] == "rt2 eval --seed 0" and data["meta"]["versions"]["numpy"]
     lines = (tmp_path / "episodes.jsonl").read_text().splitlines()
     assert len(lines) == 10 and json.loads(lines[0])["suite"] == "seen"
@@ -161,3 +173,26 @@ def test_cli_eval_logs_each_episode_and_resumes_after_a_crash(
 def test_cli_eval_bad_policy(tmp_path: Path) -> None:
     with pytest.raises(FileNotFoundError, match="no such checkpoint"):
         main(["eval", "--policy", str(tmp_path / "ckpt"), "--out", str(tmp_path), "--no-progress"])
+
+
+def test_demo_report_tables_and_charts_success_per_suite(tmp_path: Path) -> None:
+    from rich.console import Console
+
+    from rt2.demo import _write
+
+    recs = [_rec(s, i, i < k) for k, s in ((3, "seen"), (1, "emergent")) for i in range(4)]
+    report = {
+        "config": {"steps": 3, "episodes": 2, "eval_episodes": 4},
+        "policies": {
+            "vla": summarize(recs).suites,
+            "random": summarize(recs[:1] + recs[4:]).suites,
+        },
+        "timings": {"total_s": 60.0, "collect_s": 1.0, "train_s": 2.0, "eval_s": 3.0},
+    }
+    _write(report, tmp_path, Console(file=open(tmp_path / "console.txt", "w")))  # noqa: SIM115
+    md = (tmp_path / "report.md").read_text()
+    assert "| suite | vla | random |\n|---|---|---|\n| seen | 75 [30, 95] | 100 [21, 100] |" in md
+    assert "| emergent | 25 [5, 70] | 25 [5, 70] |\n\nWall time: 1.0 min" in md
+    data = json.loads((tmp_path / "report.json").read_text())
+    assert data["policies"]["vla"]["seen"]["success_rate"] == 0.75
+    assert (tmp_path / "success_rates.png").stat().st_size > 1000

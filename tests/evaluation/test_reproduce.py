@@ -12,8 +12,8 @@ from rt2.cli import main
 from rt2.evaluation import reproduce as rp
 from rt2.evaluation import reproduce_tables as rt
 from rt2.evaluation.episode_log import EpisodeLog
-from rt2.evaluation.runner import EpisodeRecord
-from rt2.evaluation.wilson import wilson_interval
+from rt2.evaluation.rates import wilson_interval
+from rt2.evaluation.runner import PAPER_SUITES, EpisodeRecord
 
 
 def record(suite: str, index: int, success: bool, **kw: Any) -> EpisodeRecord:
@@ -47,18 +47,20 @@ def test_tables_pool_episodes_and_split_reasoning() -> None:
     rows = [rt.Row("m", "model m", ablation="fine-tuned"), rt.Row("rt2:x", "x", rt.NOT_SHIPPED)]
     t = rt.tables(rows, {"m": recs}, {"m": None})
     gen = t["generalization"]["m"]
-    assert (gen["seen"]["n"], gen["seen"]["successes"]) == (2, 1)
-    assert (gen["unseen_avg"]["n"], gen["unseen_avg"]["successes"]) == (4, 2)
-    assert (gen["unseen_objects/hard"]["n"], gen["unseen_backgrounds/easy"]["n"]) == (1, 0)
+    assert (gen["seen"].n, gen["seen"].successes) == (2, 1)
+    assert (gen["unseen_avg"].n, gen["unseen_avg"].successes) == (4, 2)
+    assert (gen["unseen_objects/hard"].n, gen["unseen_backgrounds/easy"].n) == (1, 0)
     lo, hi = wilson_interval(2, 4)
-    assert (gen["unseen_avg"]["ci95_low"], gen["unseen_avg"]["ci95_high"]) == (lo, hi)
+    assert gen["unseen_avg"].ci95 == (lo, hi)
     em = t["emergent"]["m"]
-    assert (em["reasoning"]["n"], em["reasoning"]["successes"]) == (3, 2)
-    assert [
-        em[k]["n"] for k in ("reasoning/math", "reasoning/categories", "reasoning/languages")
-    ] == [1, 1, 1]
-    assert (em["average"]["n"], em["symbol"]["successes"], em["recognition"]["n"]) == (4, 1, 0)
-    assert t["families"]["m"]["separate"]["n"] == 1 and t["families"]["m"]["all"]["n"] == 10
+    assert (em["reasoning"].n, em["reasoning"].successes) == (3, 2)
+    assert [em[k].n for k in ("reasoning/math", "reasoning/categories", "reasoning/languages")] == [
+        1,
+        1,
+        1,
+    ]
+    assert (em["average"].n, em["symbol"].successes, em["recognition"].n) == (4, 1, 0)
+    assert t["families"]["m"]["separate"].n == 1 and t["families"]["m"]["all"].n == 10
     assert t["ablation"]["fine-tuned"]["unseen_avg"] == gen["unseen_avg"]
     assert t["ablation"]["co-fine-tuned"]["status"] == "not evaluated (not in --models)"
     assert "x" not in t["generalization"] and "rt2:x" not in t["generalization"]
@@ -130,7 +132,7 @@ def cells(out: Path, model: str) -> dict[str, list[dict[str, Any]]]:
             ),
             key=lambda e: e["index"],
         )
-        for s in rp.SUITES
+        for s in PAPER_SUITES
     }
 
 

@@ -11,9 +11,9 @@ import pytest
 from rt2.cli import main
 from rt2.evaluation import EvalConfig, run_evaluation
 from rt2.evaluation import reproduce_tables as rt
-from rt2.evaluation.report import Rate, referent_rates, summarize
+from rt2.evaluation.rates import Rate, wilson_interval
+from rt2.evaluation.report import referent_rates, summarize
 from rt2.evaluation.runner import EpisodeRecord
-from rt2.evaluation.wilson import wilson_interval
 from rt2.policies import load_policy
 
 
@@ -66,10 +66,12 @@ def test_summary_shows_referents_and_the_blind_expert_beside_success() -> None:
     recs = [rec(i, i < 2, i < 3, i < 2) for i in range(4)]
     blind = [rec(i, i == 0, i == 1, i == 0) for i in range(4)]
     s = summarize(recs, blind)
-    em = s["suites"]["emergent"]
-    assert em["blind_expert"]["successes"] == 1 and em["referents"]["mover"]["successes"] == 3
-    g = em["split_groups"]["symbol_understanding"]
-    assert g["referents"]["both"]["chance"] == 0.125 and g["blind_expert"]["n"] == 4
+    em = s.suites["emergent"]
+    assert em.blind_expert is not None and em.referents is not None and em.split_groups
+    assert em.blind_expert.successes == 1 and em.referents["mover"].successes == 3
+    g = em.split_groups["symbol_understanding"]
+    assert g.referents is not None and g.blind_expert is not None
+    assert g.referents["both"].chance == 0.125 and g.blind_expert.n == 4
     from rt2.evaluation.report import render_markdown, run_metadata
 
     md = render_markdown(s, {**run_metadata(["eval"], 0), "policy": "p"})
@@ -84,8 +86,8 @@ def test_reproduce_understanding_table() -> None:
     rows = [rt.Row("m", "model m"), rt.Row("blind-expert", "blind")]
     t = rt.tables(rows, {"m": recs, "blind-expert": blind}, {"m": None, "blind-expert": None})
     u = t["understanding"]["m"]
-    assert u["symbol"]["mover"]["successes"] == 3 and u["math"]["mover"]["n"] == 1
-    assert u["emergent"]["both"]["n"] == 5 and u["seen"] is None and u["recognition"] is None
+    assert u["symbol"]["mover"].successes == 3 and u["math"]["mover"].n == 1
+    assert u["emergent"]["both"].n == 5 and u["seen"] is None and u["recognition"] is None
     md = "\n".join(rt.markdown(rows, t, 5))
     assert "## What it understood: referent accuracy" in md
     assert "| *chance* | mover | - | - | - | - | 50 | 50 | 50 | - | - | - |" in md

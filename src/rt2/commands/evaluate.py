@@ -155,6 +155,7 @@ def run(args: argparse.Namespace) -> int:
     from rt2.evaluation.chunking import ChunkExecution
     from rt2.evaluation.distributed import PolicySpec, evaluate
     from rt2.evaluation.episode_log import SuiteLogs, suite_fingerprint, weights_fingerprint
+    from rt2.evaluation.rates import cell
     from rt2.evaluation.report import run_metadata, write_report
     from rt2.evaluation.runner import EpisodeRecord, EvalConfig, plan_episodes
 
@@ -250,17 +251,14 @@ def run(args: argparse.Namespace) -> int:
         },
     )
     summary = write_report(out, records, meta, blind=blind)
-    for suite, s in summary["suites"].items():
-        line = (
-            f"{suite:>22}: {100 * s['success_rate']:5.1f}% "
-            f"[{100 * s['ci95_low']:.1f}, {100 * s['ci95_high']:.1f}] over {s['n']} episodes"
-        )
-        if "blind_expert" in s:
-            line += f"; blind expert {100 * s['blind_expert']['success_rate']:.1f}%"
-        if "referents" in s:
+    for suite, g in summary.suites.items():
+        line = f"{suite:>22}: {cell(g.success, 1, percent=True)} over {g.success.n} episodes"
+        if g.blind_expert is not None:
+            line += f"; blind expert {100 * g.blind_expert.rate:.1f}%"
+        if g.referents is not None:
             line += "; referents " + ", ".join(
-                f"{k} {100 * v['success_rate']:.0f}% (chance {100 * v['chance']:.0f}%)"
-                for k, v in s["referents"].items()
+                f"{k} {100 * v.rate:.0f}% (chance {100 * (v.chance or 0.0):.0f}%)"
+                for k, v in g.referents.items()
             )
         console.print(line)
     console.print(f"report: {out / 'report.md'} ({meta['env_steps']} env steps in {seconds:.1f}s)")

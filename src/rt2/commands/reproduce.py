@@ -25,7 +25,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
         help="2 short episodes per cell and 24 knowledge questions (under a minute for random + rt2:tiny-vla)",
     )
     parser.add_argument("--out", required=True, help="report directory (resumes what is there)")
-    parser.add_argument("--seed", type=int, default=10_000, help="episode i uses seed SEED + i")
+    parser.add_argument(
+        "--seed", type=int, default=None, help="episode i uses seed SEED + i (10000)"
+    )
     parser.add_argument("--max-steps", type=int, default=None, help="episode step limit (40)")
     parser.add_argument("--num-envs", type=int, default=None, help="envs stepped in lockstep (8)")
     parser.add_argument(
@@ -51,6 +53,7 @@ def run(args: argparse.Namespace) -> int:
         k: v
         for k, v in {
             "episodes": args.episodes,
+            "seed": args.seed,
             "max_steps": args.max_steps,
             "num_envs": args.num_envs,
             "knowledge_sets": tuple(s.strip() for s in args.knowledge_sets.split(","))
@@ -61,7 +64,6 @@ def run(args: argparse.Namespace) -> int:
     }
     common = {
         "models": models,
-        "seed": args.seed,
         "workers": workers_of(args),
         "plots": not args.no_plots,
     }

@@ -1,6 +1,7 @@
 """Closed-loop evaluation: the lockstep runner, reports, plots and videos (policies:
 :mod:`rt2.policies`)."""
 
+from rt2.evaluation.rates import Rate, wilson_interval
 from rt2.evaluation.runner import (
     EpisodeJob,
     EpisodeRecord,
@@ -9,12 +10,12 @@ from rt2.evaluation.runner import (
     run_evaluation,
     run_jobs,
 )
-from rt2.evaluation.wilson import wilson_interval
 
 __all__ = [
     "EpisodeJob",
     "EpisodeRecord",
     "EvalConfig",
+    "Rate",
     "plan_episodes",
     "run_evaluation",
     "run_jobs",

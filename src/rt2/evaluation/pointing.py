@@ -16,7 +16,7 @@ from typing import Any
 from rt2.data.plan import CODES, PlanFormat
 from rt2.data.web import WebCorpus, WebCorpusConfig
 from rt2.decoding import SamplingConfig
-from rt2.evaluation.wilson import wilson_interval
+from rt2.evaluation.rates import wilson_interval
 from rt2.model import VLA
 
 RADII: tuple[int, ...] = (0, 1, 3)  # "within r cells"

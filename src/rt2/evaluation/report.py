@@ -1,6 +1,6 @@
 """Evaluation reports: success and referent accuracy with Wilson 95% intervals (one
-:class:`Rate` type for both), beside the concept-blind expert's success, as JSON, JSONL and
-markdown."""
+:class:`~rt2.evaluation.rates.Rate` type for both), beside the concept-blind expert's success,
+as JSON, JSONL and markdown."""
 
 from __future__ import annotations
 
@@ -9,13 +9,14 @@ import platform
 import subprocess
 import sys
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+from rt2.evaluation.markdown import markdown_table
+from rt2.evaluation.rates import Rate, cell, jsonable
 from rt2.evaluation.runner import EpisodeRecord
-from rt2.evaluation.wilson import wilson_interval
 
 REPORT_JSON = "results.json"
 REPORT_MD = "report.md"
@@ -23,43 +24,56 @@ EPISODES_JSONL = "episodes.jsonl"
 PLOT_PNG = "success_rates.png"
 
 
+REFERENTS = ("mover", "target", "both")
+
+
 @dataclass(frozen=True)
-class Rate:
-    """Successes out of n with a Wilson 95% interval: the one rate type of the reports
-    (success, referent accuracy, multiple-choice accuracy). ``mean_steps``: the episodes' mean
-    length, where the rate counts episodes; ``chance``: what a uniform pick among the
-    candidates gets, averaged over the n trials, where there is one."""
+class Group:
+    """A group of episodes: its success, referent accuracy (where the episodes have
+    referents), the concept-blind expert's success on the same episodes (where it ran) and, for
+    a suite, the same per split group and per task family."""
 
-    n: int
-    successes: int
-    mean_steps: float | None = None
-    chance: float | None = None
+    success: Rate
+    referents: dict[str, Rate] | None = None
+    blind_expert: Rate | None = None
+    split_groups: dict[str, Group] | None = None
+    task_families: dict[str, Group] | None = None
 
-    @property
-    def rate(self) -> float:
-        return self.successes / self.n if self.n else 0.0
-
-    @property
-    def ci95(self) -> tuple[float, float]:
-        return wilson_interval(self.successes, self.n)
+    @classmethod
+    def of(
+        cls, records: Sequence[EpisodeRecord], blind: Sequence[EpisodeRecord] | None = None
+    ) -> Group:
+        return cls(Rate.of(records), referent_rates(records), Rate.of(blind) if blind else None)
 
     def to_dict(self) -> dict[str, Any]:
-        lo, hi = self.ci95
-        out: dict[str, Any] = {
-            "n": self.n,
-            "successes": self.successes,
-            "success_rate": self.rate,
-            "ci95_low": lo,
-            "ci95_high": hi,
+        """The success rate's keys, then ``referents``, ``blind_expert``, ``split_groups`` and
+        ``task_families`` where present (the results.json form)."""
+        out = self.success.to_dict()
+        optional = {
+            "referents": self.referents,
+            "blind_expert": self.blind_expert,
+            "split_groups": self.split_groups,
+            "task_families": self.task_families,
         }
-        if self.mean_steps is not None:
-            out["mean_steps"] = self.mean_steps
-        if self.chance is not None:
-            out["chance"] = self.chance
+        out.update({k: jsonable(v) for k, v in optional.items() if v is not None})
         return out
 
 
-REFERENTS = ("mover", "target", "both")
+@dataclass(frozen=True)
+class Summary:
+    """Success overall, per suite (with its split groups and task families) and per task
+    family over all suites."""
+
+    overall: Group
+    suites: dict[str, Group]
+    task_families: dict[str, Group]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "overall": self.overall.to_dict(),
+            "suites": jsonable(self.suites),
+            "task_families": jsonable(self.task_families),
+        }
 
 
 def referent_rates(records: Sequence[EpisodeRecord]) -> dict[str, Rate] | None:
@@ -81,37 +95,14 @@ def referent_rates(records: Sequence[EpisodeRecord]) -> dict[str, Rate] | None:
     return {k: Rate(len(rs), sum(hits[k]), chance=sum(chance[k]) / len(rs)) for k in REFERENTS}
 
 
-def success_rate(records: Sequence[EpisodeRecord]) -> Rate:
-    """The success :class:`Rate` of ``records`` (with their mean episode length)."""
-    return Rate(
-        n=len(records),
-        successes=sum(r.success for r in records),
-        mean_steps=sum(r.steps for r in records) / max(len(records), 1),
-    )
-
-
-def _cell(
-    records: Sequence[EpisodeRecord], blind: Sequence[EpisodeRecord] | None
-) -> dict[str, Any]:
-    """Success, referent accuracy (``referents``) and the blind expert's success on the same
-    episodes (``blind_expert``), where there are any."""
-    out = success_rate(records).to_dict()
-    refs = referent_rates(records)
-    if refs is not None:
-        out["referents"] = {k: v.to_dict() for k, v in refs.items()}
-    if blind:
-        out["blind_expert"] = success_rate(blind).to_dict()
-    return out
-
-
 def _group(
     records: Sequence[EpisodeRecord],
     blind: Sequence[EpisodeRecord] | None,
     key: Callable[[EpisodeRecord], str],
-) -> dict[str, dict[str, Any]]:
+) -> dict[str, Group]:
     keys = sorted({key(r) for r in records})
     return {
-        k: _cell(
+        k: Group.of(
             [r for r in records if key(r) == k],
             None if blind is None else [r for r in blind if key(r) == k],
         )
@@ -121,24 +112,23 @@ def _group(
 
 def summarize(
     records: Sequence[EpisodeRecord], blind: Sequence[EpisodeRecord] | None = None
-) -> dict[str, Any]:
+) -> Summary:
     """Success rates overall, per suite, per suite/split_group and per suite/task_family; with
     referent accuracy where the episodes have referents, and the concept-blind expert's success
     on the same episodes (``blind``: its records, same suites and seeds) beside each."""
     if not records:
         raise ValueError("summarize() needs at least one episode record")
-    suites = dict.fromkeys(r.suite for r in records)
-    out: dict[str, Any] = {"overall": _cell(records, blind), "suites": {}}
-    for suite in suites:
+    suites: dict[str, Group] = {}
+    for suite in dict.fromkeys(r.suite for r in records):
         rs = [r for r in records if r.suite == suite]
         bs = None if blind is None else [r for r in blind if r.suite == suite]
-        out["suites"][suite] = {
-            **_cell(rs, bs),
-            "split_groups": _group(rs, bs, lambda r: r.split_group or "-"),
-            "task_families": _group(rs, bs, lambda r: r.task_family or "-"),
-        }
-    out["task_families"] = _group(records, blind, lambda r: r.task_family or "-")
-    return out
+        suites[suite] = replace(
+            Group.of(rs, bs),
+            split_groups=_group(rs, bs, lambda r: r.split_group or "-"),
+            task_families=_group(rs, bs, lambda r: r.task_family or "-"),
+        )
+    families = _group(records, blind, lambda r: r.task_family or "-")
+    return Summary(Group.of(records, blind), suites, families)
 
 
 def run_metadata(
@@ -175,47 +165,40 @@ def run_metadata(
     }
 
 
-def _pct(d: dict[str, Any]) -> str:
-    return f"{100 * d['success_rate']:.1f}% [{100 * d['ci95_low']:.1f}, {100 * d['ci95_high']:.1f}]"
+def _pct(rate: Rate | None) -> str:
+    return cell(rate, 1, percent=True)
 
 
-def _with_chance(d: dict[str, Any] | None) -> str:
-    if d is None:
-        return "-"
-    return f"{_pct(d)} ({100 * d['chance']:.0f})"
+def _with_chance(rate: Rate | None) -> str:
+    return "-" if rate is None else f"{_pct(rate)} ({100 * (rate.chance or 0.0):.0f})"
 
 
-def _table(title: str, rows: dict[str, dict[str, Any]], label: str) -> list[str]:
-    blind = any("blind_expert" in v for v in rows.values())
-    refs = any("referents" in v for v in rows.values())
-    head = f"| {label} | episodes | success (95% CI) |"
-    rule = "|---|---:|---|"
-    if blind:
-        head, rule = head + " blind expert success |", rule + "---|"
-    if refs:
-        head += " mover (chance) | target (chance) | both (chance) |"
-        rule += "---|---|---|"
-    lines = [f"### {title}", "", head + " mean steps |", rule + "---:|"]
-    for k, v in rows.items():
-        cells = [k, str(v["n"]), _pct(v)]
-        if blind:
-            cells.append(_pct(v["blind_expert"]) if "blind_expert" in v else "-")
-        if refs:
-            cells += [_with_chance((v.get("referents") or {}).get(x)) for x in REFERENTS]
-        lines.append("| " + " | ".join([*cells, f"{v['mean_steps']:.1f}"]) + " |")
-    return [*lines, ""]
+def _table(title: str, groups: dict[str, Group], label: str) -> list[str]:
+    blind = any(g.blind_expert is not None for g in groups.values())
+    refs = any(g.referents is not None for g in groups.values())
+    header = [label, "episodes", "success (95% CI)"]
+    header += ["blind expert success"] if blind else []
+    header += ["mover (chance)", "target (chance)", "both (chance)"] if refs else []
+    header.append("mean steps")
+    rows = []
+    for k, g in groups.items():
+        cells = [k, str(g.success.n), _pct(g.success)]
+        cells += [_pct(g.blind_expert)] if blind else []
+        cells += [_with_chance((g.referents or {}).get(x)) for x in REFERENTS] if refs else []
+        rows.append([*cells, f"{g.success.mean_steps or 0.0:.1f}"])
+    return [f"### {title}", "", *markdown_table(header, rows, right={1, len(header) - 1})]
 
 
-def _understanding_note(summary: dict[str, Any]) -> list[str]:
+def _understanding_note(summary: Summary) -> list[str]:
     lines = []
-    if "blind_expert" in summary["overall"]:
+    if summary.overall.blind_expert is not None:
         lines.append(
             "*blind expert*: the scripted expert pushing a uniformly drawn candidate object to a "
             "uniformly drawn candidate target of the instruction's role (`--policy "
             "blind-expert`), on the same episodes: the success perfect motor skill earns with no "
             "understanding."
         )
-    if "referents" in summary["overall"]:
+    if summary.overall.referents is not None:
         lines += [""] if lines else []
         lines.append(
             "*mover / target / both*: referent accuracy, whether the object the policy moved "
@@ -227,16 +210,14 @@ def _understanding_note(summary: dict[str, Any]) -> list[str]:
     return [*lines, ""] if lines else []
 
 
-def render_markdown(
-    summary: dict[str, Any], meta: dict[str, Any], videos: Sequence[str] = ()
-) -> str:
+def render_markdown(summary: Summary, meta: dict[str, Any], videos: Sequence[str] = ()) -> str:
     """The human-readable report."""
     lines = [
         f"# Evaluation: policy `{meta.get('policy', '?')}`",
         "",
         f"- command: `{meta['command']}`",
         f"- seed: {meta['seed']} (episode i of a suite uses seed + i)",
-        f"- overall: {_pct(summary['overall'])} over {summary['overall']['n']} episodes",
+        f"- overall: {_pct(summary.overall.success)} over {summary.overall.success.n} episodes",
         f"- versions: {', '.join(f'{k} {v}' for k, v in meta['versions'].items() if v)}",
         f"- git commit: {meta.get('git_commit') or 'unknown'}",
         "",
@@ -244,11 +225,11 @@ def render_markdown(
         "",
         *_understanding_note(summary),
     ]
-    lines += _table("Per suite", summary["suites"], "suite")
-    for suite, s in summary["suites"].items():
-        lines += _table(f"{suite}: per split group", s["split_groups"], "split group")
-        lines += _table(f"{suite}: per task family", s["task_families"], "task family")
-    lines += _table("Per task family (all suites)", summary["task_families"], "task family")
+    lines += _table("Per suite", summary.suites, "suite")
+    for suite, g in summary.suites.items():
+        lines += _table(f"{suite}: per split group", g.split_groups or {}, "split group")
+        lines += _table(f"{suite}: per task family", g.task_families or {}, "task family")
+    lines += _table("Per task family (all suites)", summary.task_families, "task family")
     lines += [f"![success rates]({PLOT_PNG})", ""]
     if videos:
         lines += ["### Videos", ""] + [f"- [{v}]({v})" for v in videos] + [""]
@@ -261,7 +242,7 @@ def write_report(
     meta: dict[str, Any],
     plot: bool = True,
     blind: Sequence[EpisodeRecord] | None = None,
-) -> dict[str, Any]:
+) -> Summary:
     """Write results.json, episodes.jsonl, report.md and the bar chart; return the summary
     (``blind``: the concept-blind expert's records on the same episodes, shown beside)."""
     from rt2.data.format import atomic_write, atomic_write_json
@@ -269,7 +250,7 @@ def write_report(
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     summary = summarize(records, blind)
-    atomic_write_json(out_dir / REPORT_JSON, {"meta": meta, "summary": summary})
+    atomic_write_json(out_dir / REPORT_JSON, {"meta": meta, "summary": summary.to_dict()})
     lines = "".join(json.dumps(r.to_dict()) + "\n" for r in records)
     atomic_write(out_dir / EPISODES_JSONL, lambda p: p.write_text(lines, encoding="utf-8"))
     if plot:

@@ -11,7 +11,6 @@ charts. Shipped names that do not exist yet are reported as "not shipped yet".
 from __future__ import annotations
 
 import contextlib
-import json
 import re
 import time
 from collections.abc import Sequence
@@ -31,11 +30,16 @@ from rt2.evaluation.episode_log import (
     suite_fingerprint,
     weights_fingerprint,
 )
-from rt2.evaluation.runner import EpisodeJob, EpisodeRecord, EvalConfig, plan_episodes
+from rt2.evaluation.reproduce_report import REPORT_MD, summary_table, write_reproduce_report
+from rt2.evaluation.runner import (
+    EVAL_SEED,
+    PAPER_SUITES,
+    EpisodeJob,
+    EpisodeRecord,
+    EvalConfig,
+    plan_episodes,
+)
 from rt2.policies import SCRIPTED
-
-SUITES = ("seen", "unseen_objects", "unseen_backgrounds", "unseen_environments", "emergent")
-REPORT_JSON, REPORT_MD = "report.json", "report.md"
 
 
 @dataclass(frozen=True)
@@ -104,7 +108,7 @@ class ReproduceConfig:
     out: Path
     models: tuple[str, ...] = DEFAULT_MODELS
     episodes: int = 50  # per suite and model
-    seed: int = 10_000  # episode i uses seed + i (disjoint from the collection seeds 0...)
+    seed: int = EVAL_SEED  # episode i uses seed + i (disjoint from the collection seeds 0...)
     max_steps: int = 40  # per episode (the scripted expert needs ~14)
     num_envs: int = 8
     knowledge_sets: tuple[str, ...] = ("knowledge", "vqa", "caption")
@@ -191,7 +195,7 @@ def fingerprint(spec: str, config: ReproduceConfig) -> dict[str, Any]:
     return {
         "policy": spec,
         "weights": weights_fingerprint(spec),
-        "suite_files": {s: suite_fingerprint(s) for s in SUITES},
+        "suite_files": {s: suite_fingerprint(s) for s in PAPER_SUITES},
         **{k: env[k] for k in keep},
     }
 
@@ -237,11 +241,11 @@ def reproduce(
     cell_logs: dict[str, tuple[SuiteLogs, dict[str, Any]]] = {}
     for row, _ in shipped:  # every model checked before any episode runs
         mdir = cells / slug(row.spec)
-        logs, fp = SuiteLogs(mdir, SUITES), fingerprint(row.spec, config)
+        logs, fp = SuiteLogs(mdir, PAPER_SUITES), fingerprint(row.spec, config)
         logs.check(fp, _cell_hint(mdir))
         cell_logs[row.spec] = logs, fp
         done = logs.read()
-        todo[row.spec] = sum(len(_missing(done[s], config, s)) for s in SUITES)
+        todo[row.spec] = sum(len(_missing(done[s], config, s)) for s in PAPER_SUITES)
         todo[f"{row.spec}/knowledge"] = int(
             is_vla_checkpoint(row.spec) and _cached_knowledge(mdir, config) is None
         )
@@ -249,7 +253,7 @@ def reproduce(
     n_todo = sum(todo[r.spec] for r, _ in shipped)
     console.rule("[bold]rt2 reproduce" + (" --quick" if config.quick else ""))
     console.print(
-        f"{len(shipped)} models x {len(SUITES)} suites x {config.episodes} episodes "
+        f"{len(shipped)} models x {len(PAPER_SUITES)} suites x {config.episodes} episodes "
         f"(seeds {config.seed}..{config.seed + config.episodes - 1}, {config.max_steps} steps max), "
         f"knowledge retention for each VLA; {config.workers.describe()}.\n"
         f"To run: {n_todo} episodes. Expected runtime: about {_minutes(eta)} (per-episode costs "
@@ -322,7 +326,7 @@ def _run_cells(
     """Fill one model's suite cells: (its records, the policy if built here, episodes run)."""
     spec, policy, ran = PolicySpec(spec_name), None, 0
     records: list[EpisodeRecord] = []
-    for suite in SUITES:
+    for suite in PAPER_SUITES:
         jobs = _missing(logs.logs[suite].read(), config, suite)  # open() repaired the log
         if jobs:
             start = time.perf_counter()
@@ -353,32 +357,6 @@ def _run_cells(
                 f"({len(jobs)} run, {time.perf_counter() - start:.0f} s)"
             )
     return records, policy, ran
-
-
-def summary_table(rows: Sequence[rt.Row], t: dict[str, Any]) -> Any:
-    """The headline numbers for the terminal (the full tables are in report.md)."""
-    from rich.table import Table
-
-    table = Table(title="success %, [95% Wilson interval]")
-    cols = ("model", "seen", "unseen avg", "emergent avg", "emergent right object+target")
-    for col in (*cols, "knowledge (mc acc)"):
-        table.add_column(col, justify="left" if col == "model" else "right")
-    for r in rows:
-        if not r.shipped:
-            table.add_row(r.spec, rt.NOT_SHIPPED, "", "", "")
-            continue
-        k = (t["knowledge"].get(r.spec) or {}).get("knowledge")
-        gen = t["generalization"][r.spec]
-        both = (t["understanding"][r.spec].get("emergent") or {}).get("both")
-        table.add_row(
-            r.spec,
-            rt.cell(gen["seen"]),
-            rt.cell(gen["unseen_avg"]),
-            rt.cell(t["emergent"][r.spec]["average"]),
-            f"{rt.cell(both)} (chance {100 * both['chance']:.0f})" if both else "-",
-            rt.cell(k) if k else "-",
-        )
-    return table
 
 
 def _minutes(seconds: float) -> str:
@@ -439,7 +417,7 @@ def _meta(
         argv,
         config.seed,
         {
-            "suites": list(SUITES),
+            "suites": list(PAPER_SUITES),
             "episodes_per_suite": config.episodes,
             "seeds": f"{config.seed}..{config.seed + config.episodes - 1} (episode i: seed + i)",
             "max_steps": config.max_steps,
@@ -458,67 +436,3 @@ def _meta(
             "paper_source": paper.SOURCE,
         },
     )
-
-
-def write_reproduce_report(
-    config: ReproduceConfig,
-    rows: Sequence[rt.Row],
-    records: dict[str, list[EpisodeRecord]],
-    knowledge: dict[str, dict[str, Any] | None],
-    meta: dict[str, Any],
-) -> dict[str, Any]:
-    """report.json, report.md and (``config.plots``) the bar charts; returns the report."""
-    from rt2.data.format import atomic_write, atomic_write_json
-    from rt2.evaluation.reproduce_plots import plot_report
-
-    out = config.out
-    out.mkdir(parents=True, exist_ok=True)
-    t = rt.tables(rows, records, knowledge)
-    lines = rt.markdown(rows, t, config.episodes)
-    plots = plot_report(out, rows, t) if config.plots else []
-    report = {
-        "meta": meta,
-        "models": [asdict(r) for r in rows],
-        "tables": t,
-        "paper": {
-            "source": paper.SOURCE,
-            "generalization": paper.GENERALIZATION,
-            "emergent": paper.EMERGENT,
-            "ablation": paper.ABLATION,
-            "language_table": {k: list(v) for k, v in paper.LANGUAGE_TABLE.items()},
-        },
-        "plots": plots,
-    }
-    atomic_write_json(out / REPORT_JSON, report)
-    md = _header(config, rows, meta) + lines + [f"![{p}]({p})" for p in plots] + [""]
-    atomic_write(out / REPORT_MD, lambda p: p.write_text("\n".join(md), encoding="utf-8"))
-    return {**report, "markdown_tables": lines}
-
-
-def _header(config: ReproduceConfig, rows: Sequence[rt.Row], meta: dict[str, Any]) -> list[str]:
-    versions = ", ".join(f"{k} {v}" for k, v in meta["versions"].items() if v)
-    return [
-        "# rt2 reproduce: RT-2's tables in miniature" + (" (--quick)" if config.quick else ""),
-        "",
-        f"- command: `{meta['command']}`",
-        f"- episodes: {config.episodes} per suite and model on {', '.join(SUITES)}; seeds "
-        f"{meta['seeds']}, the same for every model; at most {config.max_steps} steps each",
-        f"- models: {', '.join(f'`{r.spec}`' + ('' if r.shipped else ' (not shipped yet)') for r in rows)}",
-        f"- paper numbers: {paper.SOURCE}",
-        f"- wall time: {meta['wall_seconds']:.0f} s this run ({meta['episodes_run']} episodes run, "
-        f"{meta['workers']}); per model: "
-        + ", ".join(f"`{k}` {v:.0f} s" for k, v in meta["model_seconds"].items())
-        + "; over all runs that filled the cells: "
-        + ", ".join(f"`{k}` {v:.0f} s" for k, v in meta.get("model_seconds_all_runs", {}).items()),
-        f"- git commit: {meta.get('git_commit') or 'unknown'}; versions: {versions}",
-        "",
-        "Success %, [95% Wilson interval] everywhere. Our tabletop is a 2-D simulator with "
-        "tiny models; the paper's numbers are real-robot results of 5-55B models: compare the "
-        "orderings, not the levels.",
-        "",
-    ]
-
-
-def load_report(out: Path) -> dict[str, Any]:
-    """A written report.json."""
-    return json.loads((Path(out) / REPORT_JSON).read_text())

@@ -10,6 +10,7 @@ from typing import Any
 from rt2.evaluation import paper
 from rt2.evaluation import reproduce_tables as rt
 from rt2.evaluation.plots import plot_grouped
+from rt2.evaluation.runner import UNSEEN_SUITES
 
 
 def plot_report(out: Path, rows: Sequence[rt.Row], t: dict[str, Any]) -> list[str]:
@@ -23,7 +24,7 @@ def plot_report(out: Path, rows: Sequence[rt.Row], t: dict[str, Any]) -> list[st
     series = {
         r.label: [
             suites[r.spec]["seen"],
-            *(suites[r.spec][s] for s in rt.UNSEEN),
+            *(suites[r.spec][s] for s in UNSEEN_SUITES),
             gen[r.spec]["unseen_avg"],
         ]
         for r in shipped
@@ -77,7 +78,11 @@ def plot_report(out: Path, rows: Sequence[rt.Row], t: dict[str, Any]) -> list[st
     if any(v for vals in series.values() for v in vals):
         chance = [
             next(
-                (100 * c["both"]["chance"] for r in shipped if (c := (u.get(r.spec) or {}).get(k))),
+                (
+                    100 * (c["both"].chance or 0.0)
+                    for r in shipped
+                    if (c := (u.get(r.spec) or {}).get(k))
+                ),
                 None,
             )
             for k in keys

@@ -2,8 +2,9 @@
 Wilson 95% intervals, the paper's beside them.
 
 Every rate pools the episodes of its cell (an average over categories pools their episodes, so
-its interval is a Wilson interval too). ``tables()`` gives the JSON form; ``markdown()`` the
-report's text.
+its interval is a Wilson interval too). ``tables()`` gives every table with its
+:class:`~rt2.evaluation.rates.Rate` cells (:func:`~rt2.evaluation.rates.jsonable` their JSON
+form); ``markdown()`` the report's text.
 """
 
 from __future__ import annotations
@@ -13,10 +14,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from rt2.evaluation import paper
-from rt2.evaluation.report import REFERENTS, Rate, referent_rates
-from rt2.evaluation.runner import EpisodeRecord
+from rt2.evaluation.markdown import markdown_table
+from rt2.evaluation.rates import Rate, cell
+from rt2.evaluation.report import REFERENTS, referent_rates
+from rt2.evaluation.runner import PAPER_SUITES, UNSEEN_SUITES, EpisodeRecord
 
-UNSEEN = ("unseen_objects", "unseen_backgrounds", "unseen_environments")
 BLIND = "blind-expert"
 NOT_SHIPPED = "not shipped yet"
 Pick = Callable[[EpisodeRecord], bool]
@@ -45,10 +47,10 @@ GENERALIZATION: tuple[tuple[str, str, Pick], ...] = (
     ("seen", "seen", _suite("seen")),
     *(
         (f"{s}/{g}", f"{s.removeprefix('unseen_')} {g}", _suite(s, g))
-        for s in UNSEEN
+        for s in UNSEEN_SUITES
         for g in ("easy", "hard")
     ),
-    ("unseen_avg", "unseen avg", lambda r: r.suite in UNSEEN),
+    ("unseen_avg", "unseen avg", lambda r: r.suite in UNSEEN_SUITES),
 )
 EMERGENT: tuple[tuple[str, str, Pick], ...] = (
     ("symbol", "symbol understanding", _suite("emergent", "symbol_understanding")),
@@ -68,10 +70,9 @@ EMERGENT: tuple[tuple[str, str, Pick], ...] = (
     ("average", "average", _suite("emergent")),
 )
 RECIPES = ("from scratch", "fine-tuned", "co-fine-tuned")
-ALL_SUITES = ("seen", *UNSEEN, "emergent")
 #: the columns of "what it understood": every suite, then the emergent concept groups
 UNDERSTANDING: tuple[tuple[str, str, Pick], ...] = (
-    *((s, s.replace("_", " "), _suite(s)) for s in ALL_SUITES),
+    *((s, s.replace("_", " "), _suite(s)) for s in PAPER_SUITES),
     ("symbol", "symbol", lambda r: r.suite == "emergent" and r.concept == "symbol"),
     ("math", "math", lambda r: r.suite == "emergent" and r.concept == "math"),
     ("category", "category", lambda r: r.suite == "emergent" and r.concept == "category"),
@@ -84,16 +85,10 @@ UNDERSTANDING: tuple[tuple[str, str, Pick], ...] = (
 )
 
 
-def rate(records: Sequence[EpisodeRecord]) -> dict[str, Any]:
-    """Successes, n and the Wilson 95% interval of ``records``."""
-    steps = sum(r.steps for r in records) / max(len(records), 1)
-    return Rate(len(records), sum(r.success for r in records), steps).to_dict()
-
-
 def _columns(
     records: Sequence[EpisodeRecord], columns: tuple[tuple[str, str, Pick], ...]
 ) -> dict[str, Any]:
-    return {key: rate([r for r in records if pick(r)]) for key, _, pick in columns}
+    return {key: Rate.of([r for r in records if pick(r)]) for key, _, pick in columns}
 
 
 def tables(
@@ -101,13 +96,13 @@ def tables(
     records: dict[str, list[EpisodeRecord]],
     knowledge: dict[str, dict[str, Any] | None],
 ) -> dict[str, Any]:
-    """Every table as JSON: ``{table: {spec: {column: rate}}}`` (missing models: their status)."""
+    """Every table: ``{table: {spec: {column: Rate}}}`` (missing models: their status)."""
     shipped = [r for r in rows if r.shipped]
     families = sorted({rec.task_family for r in shipped for rec in records.get(r.spec, [])})
     out: dict[str, Any] = {
         "suites": {
             r.spec: {
-                s: rate([x for x in records[r.spec] if x.suite == s])
+                s: Rate.of([x for x in records[r.spec] if x.suite == s])
                 for s in dict.fromkeys(x.suite for x in records[r.spec])
             }
             for r in shipped
@@ -116,8 +111,10 @@ def tables(
         "emergent": {r.spec: _columns(records[r.spec], EMERGENT) for r in shipped},
         "families": {
             r.spec: {
-                **{f: rate([x for x in records[r.spec] if x.task_family == f]) for f in families},
-                "all": rate(records[r.spec]),
+                **{
+                    f: Rate.of([x for x in records[r.spec] if x.task_family == f]) for f in families
+                },
+                "all": Rate.of(records[r.spec]),
             }
             for r in shipped
         },
@@ -146,36 +143,24 @@ def _understanding(records: Sequence[EpisodeRecord]) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for key, _, pick in UNDERSTANDING:
         refs = referent_rates([r for r in records if pick(r)])
-        out[key] = None if refs is None else {k: v.to_dict() for k, v in refs.items()}
+        out[key] = refs
     return out
 
 
-def _knowledge(result: dict[str, Any] | None) -> dict[str, Any] | None:
+def _knowledge(result: dict[str, Any] | None) -> dict[str, Rate] | None:
     """Per question set: multiple-choice accuracy as a rate (successes = right answers)."""
     if result is None:
         return None
     out = {}
     for name, summary in result["sets"].items():
         overall = summary["overall"]
-        out[name] = Rate(overall["n"], overall["mc_correct"], chance=overall["chance"]).to_dict()
+        out[name] = Rate(overall["n"], overall["mc_correct"], chance=overall["chance"])
     return out
 
 
 # ---- markdown -----------------------------------------------------------------------------
-def cell(r: dict[str, Any] | None) -> str:
-    """``"14 [9, 22]"``: success % with its Wilson 95% interval; ``-`` for no episodes."""
-    if not r or not r["n"]:
-        return "-"
-    return f"{100 * r['success_rate']:.0f} [{100 * r['ci95_low']:.0f}, {100 * r['ci95_high']:.0f}]"
-
-
 def _num(v: float | None) -> str:
     return "" if v is None else f"{v:g}"
-
-
-def _table(header: Sequence[str], lines: Sequence[Sequence[str]]) -> list[str]:
-    out = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-    return out + ["| " + " | ".join(line) + " |" for line in lines] + [""]
 
 
 def _grid(
@@ -200,7 +185,7 @@ def _grid(
         )
     for name, values in paper_rows.items():
         lines.append([f"*paper: {name}*", *(_num(values.get(k)) for k, _, _ in columns), ""])
-    return _table(header, lines)
+    return markdown_table(header, lines)
 
 
 def _chance_row(rows: Sequence[Row], u: dict[str, Any], measure: str) -> list[str]:
@@ -209,7 +194,7 @@ def _chance_row(rows: Sequence[Row], u: dict[str, Any], measure: str) -> list[st
     cells = []
     for key, _, _ in UNDERSTANDING:
         found = next((u[r.spec][key] for r in rows if r.shipped and u[r.spec].get(key)), None)
-        cells.append(f"{100 * found[measure]['chance']:.0f}" if found else "-")
+        cells.append(f"{100 * (found[measure].chance or 0.0):.0f}" if found else "-")
     return ["*chance*", measure, *cells]
 
 
@@ -243,7 +228,7 @@ def understanding_markdown(rows: Sequence[Row], t: dict[str, Any], counts: str) 
         "*and* understanding. symbol / math / category / language / recognition are the "
         "emergent suite's concept groups.",
         "",
-        *_table(header, lines),
+        *markdown_table(header, lines),
     ]
 
 
@@ -303,7 +288,7 @@ def markdown(rows: Sequence[Row], t: dict[str, Any], episodes: int) -> list[str]
                 "",
             ]
         )
-    out += _table(
+    out += markdown_table(
         ["recipe", "ours", "seen", "unseen avg", "paper 5B unseen avg", "paper 55B unseen avg"],
         lines,
     )
@@ -331,14 +316,14 @@ def markdown(rows: Sequence[Row], t: dict[str, Any], episodes: int) -> list[str]
                 [
                     f"{r.label} (`{r.spec}`)",
                     *(
-                        f"{cell(k[s])} (n {k[s]['n']}, chance {100 * k[s]['chance']:.0f})"
+                        f"{cell(k[s])} (n {k[s].n}, chance {100 * (k[s].chance or 0.0):.0f})"
                         if s in k
                         else "-"
                         for s in sets
                     ),
                 ]
             )
-    out += _table(["model", *sets] if sets else ["model", "-"], lines)
+    out += markdown_table(["model", *sets] if sets else ["model", "-"], lines)
     shipped = [r for r in rows if r.shipped]
     families = sorted({f for r in shipped for f in t["families"][r.spec] if f != "all"})
     out += [
@@ -350,7 +335,7 @@ def markdown(rows: Sequence[Row], t: dict[str, Any], episodes: int) -> list[str]
     fam_lines = [
         [f, *(cell(t["families"][r.spec].get(f)) for r in shipped)] for f in [*families, "all"]
     ]
-    out += _table(["task family", *(f"`{r.spec}`" for r in shipped)], fam_lines)
+    out += markdown_table(["task family", *(f"`{r.spec}`" for r in shipped)], fam_lines)
     sim = ", ".join(f"{k} {v:g}±{s:g}" for k, (v, s) in paper.LANGUAGE_TABLE.items())
     out += [f"Paper, Language-Table simulation (all tasks, success %): {sim}.", ""]
     return out

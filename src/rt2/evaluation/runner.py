@@ -22,6 +22,12 @@ from rt2.policies import Policy, infer_batch
 
 EnvFactory = Callable[[str], Any]  # suite -> gymnasium env
 
+#: The RT-2 paper's generalization splits, and every suite of its evaluation in report order.
+UNSEEN_SUITES = ("unseen_objects", "unseen_backgrounds", "unseen_environments")
+PAPER_SUITES = ("seen", *UNSEEN_SUITES, "emergent")
+#: Evaluation episode i uses seed EVAL_SEED + i: disjoint from the collection seeds (0, 1, ...).
+EVAL_SEED = 10_000
+
 
 @dataclass(frozen=True)
 class EvalConfig:
