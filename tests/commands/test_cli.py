@@ -1,4 +1,5 @@
 import json
+import re
 
 import numpy as np
 import pytest
@@ -8,11 +9,20 @@ from rt2.demo import QUICK, DemoConfig, run_demo
 
 
 def test_help_lists_every_verb(capsys):
-    with pytest.raises(SystemExit):
+    from rt2.cli import COMMANDS
+
+    with pytest.raises(SystemExit) as exit_:
         main(["--help"])
+    assert exit_.value.code == 0
     out = capsys.readouterr().out
-    for verb in ("collect", "train", "eval", "bench", "export", "demo", "reproduce"):
-        assert verb in out
+    listed = re.findall(r"^ {4}([a-z][a-z-]*)\s", out, re.MULTILINE)
+    assert listed == list(COMMANDS)  # every verb, in order
+    assert set(COMMANDS) >= {"collect", "train", "eval", "bench", "export", "demo", "reproduce"}
+    for verb in COMMANDS:  # and each parses its own --help
+        with pytest.raises(SystemExit) as exit_:
+            main([verb, "--help"])
+        assert exit_.value.code == 0
+        assert f"usage: rt2 {verb}" in capsys.readouterr().out
 
 
 def test_train_lists_presets(capsys):

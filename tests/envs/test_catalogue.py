@@ -7,7 +7,14 @@ import pytest
 
 from rt2.envs import catalogue, get_object, objects
 from rt2.envs.drawing import draw_mark, object_layers
-from rt2.envs.scenery import BACKGROUNDS, ENVIRONMENTS, table_texture
+from rt2.envs.scenery import (
+    BACKGROUNDS,
+    ENVIRONMENTS,
+    Environment,
+    floor_texture,
+    get_environment,
+    table_texture,
+)
 
 
 def test_catalogue_has_the_required_kinds() -> None:
@@ -54,3 +61,18 @@ def test_backgrounds_are_textured(name: str) -> None:
 
 def test_environments_valid() -> None:
     assert len(ENVIRONMENTS) >= 6
+    floors = set()
+    for name, env in ENVIRONMENTS.items():
+        assert env.name == name and get_environment(name) is env
+        assert 0.3 <= env.width <= 1.2 and 0.25 <= env.height <= env.width, name
+        floor = floor_texture(env.floor, 0, 24, 36)
+        assert floor.shape == (24, 36, 3) and floor.dtype == np.uint8, name
+        assert np.array_equal(floor, floor_texture(env.floor, 0, 24, 36))
+        floors.add(env.floor)
+    assert len(floors) >= 6  # rooms look different, not only differently sized
+    with pytest.raises(KeyError, match="did you mean 'lab_standard'"):
+        get_environment("lab_standart")
+    with pytest.raises(ValueError, match="width"):
+        Environment("too_big", width=2.0)
+    with pytest.raises(ValueError, match="unknown floor"):
+        Environment("odd", floor="lava")

@@ -1,4 +1,5 @@
 import itertools
+import re
 
 import pytest
 
@@ -64,9 +65,21 @@ def test_presets_are_documented():
         "tiny-cofinetune",
     } <= set(PRESETS)
     for name, fn in PRESETS.items():
-        doc = fn.__doc__ or ""
-        assert "Command:" in doc and "Runtime:" in doc and "Expected:" in doc, name
-        assert get_preset(name).name == name
+        doc = " ".join((fn.__doc__ or "").split())
+        sections = re.fullmatch(r".*Command: (.+) Runtime: (.+) Expected: (.+)", doc)
+        assert sections is not None, f"{name}: Command:, Runtime:, Expected: in this order"
+        command, runtime, _ = sections.groups()
+        config = get_preset(name)
+        assert config.name == name
+        # the command trains this preset, and every preset it names exists
+        assert f"--preset {name}" in command, (name, command)
+        assert set(re.findall(r"--preset ([\w.-]+)", command)) <= set(PRESETS), command
+        # a runtime stated in steps and batch states this preset's
+        for steps, batch in re.findall(r"([\d,]+) steps of (\d+) samples", runtime):
+            assert (int(steps.replace(",", "")), int(batch)) == (
+                config.optim.steps,
+                config.optim.batch_size,
+            ), (name, runtime)
     assert len(describe_presets()) == len(PRESETS)
     with pytest.raises(KeyError, match="did you mean 'tiny-demo'"):
         get_preset("tiny-dem")

@@ -23,13 +23,3 @@ def compute_stats(values: np.ndarray) -> dict[str, Any]:
         "q99": np.quantile(v, 0.99, axis=0).tolist(),
         "count": [int(v.shape[0])],
     }
-
-
-def check_stats(stats: dict[str, Any], dim: int, feature: str = "action") -> None:
-    """Raise if ``stats`` lacks a key or its vectors do not have ``dim`` entries."""
-    for key in ("mean", "std", "min", "max", "q01", "q99"):
-        if key not in stats:
-            raise KeyError(f"stats for {feature!r} lack {key!r}; have {sorted(stats)}")
-        n = np.asarray(stats[key]).reshape(-1).shape[0]
-        if n != dim:
-            raise ValueError(f"stats[{key!r}] for {feature!r} has {n} entries, expected {dim}")

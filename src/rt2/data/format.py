@@ -154,8 +154,16 @@ def validate_info(info: Any, where: str = INFO_PATH) -> dict[str, Any]:
     return info
 
 
-def read_json(path: Path) -> Any:
-    """Load a JSON file, turning decode errors into :class:`DatasetFormatError`."""
+_REQUIRED: Any = object()
+
+
+def read_json(path: Path, default: Any = _REQUIRED) -> Any:
+    """The one JSON file reader: ``path``'s JSON, or ``default`` if the file does not exist
+    (without a default a missing file raises ``FileNotFoundError``); invalid JSON raises
+    :class:`DatasetFormatError` naming the file."""
+    path = Path(path)
+    if default is not _REQUIRED and not path.is_file():
+        return default
     try:
         return json.loads(path.read_text(encoding="utf-8"))
     except json.JSONDecodeError as err:

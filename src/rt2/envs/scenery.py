@@ -128,10 +128,6 @@ BACKGROUNDS: dict[str, Callable[[np.random.Generator, int, int], np.ndarray]] = 
 }
 
 
-def background_names() -> list[str]:
-    return list(BACKGROUNDS)
-
-
 def table_texture(name: str, seed: int, h: int, w: int) -> np.ndarray:
     """(h, w, 3) uint8 RGB table texture ``name`` drawn from ``seed``."""
     if name not in BACKGROUNDS:

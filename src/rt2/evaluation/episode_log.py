@@ -16,6 +16,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from rt2.data.format import read_json
 from rt2.evaluation.runner import EpisodeJob, EpisodeRecord
 
 
@@ -55,11 +56,6 @@ class EpisodeLog:
             f.write(json.dumps(record.to_dict()) + "\n")
             f.flush()
             os.fsync(f.fileno())
-
-
-def read_json(path: Path) -> Any:
-    """``path``'s JSON, or None if it does not exist."""
-    return json.loads(path.read_text()) if path.is_file() else None
 
 
 def weights_fingerprint(spec: str) -> str | None:
@@ -128,7 +124,7 @@ class SuiteLogs:
     def check(self, settings: dict[str, Any], hint: str) -> None:
         """Raise :class:`SettingsMismatchError` (ending with ``hint``) if the logged settings differ."""
         settings = _as_json(settings)
-        saved = read_json(self.dir / "settings.json")
+        saved = read_json(self.dir / "settings.json", None)
         if saved is not None and saved != settings:
             changed = sorted(
                 k for k in settings.keys() | saved.keys() if settings.get(k) != saved.get(k)

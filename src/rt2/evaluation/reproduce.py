@@ -21,12 +21,12 @@ from typing import Any
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
+from rt2.data.format import read_json
 from rt2.evaluation import paper
 from rt2.evaluation import reproduce_tables as rt
 from rt2.evaluation.distributed import PolicySpec, WorkerPool, Workers, evaluate
 from rt2.evaluation.episode_log import (
     SuiteLogs,
-    read_json,
     suite_fingerprint,
     weights_fingerprint,
 )
@@ -284,7 +284,7 @@ def reproduce(
             mdir = cells / slug(row.spec)
             logs, fp = cell_logs[row.spec]
             logs.open(fp, resume=True, hint=_cell_hint(mdir))
-            state = read_json(mdir / "cell.json") or {"wall_seconds": 0.0}
+            state = read_json(mdir / "cell.json", None) or {"wall_seconds": 0.0}
             cells_of, policy, n = _run_cells(
                 row.spec, logs, config, workers, progress, task, console
             )
@@ -397,7 +397,7 @@ def _cached_knowledge(mdir: Path, config: ReproduceConfig) -> dict[str, Any] | N
         "vqa_questions": config.vqa_questions,
         "limit": config.knowledge_limit,
     }
-    cached = read_json(mdir / "knowledge.json")
+    cached = read_json(mdir / "knowledge.json", None)
     if cached is not None and all(cached["config"].get(k) == v for k, v in wanted.items()):
         return cached
     return None

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+from rt2.data.format import read_json
 
 
 def action_space_metadata(space: Any) -> dict[str, Any]:
@@ -60,11 +61,11 @@ def load_served_policy(checkpoint: str | Path, compile: bool = False) -> tuple[A
             "model.kind is not vla)"
         )
     policy = load_checkpoint_policy(ckpt, compile)
-    config = _read(ckpt / "config.json")
+    config = read_json(ckpt / "config.json", {})
     model_cfg = config.get("model", {})
     name = f"{config.get('name', 'vla')}/{model_cfg.get('backbone', '?')}"
     meta = policy_metadata(
-        policy, name, checkpoint=str(ckpt), stats=_read(ckpt / "stats.json"), kind="vla"
+        policy, name, checkpoint=str(ckpt), stats=read_json(ckpt / "stats.json", {}), kind="vla"
     )
     if compile:
         h, w = meta.get("image_size", [224, 224])
@@ -76,7 +77,3 @@ def load_served_policy(checkpoint: str | Path, compile: bool = False) -> tuple[A
             warm["state"] = np.zeros(meta["state"]["dim"], dtype=np.float32)
         policy.infer(warm)
     return policy, meta
-
-
-def _read(path: Path) -> dict[str, Any]:
-    return json.loads(path.read_text()) if path.is_file() else {}

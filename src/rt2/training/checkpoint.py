@@ -32,6 +32,7 @@ import torch
 from safetensors.torch import load_file, save_file
 from torch import nn
 
+from rt2.data import format as fmt
 from rt2.weights import resolve
 
 WEIGHTS = "model.safetensors"
@@ -200,7 +201,7 @@ def export_checkpoint(
 def _step_of(ckpt: Path) -> int | None:
     """The training step a checkpoint was saved at (from its trainer state or name)."""
     if (ckpt / "export.json").is_file():
-        return json.loads((ckpt / "export.json").read_text()).get("step")
+        return fmt.read_json(ckpt / "export.json").get("step")
     if ckpt.name.startswith("step-") and ckpt.name[5:].isdigit():
         return int(ckpt.name[5:])
     return None
@@ -232,17 +233,15 @@ def latest_checkpoint(out_dir: str | Path) -> Path | None:
 
 def model_kind(ckpt: Path) -> str:
     """``model.kind`` of a checkpoint's resolved config ("vla" when it has no config.json)."""
-    path = Path(ckpt) / "config.json"
-    if not path.is_file():
-        return "vla"
-    return json.loads(path.read_text()).get("model", {}).get("kind", "vla")
+    return fmt.read_json(Path(ckpt) / "config.json", {}).get("model", {}).get("kind", "vla")
 
 
 def read_json(ckpt: Path, name: str) -> Any:
+    """The checkpoint's JSON file ``name`` (FileNotFoundError naming the checkpoint if absent)."""
     path = Path(ckpt) / name
     if not path.is_file():
         raise FileNotFoundError(f"checkpoint {ckpt} has no {name}")
-    return json.loads(path.read_text())
+    return fmt.read_json(path)
 
 
 def load_weights(
