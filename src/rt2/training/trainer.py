@@ -344,23 +344,18 @@ class Trainer:
     def rollout(self, step: int) -> dict[str, float]:
         """Closed-loop success on ``rollout_episodes`` episodes of ``rollout_suite`` (fixed
         seeds 10000 + i, so points of the learning curve compare), bf16 inference where native."""
-        from rt2.evaluation.runner import EvalConfig, run_evaluation
-        from rt2.policies.vla import VLAPolicy
+        from rt2.evaluation.runner import EVAL_SEED, EvalConfig, run_evaluation
+        from rt2.policies import policy_for
 
         cfg, model = self.config, self.unwrapped
-        if cfg.model.kind != "vla":
-            from rt2.policies.rt1 import RT1Policy
-
-            policy: Any = RT1Policy(model)
-        else:
-            policy = VLAPolicy(model, cot=cfg.data.plan_bins > 0)
+        policy = policy_for(model, cfg)
         precision = getattr(model, "precision", None)
         if precision is not None:
             model.precision = inference_precision()
         t0 = time.perf_counter()
         n = cfg.rollout_episodes
         records = run_evaluation(
-            EvalConfig((cfg.rollout_suite,), n, seed=10_000, num_envs=min(10, n)), policy
+            EvalConfig((cfg.rollout_suite,), n, seed=EVAL_SEED, num_envs=min(10, n)), policy
         )
         if precision is not None:
             model.precision = precision
