@@ -63,6 +63,9 @@ class RobotSample:
     history: np.ndarray | None = None  # (K, H, W, 3) earlier frames, oldest first (RT-1 context)
     history_actions: np.ndarray | None = None  # (K, D) the actions taken at those frames
     state: np.ndarray | None = None  # (S,) proprioception, for models that read it
+    # (u, v) in [0, 1], u rightwards, v downwards: where the image shows the thing the
+    # instruction names (the object to move); the grounding loss's target, when known
+    where: tuple[float, float] | None = None
 
 
 @dataclass(frozen=True)
@@ -77,6 +80,7 @@ class TextSample:
     prompt: str
     answer: str
     turns: tuple[tuple[str, str], ...] = ()
+    where: tuple[float, float] | None = None  # (u, v) of the thing the first prompt names
 
 
 Sample = RobotSample | TextSample
@@ -95,6 +99,8 @@ class Batch:
     slot_targets: torch.Tensor | None = None
     # prompt-first batches: prompts left-padded to this width, answers right-padded after it
     prompt_len: int | None = None
+    # (B, 2) (u, v) image positions of the named things (grounding targets), NaN where unknown
+    where: torch.Tensor | None = None
 
     def __len__(self) -> int:
         return self.input_ids.shape[0]
@@ -285,6 +291,7 @@ class BatchBuilder:
         bins: np.ndarray | None,
     ) -> Batch:
         pixels, image_mask = self._images(samples)
+        where = [s.where if s.where is not None else (np.nan, np.nan) for s in samples]
         return Batch(
             pixels=pixels,
             image_mask=image_mask,
@@ -293,6 +300,7 @@ class BatchBuilder:
             labels=labels,
             is_robot=torch.tensor([isinstance(s, RobotSample) for s in samples]),
             action_bins=None if bins is None else torch.as_tensor(bins, dtype=torch.long),
+            where=torch.tensor(where, dtype=torch.float32),  # (B, 2)
         )
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import math
 import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -87,6 +88,9 @@ class VLA(nn.Module):
         self.decoding = decoding or DecodingConfig()
         self.state_format = state  # the robot state it reads as prompt tokens, if any
         self.cameras = tuple(cameras)  # the camera names it sees, in order (old models: ())
+        # > 0: add this times the grounding loss (a backbone with a grounding head, samples that
+        # say ``where`` the named thing is)
+        self.grounding_weight = 0.0
         if len(self.cameras) > 1 and backbone.cameras == 1:
             backbone.use_cameras(len(self.cameras), _embed_dim(backbone))
         if max(1, len(self.cameras)) != backbone.cameras:
@@ -193,7 +197,32 @@ class VLA(nn.Module):
             is_action = torch.isin(target, self._action_ids) & batch.is_robot[out.answer_rows]
             n = int(is_action.sum())
             acc = float((pred == target)[is_action].float().mean()) if n else float("nan")
-        return LossOutput(out.loss, {"loss": float(out.loss.detach()), "action_token_acc": acc})
+        metrics = {"loss": float(out.loss.detach()), "action_token_acc": acc}
+        loss = out.loss
+        if self.grounding_weight > 0 and batch.where is not None:
+            assert out.image_tokens is not None
+            ground = self.grounding_loss(out.image_tokens, batch.where)
+            if ground is not None:
+                loss = loss + self.grounding_weight * ground[0]
+                metrics |= {"ground_loss": float(ground[0].detach()), "ground_acc": ground[1]}
+        return LossOutput(loss, metrics)
+
+    def grounding_loss(
+        self, image_tokens: torch.Tensor, where: torch.Tensor
+    ) -> tuple[torch.Tensor, float] | None:
+        """Cross-entropy over the (first camera's) g x g image cells on the cell at ``where``
+        (B, 2) (u, v), for the rows where it is known (None: no such row), and its accuracy."""
+        known = torch.isfinite(where).all(1)  # (B,)
+        if not bool(known.any()):
+            return None
+        bb = self.backbone
+        n = bb.num_image_tokens // bb.cameras
+        g = math.isqrt(n)
+        cells = (where[known] * g).long().clamp(0, g - 1)  # (R, 2) column, row
+        target = cells[:, 1] * g + cells[:, 0]  # (R,) raster order
+        logits = bb.grounding_logits(image_tokens[known, :n]).float()  # (R, N)
+        acc = float((logits.argmax(1) == target).float().mean())
+        return torch.nn.functional.cross_entropy(logits, target), acc
 
     def parallel_output(self, batch: Batch) -> BackboneOutput:
         """Teacher forcing with action slots: the answers' next-token loss (plans, web text) and
@@ -201,8 +230,9 @@ class VLA(nn.Module):
         assert self.slots is not None and batch.slot_targets is not None
         bb = self.backbone
         is_slot = batch.input_ids < 0  # (B, T)
+        x = bb.image_tokens(batch.pixels, batch.input_ids, batch.attention_mask, batch.labels)
         h = self._slot_hidden(
-            bb.image_tokens(batch.pixels, batch.input_ids, batch.attention_mask, batch.labels),
+            x.detach() if bb.detach_image_tokens else x,
             batch.input_ids,
             batch.attention_mask,
             batch.image_mask,
@@ -225,6 +255,7 @@ class VLA(nn.Module):
             answer_rows=torch.cat([ar.answer_rows, rows.repeat_interleave(self.slots.num_slots)])[
                 labelled
             ],
+            image_tokens=x,
         )
 
     # ---- inference ----------------------------------------------------------------------

@@ -365,3 +365,52 @@ def test_film_image_tokens_read_the_prompt_and_never_the_answer(smollm2_cache):
         assert not torch.allclose(tokens(star, "Y E"), tokens(cube, "Y E"))
     with pytest.raises(ValueError, match="reads the prompt"):
         bb.image_tokens(batch.pixels)
+
+
+def test_grounding_loss_targets_the_cell_at_where_and_trains_the_image_side(smollm2_cache):
+    """``ground=True`` + ``grounding_weight``: cross-entropy over the 8 x 8 image cells on the one
+    at the sample's (u, v) (raster order, v downwards); rows without ``where`` add nothing; with
+    ``train_layers`` the image side learns from this loss alone (the LM reads detached tokens)."""
+    with pytest.raises(ValueError, match="ground needs film=True"):
+        RT2MiniConfig(ground=True)
+    torch.manual_seed(0)
+    bb = build_backbone(
+        "rt2-mini", lora_rank=2, vision_stride=16, image_tokens=64, pos_embed=True,
+        prefix_lm=True, film=True, film_width=16, ground=True, train_layers=2,
+    )  # fmt: skip
+    assert bb.detach_image_tokens
+    vla = build_vla(bb, "language_table", num_bins=21, mapping="reserved").train()
+    vla.grounding_weight = 1.0
+    image = np.random.default_rng(0).integers(0, 256, (128, 128, 3), dtype=np.uint8)
+    # (u, v) = (0.9, 0.1): column 7, row 0 -> cell 7; (0.1, 0.6): column 0, row 4 -> cell 32
+    batch = vla.collate(
+        [
+            TextSample(image, "Q: point to the red star. A:", "Y E", where=(0.9, 0.1)),
+            TextSample(image, "Q: point to the blue cube. A:", "B b", where=(0.1, 0.6)),
+            TextSample(image, "Q: what colour is the star? A:", "red"),
+        ]
+    )
+    assert torch.isnan(batch.where[2]).all()
+    peak = torch.full((2, 64), -30.0)
+    peak[0, 7] = peak[1, 32] = 30.0
+    bb.grounding_logits = lambda tokens: peak.clone()  # type: ignore[method-assign]
+    _, acc = vla.grounding_loss(torch.zeros(3, 64, 8), batch.where)
+    assert acc == 1.0
+    bb.grounding_logits = lambda tokens: peak.flip(0)  # type: ignore[method-assign]
+    assert vla.grounding_loss(torch.zeros(3, 64, 8), batch.where)[1] == 0.0
+    del bb.grounding_logits  # the head again
+
+    out = vla.loss(batch)
+    assert {"ground_loss", "ground_acc"} <= set(out.metrics)
+    torch.testing.assert_close(
+        out.loss.detach(), torch.tensor(out.metrics["loss"] + out.metrics["ground_loss"]),
+        rtol=1e-4, atol=1e-4,
+    )  # fmt: skip
+    out.loss.backward()
+    assert bb.ground_head.weight.grad.abs().sum() > 0 and bb.film.weight.grad.abs().sum() > 0
+    bb.zero_grad(set_to_none=True)
+    vla.grounding_weight = 0.0  # the answers alone: no gradient reaches the image side
+    vla.loss(batch).loss.backward()
+    assert bb.projector[1].weight.grad is None and bb.film.weight.grad is None
+    lora = [p for n, p in bb.named_parameters() if "lora_" in n and p.requires_grad]
+    assert lora and all(p.grad is not None for p in lora)

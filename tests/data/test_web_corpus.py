@@ -321,3 +321,38 @@ def test_pointing_answers_follow_the_point_code():
         assert all(re.fullmatch(rf"{cell} {cell}", a) for a in answers), answers
     with pytest.raises(ValueError, match="point_code"):
         WebCorpusConfig(point_code="roman")
+
+
+def test_pointing_items_say_where_the_named_thing_is_drawn() -> None:
+    """``where`` (the grounding loss's target) is the named thing's centre in the picture: the
+    pixels around it change when the scene is drawn without that thing; other questions have
+    none."""
+    import dataclasses
+
+    from rt2.data.web_scenes import scattered_scene
+    from rt2.data.web_vqa import pointing
+
+    corpus = WebCorpus(WebCorpusConfig(size=8, image_size=128, weights={"pointing": 1.0}))
+    for i in range(12):
+        rng = np.random.default_rng([7, i])
+        ws = scattered_scene(rng, texture_seed=i)
+        image = render(ws, corpus._renderer)
+        prompt, answer = pointing(ws, rng, corpus._grid)
+        u, v = corpus._where(ws, prompt, answer)
+        name = next(e.name for e, xy in ws.positions() if corpus._grid.point(xy) == answer)
+        sc = ws.scene
+        without = dataclasses.replace(
+            sc,
+            objects=tuple(p for p in sc.objects if p.name != name),
+            marks=tuple(p for p in sc.marks if p.name != name),
+        )
+        other = render(dataclasses.replace(ws, scene=without), corpus._renderer)
+        x, y = int(u * 128), int(v * 128)
+        near = (slice(y - 2, y + 3), slice(x - 2, x + 3))  # 5 x 5 px around it
+        drawn = np.abs(image[near].astype(int) - other[near].astype(int)).sum(-1)
+        assert drawn.max() > 30 and (drawn > 30).mean() > 0.3, (i, name)
+        assert corpus._where(ws, "Q: what colour is the star? A:", "red") is None
+    assert all(s.where is not None for s in corpus)
+    dialogues = WebCorpus(WebCorpusConfig(size=30, weights={"dialogue": 1.0}))
+    firsts = [(s.prompt.startswith("Q: point to the "), s.where is not None) for s in dialogues]
+    assert all(p == w for p, w in firsts) and {p for p, _ in firsts} == {True, False}

@@ -87,3 +87,23 @@ def test_bad_constructor_arguments_are_named() -> None:
         TabletopEnv(image_size=3)
     with pytest.raises(KeyError, match="did you mean 'seen'"):
         TabletopEnv(suite="sen")
+
+
+def test_table_to_image_is_the_renderers_framing_without_camera_jitter() -> None:
+    """The grounding targets of robot frames: table half-extents -> image (u, v), as the
+    renderer frames the table (every environment size) when the camera does not move."""
+    import dataclasses
+
+    from rt2.envs.render import Renderer, table_to_image
+    from rt2.envs.scene import Look
+
+    env = TabletopEnv(suite="seen", image_size=128)
+    env.reset(seed=3)
+    renderer = Renderer(128)
+    xy = np.array([[-1.0, -1.0], [1.0, 1.0], [0.3, -0.6], [0.0, 0.0]])  # half-extents
+    for name, width, height in (("a", 0.6, 0.4), ("b", 0.56, 0.38), ("c", 0.9, 0.5)):
+        table = dataclasses.replace(env.scene.environment, name=name, width=width, height=height)
+        renderer.build(dataclasses.replace(env.scene, environment=table, look=Look()))
+        px = renderer.world_to_pixel(xy * [width / 2, height / 2]) / 128
+        np.testing.assert_allclose(table_to_image(xy, width, height), px, atol=1e-9)
+    env.close()

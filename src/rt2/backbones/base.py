@@ -40,6 +40,7 @@ class BackboneOutput:
     answer_logits: torch.Tensor | None = None  # (M, V) at the M positions predicting a label
     answer_targets: torch.Tensor | None = None  # (M,) the labelled tokens they predict
     answer_rows: torch.Tensor | None = None  # (M,) the batch row of each
+    image_tokens: torch.Tensor | None = None  # (B, N, D) as computed (the grounding loss's input)
 
 
 def prompt_mask(
@@ -95,11 +96,19 @@ class VLMBackbone(nn.Module, ABC):
     #: True for a backbone whose image tokens depend on the prompt (FiLM on the vision features,
     #: as RT-1 conditions its EfficientNet): it gets the prompt through :meth:`condition`
     reads_prompt: bool = False
+    #: True: the language model reads the image tokens' values but sends no gradient back into
+    #: them (what builds them learns from the grounding loss only; the backward pass stays short)
+    detach_image_tokens: bool = False
 
     def condition(self, input_ids: torch.Tensor, prompt_mask: torch.Tensor) -> torch.Tensor:
         """The prompt (B, T) ids, (B, T) bool mask of its tokens -> a (B, K) code that
         :meth:`embed_images` reads as ``condition``; only backbones that ``reads_prompt``."""
         raise NotImplementedError(f"{type(self).__name__} does not read the prompt")
+
+    def grounding_logits(self, tokens: torch.Tensor) -> torch.Tensor:
+        """Image tokens (B, N, D) -> (B, N) scores of each cell as the thing the prompt names
+        (the grounding loss's head); only backbones built with one (rt2-mini ``ground``)."""
+        raise NotImplementedError(f"{type(self).__name__} has no grounding head")
 
     def image_tokens(
         self,
@@ -327,8 +336,9 @@ class CachedDecoderBackbone(VLMBackbone):
         keep_logits: bool = False,
         prompt_len: int | None = None,
     ) -> BackboneOutput:
+        x = self.image_tokens(pixels, input_ids, attention_mask, labels)  # (B, N, D)
         h = self.hidden(
-            self.image_tokens(pixels, input_ids, attention_mask, labels),
+            x.detach() if self.detach_image_tokens else x,
             self._embed_text(input_ids),
             attention_mask,
             image_mask,
@@ -336,8 +346,10 @@ class CachedDecoderBackbone(VLMBackbone):
             prompt_len,
         )  # (B, T, D)
         if labels is None:
-            return BackboneOutput(logits=self.logits_of(h))
-        return answer_output(h, labels, self._logits, keep_logits)
+            return BackboneOutput(logits=self.logits_of(h), image_tokens=x)
+        out = answer_output(h, labels, self._logits, keep_logits)
+        out.image_tokens = x
+        return out
 
     def prefill(
         self,

@@ -55,6 +55,9 @@ class RT2MiniConfig:
     # the image tokens can mark the thing the prompt names; zero-initialized (starts as identity)
     film: bool = False
     film_width: int = 256  # the GRU's state
+    # a linear head scoring each image token as the thing the prompt names (needs ``film``: only
+    # FiLM'd tokens know the prompt); trained by the grounding loss (``train.grounding_weight``)
+    ground: bool = False
     prefix_lm: bool = False  # image + prompt attend both ways, the answer causally
     # [prompt][image][answer]: the prompt's KV cache serves every step of an episode
     prompt_first: bool = False
@@ -114,6 +117,10 @@ class RT2MiniConfig:
             )
         if self.film_width < 1:
             raise ValueError(f"RT2MiniConfig.film_width must be >= 1, got {self.film_width}")
+        if self.ground and not self.film:
+            raise ValueError(
+                "RT2MiniConfig.ground needs film=True (only FiLM'd tokens read the prompt)"
+            )
         if self.max_positions <= self.image_tokens:
             raise ValueError(f"RT2MiniConfig.max_positions too small: {self.max_positions}")
         if self.train_layers < 0 or (self.train_layers and not self.lora_rank):
@@ -197,6 +204,7 @@ class RT2MiniBackbone(HFDecoderBackbone):
             self.film = nn.Linear(c.film_width, 2 * d)  # -> (scale, shift) per hidden channel
             nn.init.zeros_(self.film.weight)
             nn.init.zeros_(self.film.bias)
+        self.ground_head = nn.Linear(d, 1) if c.ground else None
         if lm_frozen:
             lm.requires_grad_(False)
         self.lm = apply_lora(lm, LoraOptions(c.lora_rank, c.lora_alpha, c.lora_targets))
@@ -205,16 +213,20 @@ class RT2MiniBackbone(HFDecoderBackbone):
         self.train()  # like any fresh nn.Module (HF loaders return eval mode)
 
     def _train_upper_layers(self, n: int) -> None:
-        """Freeze everything trainable below the last ``n`` decoder layers."""
+        """Freeze everything trainable below the last ``n`` decoder layers. With a grounding
+        head the image side (projector, FiLM, position code, head) keeps learning, from the
+        grounding loss alone: the LM reads its tokens detached."""
         layers = self.base_lm.model.layers
         if n > len(layers):
             raise ValueError(f"RT2MiniConfig.train_layers={n}: the LM has {len(layers)} layers")
-        self.projector.requires_grad_(False)
-        if self.config.film:
-            self.film_text.requires_grad_(False)
-            self.film.requires_grad_(False)
-        if self.image_pos is not None:
-            self.image_pos.requires_grad_(False)
+        self.detach_image_tokens = self.ground_head is not None
+        if not self.detach_image_tokens:
+            self.projector.requires_grad_(False)
+            if self.config.film:
+                self.film_text.requires_grad_(False)
+                self.film.requires_grad_(False)
+            if self.image_pos is not None:
+                self.image_pos.requires_grad_(False)
         for layer in layers[: len(layers) - n]:
             # frozen LoRA in the base's dtype: no fp32 round trip of the activations per adapter
             layer.requires_grad_(False).to(DTYPES[self.config.dtype])
@@ -316,8 +328,13 @@ class RT2MiniBackbone(HFDecoderBackbone):
         self, pixels: torch.Tensor, condition: torch.Tensor | None = None
     ) -> torch.Tensor:
         """Pixels (B, 3, S, S) (+ a FiLM ``condition`` (B, W)) -> image tokens (B, N, D)."""
-        f = self.feature_cache(pixels, self._features)  # (B, C, g, g)
-        f = f.flatten(2).transpose(1, 2)  # (B, N, C)
+        return self.project(self.feature_cache(pixels, self._features), condition)
+
+    def project(
+        self, features: torch.Tensor, condition: torch.Tensor | None = None
+    ) -> torch.Tensor:
+        """Vision features (B, C, g, g) (+ a FiLM ``condition`` (B, W)) -> image tokens (B, N, D)."""
+        f = features.flatten(2).transpose(1, 2)  # (B, N, C)
         p = self.projector  # LayerNorm, Linear, GELU, Linear
         h = p[1](p[0](f.to(module_dtype(p))))  # (B, N, D) hidden channels
         if condition is not None:
@@ -327,6 +344,12 @@ class RT2MiniBackbone(HFDecoderBackbone):
         if self.image_pos is not None:
             tokens = tokens + self.image_pos.to(tokens.dtype)
         return tokens.to(module_dtype(self.base_lm))
+
+    def grounding_logits(self, tokens: torch.Tensor) -> torch.Tensor:
+        """Image tokens (B, N, D) -> (B, N) scores of each cell as the named thing's."""
+        if self.ground_head is None:
+            raise ValueError("rt2-mini: grounding_logits needs the option ground=True")
+        return self.ground_head(tokens.to(self.ground_head.weight.dtype)).squeeze(-1)
 
     # ---- language model -----------------------------------------------------------------
     def _decoder(self) -> nn.Module:

@@ -13,6 +13,7 @@ from rt2.batching import RobotSample
 from rt2.data.format import ENV_STATE_KEY
 from rt2.data.plan import PlanFormat
 from rt2.data.reader import EpisodeDataset
+from rt2.envs.render import table_to_image
 
 
 class RobotSource:
@@ -73,9 +74,13 @@ class RobotSource:
             rows = np.maximum(np.arange(i - self.history, i), self.episode_start[i])
             past, past_actions = self.images[rows], self.actions[rows]  # (K, H, W, 3), (K, D)
         instruction = self.instructions[self.episode_of[i]]
-        plan = None
+        plan = where = None
         if self.plan is not None and self.plan_states is not None:
             plan = self.plan.text(self.plan_states[i])
+            if "block" in self.plan.labels:  # the object the instruction names
+                k = 2 * self.plan.labels.index("block")
+                u, v = table_to_image(self.plan_states[i][k : k + 2])
+                where = (float(u), float(v))
         action = self.actions[i]  # (D,)
         if self.chunk > 1:
             rows = np.arange(i, i + self.chunk)  # (K,)
@@ -89,6 +94,7 @@ class RobotSource:
             history=past,
             history_actions=past_actions,
             state=None if self.states is None else self.states[i],  # (S,)
+            where=where,
         )
 
     @property

@@ -38,9 +38,9 @@ import numpy as np
 from rt2.batching import TextSample
 from rt2.data import web_templates as wt
 from rt2.data.plan import CODES, PlanFormat
-from rt2.data.web_scenes import closeup_scene, random_scene, render, scattered_scene
+from rt2.data.web_scenes import WebScene, closeup_scene, random_scene, render, scattered_scene
 from rt2.data.web_templates import exact_match, normalize, qa
-from rt2.data.web_vqa import GENERATORS, dialogue, pointing
+from rt2.data.web_vqa import GENERATORS, dialogue, is_pointing, pointing
 from rt2.envs import instructions as ins
 from rt2.envs.catalogue import CatalogueEntry, catalogue, get_object
 from rt2.envs.render import Renderer
@@ -219,12 +219,23 @@ class WebCorpus:
         if kind == "dialogue":
             qas = dialogue(ws, rng, self.config.dialogue_turns, self._grid)
             (prompt, answer), *turns = qas
-            return TextSample(image, prompt, answer, tuple(turns))
+            return TextSample(image, prompt, answer, tuple(turns), self._where(ws, prompt, answer))
         if kind == "pointing":
             prompt, answer = pointing(ws, rng, self._grid)
+            return TextSample(image, prompt, answer, where=self._where(ws, prompt, answer))
         else:
             prompt, answer = GENERATORS[kind](ws, rng)
         return TextSample(image, prompt, answer)
+
+    def _where(self, ws: WebScene, prompt: str, answer: str) -> tuple[float, float] | None:
+        """(u, v) image position of the thing a pointing question names (None: not one), in
+        the picture just drawn (the renderer is still framed for ``ws``)."""
+        if not is_pointing(prompt):
+            return None
+        half = np.array([ws.scene.environment.width, ws.scene.environment.height]) / 2
+        xy = next(xy for _, xy in ws.positions() if self._grid.point(xy) == answer)
+        u, v = self._renderer.world_to_pixel(xy * half) / self._renderer.size
+        return float(u), float(v)
 
 
 def _closeup_entry(rng: np.random.Generator) -> CatalogueEntry:

@@ -196,6 +196,14 @@ def pointing(ws: WebScene, rng: np.random.Generator, grid: PlanFormat | None = N
     return _pick(rng, pointing_questions(ws, grid))
 
 
+def is_pointing(prompt: str) -> bool:
+    """True for a question :func:`pointing` asks."""
+    return prompt.startswith(qa(_POINT).removesuffix(" A:"))
+
+
+_POINT = "point to the "
+
+
 def pointing_questions(ws: WebScene, grid: PlanFormat | None = None) -> list[QA]:
     """Every pointing question :func:`pointing` may ask about ``ws``."""
     grid = grid or PlanFormat()
@@ -204,10 +212,10 @@ def pointing_questions(ws: WebScene, grid: PlanFormat | None = None) -> list[QA]
     asks = []
     for e, xy in located:
         answer = grid.point(xy)
-        asks.append((qa(f"point to the {noun(e)}."), answer))
+        asks.append((qa(f"{_POINT}{noun(e)}."), answer))
         for f in e.facts:
             if fact_counts[f] == 1 and f not in ("fruit", "toy", "number", "symbol"):
-                asks.append((qa(f"point to the {f}."), answer))
+                asks.append((qa(f"{_POINT}{f}."), answer))
     return asks
 
 

@@ -18,6 +18,19 @@ from rt2.envs.scene import Scene
 from rt2.envs.scenery import floor_texture, table_texture
 
 VIEW_MARGIN = 0.025  # metres of floor visible left and right of the table
+
+
+def table_to_image(xy: np.ndarray, width: float = 0.6, height: float = 0.4) -> np.ndarray:
+    """(..., 2) positions in table half-extents ([-1, 1] per axis) -> (..., 2) image positions
+    (u rightwards, v downwards, in [0, 1]) in the top-down view of a ``width`` x ``height`` m
+    table, as :meth:`Renderer.build` frames it before any camera jitter (``Scene.look``)."""
+    xy = np.asarray(xy, dtype=np.float64)
+    view = width + 2 * VIEW_MARGIN  # the square image spans the table's width and the margins
+    return np.stack(
+        [0.5 + xy[..., 0] * width / 2 / view, 0.5 - xy[..., 1] * height / 2 / view], axis=-1
+    )
+
+
 ARM_WIDTH = 0.008  # metres: the drawn robot arm reaching the effector from the far edge
 _SHIFT = 4  # fixed-point bits for sub-pixel polygon vertices
 _ONE = 1 << _SHIFT

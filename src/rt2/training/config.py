@@ -38,6 +38,10 @@ class ModelConfig:
     # (rt2.decoding.parallel); "autoregressive": token by token, as RT-2
     decoding: str = "autoregressive"
     chunk: int = 1
+    # > 0: add this times the grounding loss (cross-entropy over the image cells on the one that
+    # shows the named thing: robot frames with plan states, web pointing); needs a backbone with
+    # a grounding head (rt2-mini ``ground``)
+    grounding_weight: float = 0.0
 
     def __post_init__(self) -> None:
         if self.kind not in ("vla", "rt1"):
@@ -64,6 +68,14 @@ class ModelConfig:
             raise ValueError(f"model.history: expected >= 0, got {self.history}")
         if self.num_bins < 2:
             raise ValueError(f"model.num_bins: expected >= 2, got {self.num_bins}")
+        if self.grounding_weight < 0 or (
+            self.grounding_weight and not self.backbone_options.get("ground")
+        ):
+            raise ValueError(
+                f"model.grounding_weight: expected >= 0, and > 0 only with "
+                f"backbone_options.ground=true; got {self.grounding_weight} with "
+                f"ground={self.backbone_options.get('ground', False)}"
+            )
         from rt2.decoding.parallel import DecodingConfig
 
         try:

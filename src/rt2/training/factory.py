@@ -15,7 +15,7 @@ from rt2.batching import PromptFormat
 from rt2.decoding.parallel import DecodingConfig
 from rt2.model import VLA
 from rt2.training.action_bins import action_tokenizer_for
-from rt2.training.checkpoint import latest_checkpoint, load_weights, read_json
+from rt2.training.checkpoint import WEIGHTS, latest_checkpoint, load_weights, read_json
 from rt2.training.config import ModelConfig, TrainConfig
 
 
@@ -70,10 +70,12 @@ def build_model(
             state=state,
             cameras=cameras,
         )
+        model.grounding_weight = config.grounding_weight
     if ckpt is not None:
         fresh = ("slots.",) if _new_slots(ckpt, config) else ()
         if _new_cameras(ckpt, cameras):
             fresh += ("backbone.camera_embedding",)
+        fresh += _new_image_side(ckpt, model)
         load_weights(model, ckpt, fresh=fresh)
     for name, p in model.named_parameters():
         if any(name.startswith(prefix) for prefix in config.freeze):
@@ -95,6 +97,25 @@ def _new_cameras(ckpt: Path, cameras: Sequence[str]) -> bool:
     camera embedding starts fresh, the rest loads."""
     saved = read_json(ckpt, "vla.json").get("cameras", []) if (ckpt / "vla.json").is_file() else []
     return len(cameras) > 1 and list(saved) != list(cameras)
+
+
+#: Image-side modules an option adds (rt2-mini ``film``, ``ground``): a run that adds one to a
+#: checkpoint without it starts that module fresh and loads the rest
+OPTIONAL_IMAGE_SIDE = ("backbone.film_text.", "backbone.film.", "backbone.ground_head.")
+
+
+def _new_image_side(ckpt: Path, model: nn.Module) -> tuple[str, ...]:
+    """The optional image-side modules ``model`` has and ``ckpt`` lacks."""
+    from safetensors import safe_open
+
+    with safe_open(str(ckpt / WEIGHTS), "pt") as f:
+        saved = set(f.keys())
+    own = model.state_dict().keys()
+    return tuple(
+        p
+        for p in OPTIONAL_IMAGE_SIDE
+        if any(k.startswith(p) for k in own) and not any(k.startswith(p) for k in saved)
+    )
 
 
 def _init_checkpoint(config: ModelConfig) -> Path | None:
