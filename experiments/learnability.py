@@ -1,6 +1,6 @@
 """How hard are the tabletop actions to learn, given perfect perception?
 
-    .venv/bin/python benchmarks/learnability.py [--episodes 3000] [--steps 500,1000,4000]
+    .venv/bin/python experiments/learnability.py [--episodes 3000] [--steps 500,1000,4000]
 
 Trains a small MLP on *privileged* state (effector, mover and the expert's push target, in table
 metres) to predict the expert's clean actions as 21 bins per axis (the tiny presets' code book),
