@@ -35,7 +35,6 @@ from pathlib import Path
 
 import numpy as np
 
-from rt2.batching import TextSample
 from rt2.data import web_templates as wt
 from rt2.data.plan import CODES, PlanFormat
 from rt2.data.web_scenes import WebScene, closeup_scene, random_scene, render, scattered_scene
@@ -46,6 +45,7 @@ from rt2.envs.catalogue import CatalogueEntry, catalogue, get_object
 from rt2.envs.render import Renderer
 from rt2.envs.scenery import BACKGROUNDS, ENVIRONMENTS
 from rt2.envs.suites import load_suite
+from rt2.samples import TextSample
 
 __all__ = [
     "KINDS",

@@ -16,9 +16,9 @@ from typing import Any
 
 import numpy as np
 
-from rt2.batching import PromptFormat
 from rt2.evaluation.chunking import ChunkExecution, ChunkExecutor
 from rt2.policies import Policy, infer_batch
+from rt2.samples import PromptFormat
 
 EnvFactory = Callable[[str], Any]  # suite -> gymnasium env
 
