@@ -63,7 +63,7 @@ def closed_loop(net: nn.Module, episodes: int, seed: int, noise_cells: int = 0) 
     """Success rate of the MLP acting on privileged state over `seen` episodes; with
     ``noise_cells``, mover and target are each off by up to that many plan-grid cells per axis."""
     from rt2.data.collect import CollectConfig
-    from rt2.envs.expert import TabletopExpert
+    from rt2.envs.tabletop.expert import TabletopExpert
 
     env = CollectConfig(out="unused", episodes=1).make_env()
     oracle = TabletopExpert()  # only reads the plan (push target); never acts

@@ -25,8 +25,8 @@ from rt2.data.web import (
 )
 from rt2.data.web_scenes import CELLS, random_scene, render
 from rt2.envs import catalogue, load_suite
-from rt2.envs.render import Renderer
-from rt2.envs.suites import SuiteSampler
+from rt2.envs.tabletop.render import Renderer
+from rt2.envs.tabletop.suites import SuiteSampler
 from rt2.samples import ROBOT_PROMPT, TextSample
 
 N_COVERAGE = 2500

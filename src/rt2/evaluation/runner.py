@@ -108,7 +108,7 @@ class EpisodeRecord:
     video: str | None = None
     concept: str = ""  # what the instruction refers through (symbol, math, category, ...)
     language: str = ""  # the instruction's language (en, fr, de, es)
-    # referents (rt2.envs.referents), None where the env reports none (kitchen, old logs):
+    # referents (rt2.envs.tabletop.referents), None where the env reports none (kitchen, old logs):
     mover_referent: str | None = None  # the object the policy moved ("" for none)
     target_referent: str | None = None  # the candidate target it took that object to
     mover_correct: bool | None = None
