@@ -11,7 +11,7 @@ import time
 import numpy as np
 
 from rt2.envs import TabletopEnv
-from rt2.envs.physics import PushWorld
+from rt2.envs.tabletop.physics import PushWorld
 
 
 def bench(steps: int, image_size: int, seed: int = 0) -> dict[str, float]:

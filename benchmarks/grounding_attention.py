@@ -26,11 +26,11 @@ import dataclasses
 import numpy as np
 import torch
 
-from rt2.batching import TextSample
 from rt2.data.plan import PlanFormat
 from rt2.data.web import WebCorpus, WebCorpusConfig
 from rt2.data.web_scenes import render, scattered_scene
 from rt2.data.web_vqa import pointing
+from rt2.samples import TextSample
 from rt2.training.factory import load_model, saved_config
 
 

@@ -23,11 +23,11 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from rt2.batching import TextSample
 from rt2.data.collect import CollectConfig, collect
 from rt2.data.plan import PlanFormat
 from rt2.data.robot import RobotSource, load_robot_sources
 from rt2.model import build_vla
+from rt2.samples import TextSample
 from rt2.training.presets import TINY_LR
 
 # rt2-mini as its presets train it: frozen trunk and SmolLM2, LoRA on the LM, projector

@@ -28,9 +28,9 @@ from rt2.backbones.base import (
     CachedDecoderBackbone,
     answer_output,
 )
-from rt2.batching import Batch, BatchBuilder, PromptFormat, RobotSample, Sample, TextSample
 from rt2.decoding import Generation, SamplingConfig, generate
 from rt2.decoding.parallel import ActionSlots, DecodingConfig, slot_input_ids
+from rt2.samples import Batch, BatchBuilder, PromptFormat, RobotSample, Sample, TextSample
 
 Precision = Literal["float32", "bfloat16"]
 

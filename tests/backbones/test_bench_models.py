@@ -28,9 +28,9 @@ def test_preset_samples_follow_the_presets_mix_and_the_cli_times_them(capsys, mo
 
     import numpy as np
 
-    from rt2.batching import RobotSample, TextSample
     from rt2.bench import bench_preset_training, preset_samples
     from rt2.cli import main
+    from rt2.samples import RobotSample, TextSample
     from rt2.training.presets import get_preset
 
     config = get_preset("tiny-ecot")  # robot 0.6, plans on 32 cells, one action per sample

@@ -3,9 +3,9 @@ import pytest
 import torch
 
 from rt2.backbones.hf import HFConfig
-from rt2.batching import RobotSample, TextSample
 from rt2.decoding import SamplingConfig
 from rt2.model import build_vla
+from rt2.samples import RobotSample, TextSample
 
 from .tiny_hf import BUILDERS
 

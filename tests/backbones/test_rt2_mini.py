@@ -6,8 +6,8 @@ import torch.nn.functional as F
 from rt2.actions import ActionSpace
 from rt2.backbones import build_backbone
 from rt2.backbones.rt2_mini import RT2MiniConfig, sincos_2d
-from rt2.batching import RobotSample, TextSample
 from rt2.model import build_vla
+from rt2.samples import RobotSample, TextSample
 
 INSTRUCTION = "push the red star to the top left corner"
 

@@ -10,7 +10,7 @@ from rt2.baselines.rt1 import RT1, RT1Config, block_causal_mask, stack_frames
 from rt2.baselines.rt1.film import FiLM, FiLMEfficientNet
 from rt2.baselines.rt1.text import InstructionEncoder
 from rt2.baselines.rt1.token_learner import TokenLearner
-from rt2.batching import RobotSample, TextSample
+from rt2.samples import RobotSample, TextSample
 
 from .conftest import TINY_RT1, random_frames
 

@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 import torch
 
-from rt2.batching import RobotSample, TextSample
 from rt2.model import build_vla
+from rt2.samples import RobotSample, TextSample
 
 
 def make_samples(space, n: int, size: int, seed: int = 0) -> list[RobotSample]:

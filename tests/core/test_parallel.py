@@ -5,9 +5,9 @@ import pytest
 import torch
 
 from rt2.backbones.base import visibility
-from rt2.batching import RobotSample, TextSample
 from rt2.decoding.parallel import DecodingConfig
 from rt2.model import build_vla
+from rt2.samples import RobotSample, TextSample
 
 PLAN = "arm 1 2, block 3 4, goal 5 6"
 

@@ -5,9 +5,9 @@ import pytest
 import torch
 
 from rt2.backbones.tiny import TinyConfig
-from rt2.batching import RobotSample, TextSample
 from rt2.decoding.parallel import DecodingConfig
 from rt2.model import build_vla
+from rt2.samples import RobotSample, TextSample
 
 INSTRUCTIONS = ["push the red star", "push the big blue cube to the left"]  # left padding
 

@@ -9,7 +9,6 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from rt2.batching import ROBOT_PROMPT, TextSample
 from rt2.data import web_templates as wt
 from rt2.data.web import (
     IMAGE_KINDS,
@@ -26,8 +25,9 @@ from rt2.data.web import (
 )
 from rt2.data.web_scenes import CELLS, random_scene, render
 from rt2.envs import catalogue, load_suite
-from rt2.envs.render import Renderer
-from rt2.envs.suites import SuiteSampler
+from rt2.envs.tabletop.render import Renderer
+from rt2.envs.tabletop.suites import SuiteSampler
+from rt2.samples import ROBOT_PROMPT, TextSample
 
 N_COVERAGE = 2500
 ROBOT_MARK = ROBOT_PROMPT.split("{")[0].removeprefix("Q: ").strip()  # "what action should..."

@@ -6,7 +6,6 @@ import numpy as np
 import pytest
 
 from rt2.envs import catalogue, get_object, objects
-from rt2.envs.drawing import draw_mark, object_layers
 from rt2.envs.scenery import (
     BACKGROUNDS,
     ENVIRONMENTS,
@@ -15,6 +14,7 @@ from rt2.envs.scenery import (
     get_environment,
     table_texture,
 )
+from rt2.envs.tabletop.drawing import draw_mark, object_layers
 
 
 def test_catalogue_has_the_required_kinds() -> None:

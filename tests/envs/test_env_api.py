@@ -94,8 +94,8 @@ def test_table_to_image_is_the_renderers_framing_without_camera_jitter() -> None
     renderer frames the table (every environment size) when the camera does not move."""
     import dataclasses
 
-    from rt2.envs.render import Renderer, table_to_image
-    from rt2.envs.scene import Look
+    from rt2.envs.tabletop.render import Renderer, table_to_image
+    from rt2.envs.tabletop.scene import Look
 
     env = TabletopEnv(suite="seen", image_size=128)
     env.reset(seed=3)

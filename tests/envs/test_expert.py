@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from rt2.envs import FAMILIES, TabletopEnv, TabletopExpert, list_suites
-from rt2.envs.measure import run_episodes, success_table
+from rt2.envs.tabletop.measure import run_episodes, success_table
 
 
 def _success(

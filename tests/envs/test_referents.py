@@ -10,9 +10,9 @@ import pytest
 import yaml
 
 from rt2.envs import TabletopEnv, TabletopExpert, load_task_file
-from rt2.envs.expert import BlindTabletopExpert
-from rt2.envs.referents import ReferentTracker, Target, candidate_pairs, chances
-from rt2.envs.scene import Goal, Task
+from rt2.envs.tabletop.expert import BlindTabletopExpert
+from rt2.envs.tabletop.referents import ReferentTracker, Target, candidate_pairs, chances
+from rt2.envs.tabletop.scene import Goal, Task
 
 
 def _play(env: TabletopEnv, policy: Any, seed: int, **reset: Any) -> dict[str, Any]:

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from rt2.envs import COLOURS, get_object, load_suite
-from rt2.envs.suites import SuiteSampler
+from rt2.envs.tabletop.suites import SuiteSampler
 
 STOP = {"of", "the", "a"}
 

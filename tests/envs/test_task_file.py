@@ -10,9 +10,9 @@ import pytest
 import yaml
 
 from rt2.envs import SpecError, TabletopEnv, TabletopExpert, load_task_file
-from rt2.envs.task_file import parse_task_file
+from rt2.envs.tabletop.task_file import parse_task_file
 
-EXAMPLE = Path(__file__).parents[2] / "src/rt2/envs/examples/example_tasks.yaml"
+EXAMPLE = Path(__file__).parents[2] / "src/rt2/envs/tabletop/examples/example_tasks.yaml"
 
 
 def _task(**over: object) -> dict:

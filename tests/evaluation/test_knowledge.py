@@ -9,7 +9,6 @@ import torch
 from torch import nn
 
 from rt2.backbones.base import BackboneOutput, answer_output
-from rt2.batching import TextSample
 from rt2.cli import main
 from rt2.data.web import knowledge_eval_set
 from rt2.evaluation.knowledge import (
@@ -24,6 +23,7 @@ from rt2.evaluation.knowledge import (
     write_json,
 )
 from rt2.model import VLA, build_vla
+from rt2.samples import TextSample
 
 HANDFUL = [
     "Q: is a lemon a fruit? A:",

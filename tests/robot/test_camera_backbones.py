@@ -9,8 +9,8 @@ import torch
 
 import rt2.backbones.hf  # noqa: F401  (registers "hf")
 from rt2.actions import ActionSpace
-from rt2.batching import RobotSample
 from rt2.model import build_vla
+from rt2.samples import RobotSample
 
 sys.path.insert(0, str(Path(__file__).parent.parent / "backbones"))
 

@@ -8,9 +8,9 @@ import pytest
 from so100 import CAMERAS, JOINTS
 
 from rt2.actions.state import StateFormat
-from rt2.batching import RobotSample
 from rt2.data.reader import EpisodeDataset
 from rt2.policies.vla import VLAPolicy
+from rt2.samples import RobotSample
 from rt2.training.checkpoint import latest_checkpoint
 from rt2.training.config import DataConfig, ModelConfig, OptimConfig, TrainConfig
 from rt2.training.factory import load_model

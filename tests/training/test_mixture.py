@@ -1,8 +1,8 @@
 import numpy as np
 import pytest
 
-from rt2.batching import TextSample
 from rt2.data.mixture import ListSource, Mixture
+from rt2.samples import TextSample
 
 
 def sources():

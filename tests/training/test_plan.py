@@ -136,8 +136,8 @@ def test_small_vla_learns_to_plan_then_act(tiny_dataset) -> None:
 def test_the_longest_plan_fits_the_default_decoding_budget() -> None:
     """With 32 bins a plan is 49 bytes with its markers: a byte-level model must not be cut off."""
     from rt2.backbones.byte_tokenizer import ByteTokenizer
-    from rt2.batching import PromptFormat
     from rt2.decoding import SamplingConfig
+    from rt2.samples import PromptFormat
 
     text = PromptFormat().plan_text(PlanFormat(bins=32).text(np.ones(6)))
     assert len(ByteTokenizer().encode(text)) <= SamplingConfig().max_new_tokens

@@ -18,7 +18,7 @@ from functools import lru_cache
 
 def _catalogue_text() -> list[str]:
     try:
-        from rt2.envs.catalogue import catalogue
+        from rt2.envs.tabletop.catalogue import catalogue
     except ImportError:  # the simulator is optional for backbones
         return []
     out = []

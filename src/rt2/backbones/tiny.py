@@ -7,6 +7,7 @@ pretrained VLM when the point is the pipeline, not web knowledge: the RT-2 "from
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Literal
 
 import torch
 from torch import nn
@@ -17,7 +18,8 @@ from rt2.backbones.efficientnet_trunk import TRUNK_DEPTHS, EfficientNetTrunk
 from rt2.backbones.layers import Block, init_weights
 from rt2.backbones.registry import register_backbone
 
-STEMS = ("conv", "patch", "efficientnet-lite0")
+Stem = Literal["conv", "patch", "efficientnet-lite0"]
+STEMS: tuple[str, ...] = ("conv", "patch", "efficientnet-lite0")
 
 
 @dataclass(frozen=True)
@@ -29,7 +31,7 @@ class TinyConfig:
     pool: int = 2
     # "conv": stride-2 3x3 convolutions down to patch_size (Xiao et al. 2021); "patch": linear
     # patchify; "efficientnet-lite0": a frozen ImageNet trunk at stride patch_size (8, 16 or 32)
-    stem: str = "conv"
+    stem: Stem = "conv"
     vision_dim: int = 192
     vision_layers: int = 4
     vision_heads: int = 3

@@ -10,8 +10,8 @@ import numpy as np
 import torch
 
 from rt2.actions import ActionSpace
-from rt2.batching import RobotSample
 from rt2.bench.cases import INSTRUCTION
+from rt2.samples import RobotSample
 
 
 def median_ms(values: list[float]) -> float:

@@ -14,7 +14,7 @@ from rt2.bench.timing import median_ms, random_samples, samples_per_s
 from rt2.model import VLA, build_vla
 
 if TYPE_CHECKING:
-    from rt2.batching import Sample
+    from rt2.samples import Sample
     from rt2.training.config import TrainConfig
 
 
@@ -109,8 +109,8 @@ def preset_samples(config: TrainConfig, n: int, seed: int = 0) -> list[Sample]:
     """``n`` training samples shaped as preset ``config`` trains on: robot frames (with plans
     and action chunks when it writes them) and web items of its mix, in its robot share."""
     from rt2.actions import ActionSpace
-    from rt2.batching import RobotSample
     from rt2.data.web import WebCorpus, WebCorpusConfig
+    from rt2.samples import RobotSample
 
     rng = np.random.default_rng(seed)
     data, model = config.data, config.model

@@ -25,6 +25,12 @@ def configure(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--steps", type=int, help="shortcut for optim.steps=N")
     parser.add_argument("--list", action="store_true", help="list the presets and exit")
+    parser.add_argument(
+        "--show",
+        action="store_true",
+        help="print the resolved config of --preset (with overrides) and what differs from the "
+        "defaults, then exit without training",
+    )
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
     parser.add_argument(
         "overrides",
@@ -45,6 +51,14 @@ def run(args: argparse.Namespace) -> int:
     if args.list:
         for name, doc in describe_presets():
             console.print(f"[bold]{name:<18}[/] {doc}")
+        return 0
+    if args.show:
+        from rt2.training.config_report import show
+
+        if not args.preset:
+            raise SystemExit("rt2 train --show: --preset NAME is required")
+        overrides = list(args.overrides) + ([f"optim.steps={args.steps}"] if args.steps else [])
+        print(show(apply_overrides(get_preset(args.preset), overrides)))
         return 0
     if not args.out:
         raise SystemExit("rt2 train: --out DIR is required")

@@ -12,7 +12,7 @@ from typing import Protocol
 
 import numpy as np
 
-from rt2.batching import Sample
+from rt2.samples import Sample
 
 
 class Source(Protocol):

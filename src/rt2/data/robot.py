@@ -9,11 +9,11 @@ from pathlib import Path
 import numpy as np
 import pyarrow as pa
 
-from rt2.batching import RobotSample
 from rt2.data.format import ENV_STATE_KEY
 from rt2.data.plan import PlanFormat
 from rt2.data.reader import EpisodeDataset
-from rt2.envs.render import table_to_image
+from rt2.envs.tabletop.render import table_to_image
+from rt2.samples import RobotSample
 
 
 class RobotSource:

@@ -35,17 +35,17 @@ from pathlib import Path
 
 import numpy as np
 
-from rt2.batching import TextSample
 from rt2.data import web_templates as wt
 from rt2.data.plan import CODES, PlanFormat
 from rt2.data.web_scenes import WebScene, closeup_scene, random_scene, render, scattered_scene
 from rt2.data.web_templates import exact_match, normalize, qa
 from rt2.data.web_vqa import GENERATORS, dialogue, is_pointing, pointing
-from rt2.envs import instructions as ins
-from rt2.envs.catalogue import CatalogueEntry, catalogue, get_object
-from rt2.envs.render import Renderer
 from rt2.envs.scenery import BACKGROUNDS, ENVIRONMENTS
-from rt2.envs.suites import load_suite
+from rt2.envs.tabletop import instructions as ins
+from rt2.envs.tabletop.catalogue import CatalogueEntry, catalogue, get_object
+from rt2.envs.tabletop.render import Renderer
+from rt2.envs.tabletop.suites import load_suite
+from rt2.samples import TextSample
 
 __all__ = [
     "KINDS",

@@ -13,11 +13,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from rt2.envs import instructions as ins
-from rt2.envs.catalogue import CatalogueEntry, objects
-from rt2.envs.render import Renderer
-from rt2.envs.scene import Look, Placed, Scene
 from rt2.envs.scenery import BACKGROUNDS, ENVIRONMENTS, FLOORS, Environment
+from rt2.envs.tabletop import instructions as ins
+from rt2.envs.tabletop.catalogue import CatalogueEntry, objects
+from rt2.envs.tabletop.render import Renderer
+from rt2.envs.tabletop.scene import Look, Placed, Scene
 
 #: Grid cell (column -1..1 left->right, row -1..1 bottom->top) -> location name.
 CELLS: dict[tuple[int, int], str] = {

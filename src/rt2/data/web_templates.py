@@ -13,8 +13,8 @@ from typing import TypeVar
 
 import numpy as np
 
-from rt2.envs import instructions as ins
-from rt2.envs.catalogue import CatalogueEntry, catalogue, objects
+from rt2.envs.tabletop import instructions as ins
+from rt2.envs.tabletop.catalogue import CatalogueEntry, catalogue, objects
 
 #: English number words 0..20 (the normaliser maps them to digits).
 NUMBER_WORDS: tuple[str, ...] = (

@@ -26,8 +26,8 @@ from rt2.data.web_templates import (
     qa,
     with_article,
 )
-from rt2.envs import instructions as ins
-from rt2.envs.catalogue import CatalogueEntry
+from rt2.envs.tabletop import instructions as ins
+from rt2.envs.tabletop.catalogue import CatalogueEntry
 
 QA = tuple[str, str]
 _PLURALS = {"fruit": "pieces of fruit", "drink": "drinks", "toy": "toys", "block": "blocks"}

@@ -82,7 +82,7 @@ def generate(
     sampling: SamplingConfig | None = None,
     action_marker: str = "Action:",
 ) -> Generation:
-    """Decode a left-padded prompt batch (see :meth:`rt2.batching.BatchBuilder.prompts`)."""
+    """Decode a left-padded prompt batch (see :meth:`rt2.samples.BatchBuilder.prompts`)."""
     sampling = sampling or SamplingConfig()
     tok: TextTokenizer = backbone.tokenizer
     B, V = input_ids.shape[0], tok.vocab_size

@@ -10,7 +10,9 @@ from typing import Any
 import numpy as np
 import yaml
 
-from rt2.envs.spec import SpecError
+
+class SpecError(ValueError):
+    """A specification field has a bad value; the message names the field and the value."""
 
 
 def list_suite_files(directory: Path) -> list[str]:

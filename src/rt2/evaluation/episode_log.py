@@ -82,7 +82,7 @@ def weights_fingerprint(spec: str) -> str | None:
 def suite_fingerprint(suite: str, task_file: str | Path | None = None) -> str | None:
     """A short hash of what episode i of ``suite`` is drawn from (the built-in suite's YAML, or
     the task file), so a resumed evaluation notices a changed suite; None for other envs."""
-    from rt2.envs.suites import SUITE_DIR
+    from rt2.envs.tabletop.suites import SUITE_DIR
 
     path = Path(task_file) if task_file is not None else SUITE_DIR / f"{suite}.yaml"
     if not path.is_file():

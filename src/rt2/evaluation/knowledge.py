@@ -29,11 +29,11 @@ from typing import Any
 import numpy as np
 import torch
 
-from rt2.batching import TextSample
 from rt2.data.format import atomic_write
 from rt2.data.web import WebCorpus, WebCorpusConfig, exact_match, knowledge_eval_set, vqa_eval_set
 from rt2.decoding import SamplingConfig
 from rt2.model import VLA
+from rt2.samples import TextSample
 
 SETS: tuple[str, ...] = ("knowledge", "vqa", "caption")
 YES_NO: tuple[str, ...] = ("yes", "no")

@@ -205,7 +205,7 @@ def _understanding_note(summary: Summary) -> list[str]:
             "(the one displaced most toward a candidate target) is the one the instruction "
             "names, whether it ended at the named target (closest candidate), and both; chance "
             "(%) is what a uniform pick among the episode's candidates gets, averaged "
-            "(`rt2.envs.referents`)."
+            "(`rt2.envs.tabletop.referents`)."
         )
     return [*lines, ""] if lines else []
 

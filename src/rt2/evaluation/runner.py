@@ -16,9 +16,9 @@ from typing import Any
 
 import numpy as np
 
-from rt2.batching import PromptFormat
 from rt2.evaluation.chunking import ChunkExecution, ChunkExecutor
 from rt2.policies import Policy, infer_batch
+from rt2.samples import PromptFormat
 
 EnvFactory = Callable[[str], Any]  # suite -> gymnasium env
 
@@ -108,7 +108,7 @@ class EpisodeRecord:
     video: str | None = None
     concept: str = ""  # what the instruction refers through (symbol, math, category, ...)
     language: str = ""  # the instruction's language (en, fr, de, es)
-    # referents (rt2.envs.referents), None where the env reports none (kitchen, old logs):
+    # referents (rt2.envs.tabletop.referents), None where the env reports none (kitchen, old logs):
     mover_referent: str | None = None  # the object the policy moved ("" for none)
     target_referent: str | None = None  # the candidate target it took that object to
     mover_correct: bool | None = None

@@ -95,6 +95,6 @@ def _tabletop_expert(noise: float, seed: int) -> Any:
 
 
 def _blind_expert(noise: float, seed: int) -> Any:
-    from rt2.envs.expert import BlindTabletopExpert
+    from rt2.envs.tabletop.expert import BlindTabletopExpert
 
     return BlindTabletopExpert(noise=noise, seed=seed)

@@ -14,6 +14,7 @@ if TYPE_CHECKING:
     from rt2.decoding.parallel import DecodingConfig
 
 Precision = Literal["auto", "bf16", "fp32"]
+ModelKind = Literal["vla", "rt1"]
 
 
 @dataclass(frozen=True)
@@ -23,20 +24,22 @@ class ModelConfig:
     dataset's ``action`` feature (its names; ``action_space_options.gripper`` declares the
     gripper dims, else names containing "gripper" are)."""
 
-    kind: str = "vla"
+    kind: ModelKind = "vla"
     backbone: str = "tiny"
+    # the backbone's options as config.json stores them; checked against its frozen dataclass
+    # (rt2.training.backbone_options; ``backbone_config()`` returns it)
     backbone_options: dict[str, Any] = field(default_factory=dict)
     action_space: str = "language_table"
     action_space_options: dict[str, Any] = field(default_factory=dict)
     num_bins: int = 256
-    mapping: str = "reserved"
-    bounds: str = "stats"
+    mapping: Literal["reserved", "integers"] = "reserved"
+    bounds: Literal["stats", "fixed"] = "stats"
     init: str | None = None  # checkpoint directory whose weights start this run
     freeze: tuple[str, ...] = ()  # parameter-name prefixes kept frozen, e.g. "backbone.patch"
     history: int = 0  # earlier frames given with each robot sample (RT-1 uses 5 + the current)
     # "parallel": every action token of a chunk of ``chunk`` actions from one forward pass
     # (rt2.decoding.parallel); "autoregressive": token by token, as RT-2
-    decoding: str = "autoregressive"
+    decoding: Literal["autoregressive", "parallel"] = "autoregressive"
     chunk: int = 1
     # > 0: add this times the grounding loss (cross-entropy over the image cells on the one that
     # shows the named thing: robot frames with plan states, web pointing); needs a backbone with
@@ -68,13 +71,12 @@ class ModelConfig:
             raise ValueError(f"model.history: expected >= 0, got {self.history}")
         if self.num_bins < 2:
             raise ValueError(f"model.num_bins: expected >= 2, got {self.num_bins}")
-        if self.grounding_weight < 0 or (
-            self.grounding_weight and not self.backbone_options.get("ground")
-        ):
+        ground = getattr(self.backbone_config(), "ground", False)  # validates the options
+        if self.grounding_weight < 0 or (self.grounding_weight and not ground):
             raise ValueError(
                 f"model.grounding_weight: expected >= 0, and > 0 only with "
                 f"backbone_options.ground=true; got {self.grounding_weight} with "
-                f"ground={self.backbone_options.get('ground', False)}"
+                f"ground={ground}"
             )
         from rt2.decoding.parallel import DecodingConfig
 
@@ -82,6 +84,13 @@ class ModelConfig:
             DecodingConfig(self.decoding, self.chunk)  # type: ignore[arg-type]
         except ValueError as err:
             raise ValueError(f"model.decoding / model.chunk: {err}") from None
+
+    def backbone_config(self) -> Any:
+        """``backbone_options`` as the backbone's frozen options dataclass (RT-1: an
+        ``RT1Config`` with ``frames = history + 1``; None for an unchecked plugin backbone)."""
+        from rt2.training.backbone_options import typed_options
+
+        return typed_options(self.kind, self.backbone, self.backbone_options, self.history)
 
     def decoding_config(self) -> DecodingConfig:
         from rt2.decoding.parallel import DecodingConfig
@@ -275,9 +284,12 @@ def _parse_value(text: str, hint: Any, key: str) -> Any:
             return int(text)
         if hint is float:
             return float(text)
-        if origin is Literal or hint is str:
-            if origin is Literal and text not in args:
+        if origin is Literal:
+            match = [a for a in args if str(a) == text]
+            if not match:
                 raise ValueError(f"expected one of {list(args)}")
+            return match[0]
+        if hint is str:
             return text
         if origin is tuple:
             return tuple(p for p in text.split(",") if p)

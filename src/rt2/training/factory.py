@@ -11,9 +11,9 @@ from torch import nn
 from rt2.actions import ActionTokenizer, build_mapping, mapping_from_dict
 from rt2.actions.state import StateFormat
 from rt2.backbones import build_backbone
-from rt2.batching import PromptFormat
 from rt2.decoding.parallel import DecodingConfig
 from rt2.model import VLA
+from rt2.samples import PromptFormat
 from rt2.training.action_bins import action_tokenizer_for
 from rt2.training.checkpoint import WEIGHTS, latest_checkpoint, load_weights, read_json
 from rt2.training.config import ModelConfig, TrainConfig

@@ -12,7 +12,7 @@ from rt2.envs.kitchen import SKILLS, KitchenEnv, KitchenExpert
 from rt2.envs.kitchen.spec import KitchenGroupSpec, load_kitchen_suite
 from rt2.envs.kitchen.tasks import KitchenTask, PoseState, drawer_box
 from rt2.envs.kitchen.world import DRAWER_TRAVEL, LAYOUTS
-from rt2.envs.spec import SpecError
+from rt2.envs.suite_files import SpecError
 
 
 def _rollout(seed: int, steps: int = 6) -> list[tuple[np.ndarray, str, np.ndarray]]:

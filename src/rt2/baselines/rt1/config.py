@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
-from typing import Any
+from typing import Any, Literal
 
 EFFNET_BLOCKS = 16  # MBConv blocks of EfficientNet-Lite0
 # feature stride -> (MBConv blocks kept, channels out): the head's 1280 at stride 32, block 10's
@@ -32,7 +32,7 @@ class RT1Config:
     # 32: the 1280-channel head map, 4 x 4 cells at 128 px; 16: block 10's 112-channel map,
     # 8 x 8 cells at 128 px, near the paper's 9 x 9 (300 px at stride 32) for a quarter of the
     # pixels (the head and last 5 blocks are dropped)
-    feature_stride: int = 32
+    feature_stride: Literal[16, 32] = 32
     # train every frame's action prediction (RT-1's loss over all time steps), not only the
     # current frame's; inference reads the current frame's either way
     history_loss: bool = True
@@ -40,7 +40,9 @@ class RT1Config:
     # ordinal, so a near miss is nearly right (rt2.training.soft_bins)
     bin_sigma: float = 0.0
     text_dim: int = 384  # instruction embedding size (all-MiniLM-L6-v2) [512, USE]
-    text_encoder: str = "minilm"  # "minilm" (pretrained) or "hash" (offline stand-in for tests)
+    text_encoder: Literal["minilm", "hash"] = (
+        "minilm"  # "minilm" (pretrained) or "hash" (offline stand-in for tests)
+    )
 
     def __post_init__(self) -> None:
         if self.image_size <= 0 or self.image_size % 32:

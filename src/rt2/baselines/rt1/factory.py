@@ -16,22 +16,11 @@ from rt2.training.config import ModelConfig, TrainConfig
 
 
 def rt1_config(config: ModelConfig) -> RT1Config:
-    """``backbone_options`` as an :class:`RT1Config`; ``frames`` follows ``model.history + 1``."""
-    options = dict(config.backbone_options)
-    frames = config.history + 1
-    if "frames" in options and int(options["frames"]) != frames:
-        raise ValueError(
-            f"model.backbone_options.frames={options['frames']} disagrees with model.history="
-            f"{config.history} (frames = history + 1); set model.history instead"
-        )
-    options["frames"] = frames
-    unknown = set(options) - set(RT1Config.__dataclass_fields__)
-    if unknown:
-        raise KeyError(
-            f"model.backbone_options: unknown RT-1 option(s) {sorted(unknown)}; known: "
-            f"{sorted(RT1Config.__dataclass_fields__)}"
-        )
-    return RT1Config(**options)
+    """``backbone_options`` as an :class:`RT1Config`; ``frames`` follows ``model.history + 1``
+    (checked when the config was built: :meth:`ModelConfig.backbone_config`)."""
+    if config.kind != "rt1":
+        raise ValueError(f"rt1_config: model.kind must be 'rt1', got {config.kind!r}")
+    return config.backbone_config()
 
 
 def build_rt1(

@@ -31,8 +31,8 @@ from rt2.baselines.rt1.config import RT1Config
 from rt2.baselines.rt1.film import FiLMEfficientNet
 from rt2.baselines.rt1.text import InstructionEncoder
 from rt2.baselines.rt1.token_learner import TokenLearner
-from rt2.batching import RobotSample
 from rt2.model import LossOutput
+from rt2.samples import RobotSample
 from rt2.training.soft_bins import soft_bin_cross_entropy
 
 

@@ -17,8 +17,13 @@ import yaml
 
 from rt2.envs.kitchen.world import KITCHEN_OBJECTS, LAYOUTS
 from rt2.envs.scenery import BACKGROUNDS
-from rt2.envs.spec import SpecError
-from rt2.envs.suite_files import list_suite_files, pick_group, read_builtin_suite, suite_parts
+from rt2.envs.suite_files import (
+    SpecError,
+    list_suite_files,
+    pick_group,
+    read_builtin_suite,
+    suite_parts,
+)
 
 SUITE_DIR = Path(__file__).parent / "suites"
 SKILL_NAMES = (

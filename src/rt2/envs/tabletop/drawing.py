@@ -12,7 +12,7 @@ import functools
 import cv2
 import numpy as np
 
-from rt2.envs.catalogue import COLOURS, CatalogueEntry, Rgb
+from rt2.envs.tabletop.catalogue import COLOURS, CatalogueEntry, Rgb
 
 Layer = tuple[np.ndarray, Rgb]  # (K, 2) float64 polygon in metres, colour
 

@@ -15,9 +15,9 @@ from typing import Any
 
 import numpy as np
 
-from rt2.envs.catalogue import get_object
-from rt2.envs.physics import EFFECTOR_RADIUS
-from rt2.envs.scene import Task
+from rt2.envs.tabletop.catalogue import get_object
+from rt2.envs.tabletop.physics import EFFECTOR_RADIUS
+from rt2.envs.tabletop.scene import Task
 
 MAX_DELTA = 0.05
 APPROACH_SPEED = 0.045
@@ -229,7 +229,7 @@ class _Swapped:
 class BlindTabletopExpert(TabletopExpert):
     """The scripted expert without the instruction's concepts: at the start of each episode it
     draws one (mover, target) pair uniformly among the episode's candidate pairs (every object,
-    each with the targets of the instruction's role valid for it: :mod:`rt2.envs.referents`),
+    each with the targets of the instruction's role valid for it: :mod:`rt2.envs.tabletop.referents`),
     then pushes that mover to that target as the expert would. Its success is what perfect motor
     skill earns with no understanding; its referent accuracy is chance.
 

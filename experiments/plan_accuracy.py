@@ -1,6 +1,6 @@
 """How well does a plan-writing VLA find the arm, the named block and the goal?
 
-    .venv/bin/python benchmarks/plan_accuracy.py --policy rt2:tiny-vla [--frames 160]
+    .venv/bin/python experiments/plan_accuracy.py --policy rt2:tiny-vla [--frames 160]
 
 Collects (once) 40 held-out `seen` episodes (seeds from 900000, noise 0.2, plan state recorded),
 lets the checkpoint write its own plan for ``--frames`` random frames of them, and prints how

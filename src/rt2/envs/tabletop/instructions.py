@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from rt2.envs.catalogue import CatalogueEntry, number_word
+from rt2.envs.tabletop.catalogue import CatalogueEntry, number_word
 
 LANGUAGES = ("en", "fr", "de", "es")
 

@@ -17,10 +17,9 @@ from typing import Any
 
 import numpy as np
 
-from rt2.envs.scene import Look, Scene, Task
 from rt2.envs.scenery import get_environment
-from rt2.envs.spec import GroupSpec, SpecError
 from rt2.envs.suite_files import (
+    SpecError,
     choice,
     list_suite_files,
     pick_group,
@@ -28,7 +27,9 @@ from rt2.envs.suite_files import (
     read_builtin_suite,
     suite_parts,
 )
-from rt2.envs.tasks import Retry, sample_task
+from rt2.envs.tabletop.scene import Look, Scene, Task
+from rt2.envs.tabletop.spec import GroupSpec
+from rt2.envs.tabletop.tasks import Retry, sample_task
 
 SUITE_DIR = Path(__file__).parent / "suites"
 

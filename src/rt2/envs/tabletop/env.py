@@ -13,7 +13,7 @@ leading terminate flag (>0.5 ends the episode) if ``terminate_action=True``.
 ``info`` from reset/step: ``success``, ``task_family``, ``task_id``, ``suite``, ``split_group``,
 ``concept``, ``language``, ``instruction``, ``goal_distance`` (metres from the mover to its goal),
 and ``referent`` (which object was moved, to which candidate target, and the chance of each: see
-:mod:`rt2.envs.referents`) when the task lists its candidate targets.
+:mod:`rt2.envs.tabletop.referents`) when the task lists its candidate targets.
 """
 
 from __future__ import annotations
@@ -26,11 +26,11 @@ import numpy as np
 
 from rt2.actions import ActionSpace
 from rt2.envs.gym_glue import action_box, check_action, check_env_args, observation_space
-from rt2.envs.physics import PushWorld
-from rt2.envs.referents import ReferentTracker
-from rt2.envs.render import Renderer
-from rt2.envs.scene import Scene, Task
-from rt2.envs.suites import SuiteSampler, load_suite
+from rt2.envs.tabletop.physics import PushWorld
+from rt2.envs.tabletop.referents import ReferentTracker
+from rt2.envs.tabletop.render import Renderer
+from rt2.envs.tabletop.scene import Scene, Task
+from rt2.envs.tabletop.suites import SuiteSampler, load_suite
 
 STATE_DIM = 4
 STATE_NAMES = ("effector_x", "effector_y", "effector_target_x", "effector_target_y")
@@ -69,7 +69,7 @@ class TabletopEnv(gym.Env[dict[str, Any], np.ndarray]):
     ) -> None:
         check_env_args(image_size, max_steps, render_mode, render_size)
         if task_file is not None:
-            from rt2.envs.task_file import TaskFileSampler, load_task_file
+            from rt2.envs.tabletop.task_file import TaskFileSampler, load_task_file
 
             self.sampler: Any = TaskFileSampler(load_task_file(task_file))
         else:

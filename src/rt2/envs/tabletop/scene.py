@@ -14,7 +14,7 @@ import numpy as np
 from rt2.envs.scenery import Environment
 
 if TYPE_CHECKING:
-    from rt2.envs.referents import Target
+    from rt2.envs.tabletop.referents import Target
 
 Vec2 = tuple[float, float]
 
@@ -105,7 +105,7 @@ class Task:
     ``targets``: the candidate targets of the role the instruction names (every mark for "push
     the apple onto the 3", every object for "push the apple to the banana", the nine regions,
     ...); ``target`` is the name of the one it means. They give referent accuracy and the
-    concept-blind expert (:mod:`rt2.envs.referents`); a task without them has neither."""
+    concept-blind expert (:mod:`rt2.envs.tabletop.referents`); a task without them has neither."""
 
     family: str
     instruction: str

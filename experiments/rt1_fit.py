@@ -1,7 +1,7 @@
 """How well does an RT-1 checkpoint fit the expert's current-frame action, on training episodes
 against fresh ones? Memorisation shows as a gap; wrong targets as large direction errors.
 
-    .venv/bin/python benchmarks/rt1_fit.py CKPT TRAIN_DATA FRESH_DATA [--frames 1500]
+    .venv/bin/python experiments/rt1_fit.py CKPT TRAIN_DATA FRESH_DATA [--frames 1500]
 
 TRAIN_DATA: episodes the checkpoint trained on (e.g. `rt2 collect --suite seen --episodes 200
 --noise 0.2 --seed 200000`, the first 200 of every RT-1 dataset); FRESH_DATA: the same with

@@ -11,8 +11,8 @@ from __future__ import annotations
 import numpy as np
 import pymunk
 
-from rt2.envs.catalogue import get_object
-from rt2.envs.scene import Scene
+from rt2.envs.tabletop.catalogue import get_object
+from rt2.envs.tabletop.scene import Scene
 
 GRAVITY = 9.81
 FRICTION = 0.5  # table friction coefficient

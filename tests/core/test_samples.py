@@ -3,7 +3,7 @@ import pytest
 import torch
 
 from rt2.backbones import IGNORE_INDEX
-from rt2.batching import PromptFormat, RobotSample, TextSample
+from rt2.samples import PromptFormat, RobotSample, TextSample
 
 
 def test_mixed_batch_masks_loss_to_answers(small_vla, images):
@@ -74,7 +74,7 @@ def test_loss_reports_action_token_accuracy(small_vla, images):
 
 
 def test_plan_of_inverts_plan_text():
-    from rt2.batching import PromptFormat
+    from rt2.samples import PromptFormat
 
     fmt = PromptFormat()
     for plan in ("pick the apple", "arm 1 2, block 3 4, goal 5 6"):

@@ -37,11 +37,11 @@ from typing import Any
 import numpy as np
 import yaml
 
-from rt2.envs.catalogue import get_object
-from rt2.envs.referents import Target
-from rt2.envs.scene import Goal, Look, Placed, Scene, Task
 from rt2.envs.scenery import BACKGROUNDS, ENVIRONMENTS, get_environment
-from rt2.envs.spec import SpecError
+from rt2.envs.suite_files import SpecError
+from rt2.envs.tabletop.catalogue import get_object
+from rt2.envs.tabletop.referents import Target
+from rt2.envs.tabletop.scene import Goal, Look, Placed, Scene, Task
 
 Range = tuple[float, float]
 
@@ -313,7 +313,7 @@ def parse_task_file(data: Any, name: str = "tasks") -> TaskFile:
 def load_task_file(path: str | Path) -> TaskFile:
     """Load and validate a YAML (``.yaml``/``.yml``) or JSON (``.json``) task file.
 
-    Raises :class:`~rt2.envs.spec.SpecError` (a ``ValueError``) naming the bad field and value,
+    Raises :class:`~rt2.envs.suite_files.SpecError` (a ``ValueError``) naming the bad field and value,
     ``FileNotFoundError`` if ``path`` does not exist. Use the result with
     ``gym.make("rt2/Tabletop-v0", task_file=path)`` (the env calls this loader itself).
     """

@@ -9,15 +9,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field, fields
 from typing import Any
 
-from rt2.envs.catalogue import get_object
-from rt2.envs.instructions import LANGUAGES, TEMPLATES
 from rt2.envs.scenery import BACKGROUNDS, ENVIRONMENTS
+from rt2.envs.suite_files import SpecError
+from rt2.envs.tabletop.catalogue import get_object
+from rt2.envs.tabletop.instructions import LANGUAGES, TEMPLATES
 
 FAMILIES: tuple[str, ...] = tuple(TEMPLATES)
-
-
-class SpecError(ValueError):
-    """A specification field has a bad value; the message names the field and the value."""
 
 
 def _range(name: str, v: Any, lo: float, hi: float) -> tuple[float, float]:

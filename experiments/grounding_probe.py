@@ -1,6 +1,6 @@
 """Do frozen EfficientNet-Lite0 features hold what a VLA needs to ground the named object?
 
-    .venv/bin/python benchmarks/grounding_probe.py [--stride 16] [--text gru|bow]
+    .venv/bin/python experiments/grounding_probe.py [--stride 16] [--text gru|bow]
         [--target block|goal|arm] [--steps 3000] [--fine]
 
 A probe, not a VLA: a small head trained in minutes on features computed once. The frozen trunk

@@ -17,12 +17,12 @@ from __future__ import annotations
 
 import numpy as np
 
-from rt2.envs import instructions as ins
-from rt2.envs.catalogue import get_object
-from rt2.envs.referents import Target
-from rt2.envs.scene import Goal, Placed, Task
 from rt2.envs.scenery import Environment
-from rt2.envs.spec import GroupSpec
+from rt2.envs.tabletop import instructions as ins
+from rt2.envs.tabletop.catalogue import get_object
+from rt2.envs.tabletop.referents import Target
+from rt2.envs.tabletop.scene import Goal, Placed, Task
+from rt2.envs.tabletop.spec import GroupSpec
 
 INSET = 0.065  # object centres start at least this far inside the table edge
 RELATIVE_DISTANCE = 0.10
@@ -102,7 +102,7 @@ def _targets(
     locs: list[str],
     half: np.ndarray,
 ) -> tuple[Target, ...]:
-    """The candidate targets of ``family``'s target role (see :mod:`rt2.envs.referents`):
+    """The candidate targets of ``family``'s target role (see :mod:`rt2.envs.tabletop.referents`):
     objects (each may be the target of any other), marks, the locations the instruction's
     language can name, directions (spots 10 cm from the moved object's start) or spots beside
     objects (every relation of every object)."""

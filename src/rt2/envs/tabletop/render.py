@@ -11,11 +11,11 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from rt2.envs.catalogue import get_object
-from rt2.envs.drawing import draw_mark, object_layers
-from rt2.envs.physics import EFFECTOR_RADIUS
-from rt2.envs.scene import Scene
 from rt2.envs.scenery import floor_texture, table_texture
+from rt2.envs.tabletop.catalogue import get_object
+from rt2.envs.tabletop.drawing import draw_mark, object_layers
+from rt2.envs.tabletop.physics import EFFECTOR_RADIUS
+from rt2.envs.tabletop.scene import Scene
 
 VIEW_MARGIN = 0.025  # metres of floor visible left and right of the table
 

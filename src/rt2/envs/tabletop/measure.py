@@ -1,6 +1,6 @@
 """Quick success tables for the tabletop suites (expert or random policy), and throughput.
 
-``python -m rt2.envs.measure --episodes 200`` prints, per suite, success per group x family for
+``python -m rt2.envs.tabletop.measure --episodes 200`` prints, per suite, success per group x family for
 the scripted expert and a uniform random policy, plus env steps/s.
 """
 
@@ -13,9 +13,9 @@ from typing import Any
 
 import numpy as np
 
-from rt2.envs.expert import TabletopExpert
-from rt2.envs.suites import list_suites
-from rt2.envs.tabletop import TabletopEnv
+from rt2.envs.tabletop.env import TabletopEnv
+from rt2.envs.tabletop.expert import TabletopExpert
+from rt2.envs.tabletop.suites import list_suites
 
 
 def run_episodes(

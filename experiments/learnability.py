@@ -1,6 +1,6 @@
 """How hard are the tabletop actions to learn, given perfect perception?
 
-    .venv/bin/python benchmarks/learnability.py [--episodes 3000] [--steps 500,1000,4000]
+    .venv/bin/python experiments/learnability.py [--episodes 3000] [--steps 500,1000,4000]
 
 Trains a small MLP on *privileged* state (effector, mover and the expert's push target, in table
 metres) to predict the expert's clean actions as 21 bins per axis (the tiny presets' code book),
@@ -63,7 +63,7 @@ def closed_loop(net: nn.Module, episodes: int, seed: int, noise_cells: int = 0) 
     """Success rate of the MLP acting on privileged state over `seen` episodes; with
     ``noise_cells``, mover and target are each off by up to that many plan-grid cells per axis."""
     from rt2.data.collect import CollectConfig
-    from rt2.envs.expert import TabletopExpert
+    from rt2.envs.tabletop.expert import TabletopExpert
 
     env = CollectConfig(out="unused", episodes=1).make_env()
     oracle = TabletopExpert()  # only reads the plan (push target); never acts

@@ -26,7 +26,7 @@ the pairs a uniform pick gets right: 1 / #objects for the mover, 1 / #targets fo
 roles (marks, regions), 1 / #pairs for both. When mover and target are drawn from the same
 objects ("push A to B") the target chance is 1 / #objects, not 1 / (#objects - 1): a uniformly
 picked mover is the target itself 1 time in #objects. The concept-blind expert
-(:class:`~rt2.envs.expert.BlindTabletopExpert`) picks one of these pairs uniformly, so its
+(:class:`~rt2.envs.tabletop.expert.BlindTabletopExpert`) picks one of these pairs uniformly, so its
 referent accuracy equals chance in expectation and its success is the ceiling of luck.
 """
 
@@ -38,7 +38,7 @@ from typing import Any
 
 import numpy as np
 
-from rt2.envs.scene import Goal, Task
+from rt2.envs.tabletop.scene import Goal, Task
 
 MIN_TRAVEL = 0.01  # metres of path: less is a nudge, not a move
 SPOT_INSET = 0.075  # a spot (beside an object, or a direction away) must be this far inside
