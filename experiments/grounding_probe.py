@@ -140,7 +140,7 @@ def main() -> None:
     for root in (args.data, args.heldout):
         if not (root / "meta" / "info.json").exists():
             raise SystemExit(
-                f"{root}: no dataset; `benchmarks/pointing.py` collects both (or `rt2 collect`)"
+                f"{root}: no dataset; `experiments/pointing.py` collects both (or `rt2 collect`)"
             )
     train, _ = load_robot_sources(args.data, 0, plan=GRID)
     held, _ = load_robot_sources(args.heldout, 0, plan=GRID)

@@ -224,7 +224,7 @@ def dialogue(
 ) -> list[QA]:
     """Up to ``turns`` different questions about one scattered scene, about half of them pointing
     (the grounding plans need) and the rest scene questions, in random order: one multi-turn
-    sample (:attr:`rt2.batching.TextSample.turns`)."""
+    sample (:attr:`rt2.samples.TextSample.turns`)."""
     points, others = pointing_questions(ws, grid), scene_questions(ws, rng)
     n_point = min(len(points), max(1, turns // 2))
     chosen = [points[int(i)] for i in rng.choice(len(points), n_point, replace=False)]

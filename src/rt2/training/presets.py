@@ -42,7 +42,7 @@ def describe_presets() -> list[tuple[str, str]]:
 # The tiny VLA sees through a frozen ImageNet EfficientNet-Lite0 trunk (stride 16, every patch
 # kept): with it the VLA reads where things are after a few hundred steps, where the from-scratch
 # conv stem needs thousands; and it trains at 3e-4, because at 1e-3 it never learned to point
-# (both measured with benchmarks/pointing.py, notes/grounding.md). Runtimes are one torch thread
+# (both measured with experiments/pointing.py, notes/grounding.md). Runtimes are one torch thread
 # on a 2-core machine shared with a second training run (~28 samples/s).
 TINY_BACKBONE: dict[str, object] = {"stem": "efficientnet-lite0", "pool": 1}
 TINY_LR = 3e-4

@@ -1,6 +1,6 @@
 """Where does a VLM look when asked to point? Two diagnostics of pointing, in about a minute.
 
-    .venv/bin/python benchmarks/grounding_attention.py --checkpoint runs/rt2-mini-vlm [--n 64]
+    .venv/bin/python experiments/grounding_attention.py --checkpoint runs/rt2-mini-vlm [--n 64]
 
 Greedy pointing accuracy (``rt2 eval-knowledge --sets pointing``) says *whether* a model finds the
 thing a question names; this says *where it fails*, on held-out scattered scenes of the web

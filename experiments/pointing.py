@@ -1,6 +1,6 @@
 """Can a VLA learn to *point*? Train it on one question, "where is the arm?", from pixels.
 
-    .venv/bin/python benchmarks/pointing.py [--episodes 3000] [--steps 1200] [--answer digits]
+    .venv/bin/python experiments/pointing.py [--episodes 3000] [--steps 1200] [--answer digits]
         [--backbone tiny|rt2-mini] [--option stem=efficientnet-lite0 ...] [--eval-every 200]
 
 Grounded plans (``data.plan_bins``) and the pointing web items both need the VLA to read where
