@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import argparse
 import copy
-import dataclasses
 
 import numpy as np
 import torch
@@ -49,13 +48,7 @@ def questions(split: str, n: int, seed: int, grid: PlanFormat, size: int) -> lis
         image = render(ws, corpus._renderer)  # (S, S, 3)
         prompt, answer = pointing(ws, rng, grid)
         name = next(e.name for e, xy in ws.positions() if grid.point(xy) == answer)
-        sc = ws.scene
-        without = dataclasses.replace(
-            sc,
-            objects=tuple(p for p in sc.objects if p.name != name),
-            marks=tuple(p for p in sc.marks if p.name != name),
-        )
-        other = render(dataclasses.replace(ws, scene=without), corpus._renderer)
+        other = render(ws.without(name), corpus._renderer)
         drawn = np.abs(image.astype(int) - other.astype(int)).sum(-1) > 30  # (S, S)
         g = size // 16
         cells = drawn.reshape(g, 16, g, 16).sum((1, 3)).flatten().astype(float)  # (g*g,)

@@ -327,8 +327,6 @@ def test_pointing_items_say_where_the_named_thing_is_drawn() -> None:
     """``where`` (the grounding loss's target) is the named thing's centre in the picture: the
     pixels around it change when the scene is drawn without that thing; other questions have
     none."""
-    import dataclasses
-
     from rt2.data.web_scenes import scattered_scene
     from rt2.data.web_vqa import pointing
 
@@ -340,13 +338,7 @@ def test_pointing_items_say_where_the_named_thing_is_drawn() -> None:
         prompt, answer = pointing(ws, rng, corpus._grid)
         u, v = corpus._where(ws, prompt, answer)
         name = next(e.name for e, xy in ws.positions() if corpus._grid.point(xy) == answer)
-        sc = ws.scene
-        without = dataclasses.replace(
-            sc,
-            objects=tuple(p for p in sc.objects if p.name != name),
-            marks=tuple(p for p in sc.marks if p.name != name),
-        )
-        other = render(dataclasses.replace(ws, scene=without), corpus._renderer)
+        other = render(ws.without(name), corpus._renderer)
         x, y = int(u * 128), int(v * 128)
         near = (slice(y - 2, y + 3), slice(x - 2, x + 3))  # 5 x 5 px around it
         drawn = np.abs(image[near].astype(int) - other[near].astype(int)).sum(-1)

@@ -9,6 +9,7 @@ photos" of tables, not robot observations.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 
 import numpy as np
@@ -34,6 +35,16 @@ class WebScene:
     scene: Scene
     things: tuple[tuple[CatalogueEntry, str], ...]  # (entry, location), objects then marks
     closeup: bool = False
+
+    def without(self, name: str) -> WebScene:
+        """This scene with the thing called ``name`` taken away (to see which pixels it drew)."""
+        sc = self.scene
+        scene = dataclasses.replace(
+            sc,
+            objects=tuple(p for p in sc.objects if p.name != name),
+            marks=tuple(p for p in sc.marks if p.name != name),
+        )
+        return dataclasses.replace(self, scene=scene)
 
     @property
     def objects(self) -> list[tuple[CatalogueEntry, str]]:

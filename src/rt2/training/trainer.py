@@ -395,7 +395,7 @@ class Trainer:
         samples, counts = self.mixture.batch(step, cfg.optim.batch_size)
         rank, world = self.accelerator.process_index, self.accelerator.num_processes
         local = samples[rank::world]
-        losses, accs = [], []
+        losses, accs, extra = [], [], {}  # extra: the model's other metrics (ground_loss, ...)
         for j in range(cfg.optim.grad_accum):
             chunk = local[j * self.micro : (j + 1) * self.micro]
             batch = self.unwrapped.collate(chunk)
@@ -406,6 +406,9 @@ class Trainer:
                 self.accelerator.backward(out.loss / cfg.optim.grad_accum)
             losses.append(out.metrics["loss"])
             accs.append(out.metrics["action_token_acc"])
+            for k, v in out.metrics.items():
+                if k not in ("loss", "action_token_acc"):
+                    extra.setdefault(k, []).append(v)
         grad_norm = self.accelerator.clip_grad_norm_(self.model.parameters(), cfg.optim.clip_grad)
         self.optimizer.step()
         self.optimizer.zero_grad(set_to_none=True)
@@ -417,6 +420,7 @@ class Trainer:
             "grad_norm": float(grad_norm),
             "processes": world,
             **{f"n_{k}": v for k, v in counts.items()},
+            **{k: sum(v) / len(v) for k, v in extra.items()},
         }
 
     def run(self, stop_after: int | None = None, progress: bool = True) -> TrainResult:
