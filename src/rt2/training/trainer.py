@@ -28,15 +28,7 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 
-from rt2.actions import compute_stats
-from rt2.actions.state import StateFormat
-from rt2.data.mixture import Mixture, Source
-from rt2.data.robot import (
-    dataset_action_names,
-    dataset_cameras,
-    dataset_fingerprint,
-    load_robot_sources,
-)
+from rt2.data.mixture import Mixture
 from rt2.precision import inference_precision, training_precision
 from rt2.training.checkpoint import (
     describe_removed,
@@ -49,6 +41,7 @@ from rt2.training.checkpoint import (
 from rt2.training.config import TrainConfig
 from rt2.training.factory import build_model
 from rt2.training.schedule import learning_rate
+from rt2.training.train_data import eval_samples, load_train_data
 
 
 @dataclass
@@ -87,87 +80,6 @@ class TrainResult:
                 f"({self.samples:,} samples) in all"
             )
         return text
-
-
-@dataclass
-class _Data:
-    train: dict[str, Source]
-    eval: dict[str, Source]
-    stats: dict[str, Any] | None
-    fingerprint: dict[str, Any] | None
-    corpus: list[str]
-    action_names: tuple[str, ...] | None = None  # the dataset's, from meta/info.json
-    state: StateFormat | None = None  # data.state=tokens: how prompts write the state
-    state_stats: dict[str, Any] | None = None
-    cameras: tuple[str, ...] = ()  # the cameras the model sees, in order
-
-
-def _load_data(config: TrainConfig, data_dir: str | Path | None) -> _Data:
-    train: dict[str, Source] = {}
-    evals: dict[str, Source] = {}
-    stats = fingerprint = action_names = state = state_stats = None
-    cameras: tuple[str, ...] = ()
-    corpus: list[str] = []
-    if config.data.uses("robot") or config.model.bounds == "stats":
-        if data_dir is None:
-            raise ValueError(
-                "this config trains on robot data: pass --data DIR (a dataset from `rt2 collect`)"
-            )
-        robot, robot_eval = load_robot_sources(
-            data_dir,
-            config.data.eval_episodes,
-            history=config.model.history,
-            plan=config.data.plan_format(),
-            chunk=config.model.chunk,
-            state=config.data.state == "tokens",
-            cameras=(cameras := dataset_cameras(data_dir, config.data.cameras, config.model.kind)),
-        )
-        stats = compute_stats(robot.actions)  # q01/q99 over every training frame
-        action_names = dataset_action_names(data_dir)
-        if robot.states is not None:
-            state_stats = compute_stats(robot.states)
-            names = dataset_action_names(data_dir, "observation.state")
-            state = StateFormat.from_stats(names, state_stats, config.model.num_bins)
-        fingerprint = dataset_fingerprint(data_dir)
-        corpus = sorted(set(robot.instructions))
-        if config.data.uses("robot"):
-            train["robot"] = robot
-            if robot_eval is not None:
-                evals["robot"] = robot_eval
-    if config.data.uses("web"):
-        from rt2.data.web import WebCorpus, WebCorpusConfig, vocabulary_texts
-
-        mix = {"weights": dict(config.data.web_weights)} if config.data.web_weights else {}
-        train["web"] = WebCorpus(
-            WebCorpusConfig(
-                size=config.data.web_size,
-                seed=config.seed,
-                split="train",
-                hold_out_knowledge=config.data.web_hold_out_knowledge,
-                point_code=config.data.plan_code,
-                **mix,
-            )
-        )
-        evals["web"] = WebCorpus(
-            WebCorpusConfig(
-                size=max(1, config.data.eval_samples),
-                seed=config.seed,
-                split="eval",
-                point_code=config.data.plan_code,
-                **mix,
-            )
-        )
-        corpus += (
-            vocabulary_texts()
-        )  # every word the web data can emit stays out of the reserved ids
-    return _Data(
-        train, evals, stats, fingerprint, corpus, action_names, state, state_stats, cameras
-    )
-
-
-def _eval_samples(source: Source, n: int) -> list:
-    step = max(1, len(source) // max(1, n))
-    return [source[i] for i in range(0, len(source), step)][:n]
 
 
 class Trainer:
@@ -223,7 +135,7 @@ class Trainer:
         if config.precision == "auto" and self.precision == "fp32":
             self.console.print("precision auto: fp32 (no native bf16 on this machine)")
         torch.manual_seed(config.seed)
-        self.data = _load_data(config, data_dir)
+        self.data = load_train_data(config, data_dir)
         model = build_model(
             config.model,
             self.data.stats,
@@ -251,7 +163,7 @@ class Trainer:
         self.model, self.optimizer = self.accelerator.prepare(model, optimizer)
         self.mixture = Mixture(self.data.train, config.data.weights, seed=config.seed)
         self.eval_sets = {
-            k: _eval_samples(v, config.data.eval_samples) for k, v in self.data.eval.items()
+            k: eval_samples(v, config.data.eval_samples) for k, v in self.data.eval.items()
         }
         world = self.accelerator.num_processes
         if config.optim.batch_size % (config.optim.grad_accum * world):
