@@ -197,19 +197,23 @@ def rt2_mini_vlm() -> TrainConfig:
     """RT-2's starting point in miniature: rt2-mini trained as a VLM on web data only
     (``rt2:rt2-mini-vlm``), before any robot data.
 
-    The ``rt2-mini`` architecture (so its checkpoint starts the VLA stage), trained on the web
-    corpus alone: multi-turn dialogues about scattered scenes (6 questions per image, half of
-    them pointing on the plan grid: ``"point to the red star." -> "24 4"``), captions, VQA and
-    text knowledge (the knowledge eval questions held out). Projector, position code and LoRA
-    learn; EfficientNet-Lite0 and SmolLM2 stay frozen. The action slots see no data here.
+    The ``rt2-mini`` architecture (so its checkpoint starts the VLA stage) with v2's image side
+    (``V2_IMAGE_SIDE``: the prompt FiLMs the projector, a grounding head marks the named thing's
+    cell, trained by the grounding loss on every pointing question), trained on the web corpus
+    alone: multi-turn dialogues about scattered scenes (6 questions per image, half of them
+    pointing on the plan grid: ``"point to the red star." -> "Y E"``), single pointing, captions,
+    VQA and text knowledge (the knowledge eval questions held out). It starts from the first VLM
+    run (``rt2:rt2-mini-vlm-wip``: LoRA, projector, position code; FiLM and the head start new).
+    EfficientNet-Lite0 and SmolLM2 stay frozen; the action slots see no data here.
     Command: ``rt2 train --preset rt2-mini-vlm --out runs/rt2-mini-vlm`` (no robot data;
     ``--resume`` continues it); then ``rt2 eval-knowledge --checkpoint runs/rt2-mini-vlm --sets
     knowledge,vqa,caption,pointing``.
-    Runtime: spans sessions on 2 CPU cores: 3.6 samples/s (each ~6 answers) on a Xeon with AMX,
-    so the 3,000 steps of 16 take ~3.7 h.
-    Expected: measured at step 750 (``rt2:rt2-mini-vlm-wip``): knowledge likelihood accuracy 87%
-    (base SmolLM2 46%), VQA 56% (chance 25%), pointing on held-out scenes still at chance (0.8%
-    within one cell; chance 0.9%); the model card has the curve.
+    Runtime: spans sessions on 2 CPU cores: the first run trained at 3.6 samples/s (each ~6
+    answers) on a Xeon with AMX, so the 3,000 steps of 16 take ~3.7 h.
+    Expected: the first run, without FiLM and the head, at step 750 (``rt2:rt2-mini-vlm-wip``):
+    knowledge likelihood accuracy 87% (base SmolLM2 46%), VQA 56% (chance 25%), pointing on
+    held-out scenes at chance (0.8% within one cell; chance 0.9%). This recipe: not scored yet
+    (notes/rt2-mini-v2.md section 7).
     """
     cfg = _rt2_mini_vla({"web": 1.0}, steps=3000, **V2_IMAGE_SIDE)
     return replace(
