@@ -26,6 +26,7 @@ import torch.nn.functional as F
 from rt2.data.collect import CollectConfig, collect
 from rt2.data.plan import PlanFormat
 from rt2.data.robot import RobotSource, load_robot_sources
+from rt2.envs.tabletop.render import table_to_image
 from rt2.model import build_vla
 from rt2.samples import TextSample
 from rt2.training.presets import TINY_LR
@@ -79,7 +80,7 @@ class Grounding:
     def target(self, src: RobotSource, idx: np.ndarray) -> torch.Tensor:
         g = self.bb.config.grid
         xy = np.stack([src.plan_states[i][2:4] for i in idx])  # (B, 2) in table half-extents
-        uv = image_position(xy)  # (B, 2) in [0, 1]
+        uv = table_to_image(xy)  # (B, 2) in [0, 1]
         col, row = np.minimum((uv * g).astype(int), g - 1).T
         return torch.as_tensor(row * g + col)  # (B,)
 
@@ -127,13 +128,6 @@ class Grounding:
                 exact, near = self.score()
                 print(f"{step * batch} | {loss.item():.3f} | {exact:.0%} | {near:.0%}"
                       f" | {time.perf_counter() - t0:.0f}", flush=True)  # fmt: skip
-
-
-def image_position(xy: np.ndarray) -> np.ndarray:
-    """(N, 2) table positions in half-extents -> (N, 2) image positions (u right, v down) in
-    [0, 1], for `seen`'s 0.6 x 0.4 m table seen top-down with 0.025 m of floor left and right."""
-    view = 0.6 + 2 * 0.025
-    return np.stack([0.5 + xy[:, 0] * 0.3 / view, 0.5 - xy[:, 1] * 0.2 / view], axis=1)
 
 
 def trunk_features(bb, src: RobotSource, path: Path) -> torch.Tensor:
