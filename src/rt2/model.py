@@ -12,7 +12,7 @@ import copy
 import math
 import time
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
 import numpy as np
@@ -28,6 +28,8 @@ from rt2.backbones.base import (
     CachedDecoderBackbone,
     answer_output,
 )
+from rt2.backbones.grounding import GROUND_TARGETS, read_positions
+from rt2.data.plan import PlanFormat
 from rt2.decoding import Generation, SamplingConfig, generate
 from rt2.decoding.parallel import ActionSlots, DecodingConfig, slot_input_ids
 from rt2.samples import Batch, BatchBuilder, PromptFormat, RobotSample, Sample, TextSample
@@ -91,6 +93,9 @@ class VLA(nn.Module):
         # > 0: add this times the grounding loss (a backbone with a grounding head, samples that
         # say ``where`` the named thing is)
         self.grounding_weight = 0.0
+        # a plan format: with a plan (cot), the grounding head writes it and the LM reads it
+        # (``model.plan_source="head"``); None: the LM writes its own plan token by token
+        self.head_plan: PlanFormat | None = None
         if len(self.cameras) > 1 and backbone.cameras == 1:
             backbone.use_cameras(len(self.cameras), _embed_dim(backbone))
         if max(1, len(self.cameras)) != backbone.cameras:
@@ -204,25 +209,39 @@ class VLA(nn.Module):
             ground = self.grounding_loss(out.image_tokens, batch.where)
             if ground is not None:
                 loss = loss + self.grounding_weight * ground[0]
-                metrics |= {"ground_loss": float(ground[0].detach()), "ground_acc": ground[1]}
+                metrics |= ground[1]
         return LossOutput(loss, metrics)
 
     def grounding_loss(
         self, image_tokens: torch.Tensor, where: torch.Tensor
-    ) -> tuple[torch.Tensor, float] | None:
-        """Cross-entropy over the (first camera's) g x g image cells on the cell at ``where``
-        (B, 2) (u, v), for the rows where it is known (None: no such row), and its accuracy."""
-        known = torch.isfinite(where).all(1)  # (B,)
-        if not bool(known.any()):
+    ) -> tuple[torch.Tensor, dict[str, float]] | None:
+        """The grounding head's loss on the (first camera's) image tokens (B, N', D) for the
+        targets ``where`` (B, K, 4) knows (None: none): cross-entropy over the g x g cells on
+        the one at (u, v), plus 10 x the L1 error of the table (x, y) regressed there (half-
+        extents; 0.05 is ~0.8 plan cells of 32). Metrics: the loss, the cell's accuracy, the
+        L1 error."""
+        known = torch.isfinite(where).all(-1)  # (B, K)
+        rows = known.any(1)  # (B,)
+        if not bool(rows.any()):
             return None
         bb = self.backbone
         n = bb.num_image_tokens // bb.cameras
         g = math.isqrt(n)
-        cells = (where[known] * g).long().clamp(0, g - 1)  # (R, 2) column, row
-        target = cells[:, 1] * g + cells[:, 0]  # (R,) raster order
-        logits = bb.grounding_logits(image_tokens[known, :n]).float()  # (R, N)
+        logits, xy = bb.grounding(image_tokens[rows, :n])  # (R, K, N), (R, K, N, 2)
+        known, w = known[rows], where[rows][known[rows]]  # (R, K), (M, 4)
+        cells = (w[:, :2] * g).long().clamp(0, g - 1)  # (M, 2) column, row
+        target = cells[:, 1] * g + cells[:, 0]  # (M,) raster order
+        logits = logits[known]  # (M, N)
+        at = xy[known].gather(1, target[:, None, None].expand(-1, 1, 2))[:, 0]  # (M, 2)
+        ce = torch.nn.functional.cross_entropy(logits, target)
+        l1 = (at - w[:, 2:]).abs().mean()
+        loss = ce + 10 * l1
         acc = float((logits.argmax(1) == target).float().mean())
-        return torch.nn.functional.cross_entropy(logits, target), acc
+        return loss, {
+            "ground_loss": float(loss.detach()),
+            "ground_acc": acc,
+            "ground_l1": float(l1.detach()),
+        }
 
     def parallel_output(self, batch: Batch) -> BackboneOutput:
         """Teacher forcing with action slots: the answers' next-token loss (plans, web text) and
@@ -231,14 +250,7 @@ class VLA(nn.Module):
         bb = self.backbone
         is_slot = batch.input_ids < 0  # (B, T)
         x = bb.image_tokens(batch.pixels, batch.input_ids, batch.attention_mask, batch.labels)
-        h = self._slot_hidden(
-            x.detach() if bb.detach_image_tokens else x,
-            batch.input_ids,
-            batch.attention_mask,
-            batch.image_mask,
-            bb.text_groups(batch.attention_mask, batch.labels),
-            batch.prompt_len,
-        )  # (B, T, E)
+        h = self._forced_hidden(x.detach() if bb.detach_image_tokens else x, batch)  # (B, T, E)
         ar = answer_output(h, batch.labels, bb.logits_of)
         rows = batch.is_robot.nonzero()[:, 0]  # every robot row holds all S slots, in order
         slot_out = bb.logits_of(h[is_slot])  # (R * S, V)
@@ -305,7 +317,13 @@ class VLA(nn.Module):
         bb = self.backbone
         t0 = time.perf_counter()
         with self.autocast():
-            if cot:
+            if cot and self.head_plan is not None:  # the grounding head writes the plan
+                written = self.head_plans(batch)
+                t1 = time.perf_counter()
+                logits = self._act_on_plans(samples, written)  # (B, S, V)
+                plans: list[str | None] = [self.prompt.plan_text(p).strip() for p in written]
+                timings = {"vision": t1 - t0, "prefill": time.perf_counter() - t1, "decode": 0.0}
+            elif cot:
                 gen = self._generate(samples, ["plan"] * len(samples), sampling, batch)
                 timings = dict(gen.timings)
                 t2 = time.perf_counter()
@@ -313,7 +331,9 @@ class VLA(nn.Module):
                 queries = self.slots.queries[None].expand(len(samples), -1, -1)  # (B, S, E)
                 logits, _ = bb.extend(queries.to(dtype), gen.cache, bidirectional=queries.shape[1])
                 timings["decode"] += time.perf_counter() - t2  # (B, S, V) logits
+                plans = [bb.tokenizer.decode(t) for t in gen.text_tokens]
             else:
+                plans = [None] * len(samples)
                 image_embeds = bb.image_tokens(batch.pixels, batch.input_ids, batch.attention_mask)
                 t1 = time.perf_counter()
                 if bb.prompt_first:  # the prompt's KV cache, kept while the prompts repeat
@@ -324,16 +344,55 @@ class VLA(nn.Module):
         chunk_bins, probs = self.slots.read(logits)  # (B, K, D)
         B, K, D = chunk_bins.shape
         chunks = self.action_tokenizer.decode(chunk_bins.reshape(B * K, D)).reshape(B, K, D)
-        decode = bb.tokenizer.decode
         return ActResult(
             actions=chunks[:, 0],
             bins=chunk_bins[:, 0],
             dim_probs=probs[:, 0],
             texts=[self.action_tokenizer.format(b) for b in chunk_bins[:, 0]],
-            plans=[decode(t) for t in gen.text_tokens] if cot else [None] * len(samples),
+            plans=plans,
             timings=timings,
             chunks=chunks,
         )
+
+    def _forced_hidden(self, image_embeds: torch.Tensor, batch: Batch) -> torch.Tensor:
+        """Hidden states (B, T, E) of a collated batch as training lays it out (answers and
+        slots after the prompt)."""
+        return self._slot_hidden(
+            image_embeds,
+            batch.input_ids,
+            batch.attention_mask,
+            batch.image_mask,
+            self.backbone.text_groups(batch.attention_mask, batch.labels),
+            batch.prompt_len,
+        )
+
+    def head_plans(self, batch: Batch) -> list[str]:
+        """The grounding head's plan text for each prompt of ``batch``: the (arm, block, goal)
+        table positions it reads off the first camera's image tokens, on :attr:`head_plan`'s
+        grid."""
+        fmt, bb = self.head_plan, self.backbone
+        if fmt is None:
+            raise ValueError("head_plans needs head_plan (a PlanFormat) set")
+        x = bb.image_tokens(batch.pixels, batch.input_ids, batch.attention_mask)
+        logits, xy = bb.grounding(x[:, : bb.num_image_tokens // bb.cameras])
+        pos = read_positions(logits, xy).cpu().numpy()  # (B, K, 2)
+        order = [GROUND_TARGETS.index(name) for name in fmt.labels]
+        return [fmt.text(p[order].reshape(-1)) for p in pos]
+
+    def _act_on_plans(self, samples: Sequence[RobotSample], plans: Sequence[str]) -> torch.Tensor:
+        """Slot logits (B, S, V) after the given plans, in one pass laid out as in training."""
+        assert self.slots is not None
+        D, K = self.action_tokenizer.dim, self.slots.chunk
+        blank = np.zeros((K, D) if K > 1 else (D,))
+        batch = self.builder.collate(
+            [replace(s, action=blank, plan=p) for s, p in zip(samples, plans, strict=True)]
+        )
+        x = self.backbone.image_tokens(
+            batch.pixels, batch.input_ids, batch.attention_mask, batch.labels
+        )
+        h = self._forced_hidden(x, batch)  # (B, T, E)
+        slots = h[batch.input_ids < 0].view(len(samples), self.slots.num_slots, -1)
+        return self.backbone.logits_of(slots)
 
     def slot_logits(self, image_embeds: torch.Tensor, batch: Batch) -> torch.Tensor:
         """Slot logits (B, S, V) of left-padded prompts in one pass over [image][prompt][slots]."""

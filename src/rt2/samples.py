@@ -17,6 +17,7 @@ from rt2.actions.mapping import TextTokenizer, TokenMapping
 from rt2.actions.state import StateFormat
 from rt2.actions.tokenizer import ActionTokenizer
 from rt2.backbones.base import IGNORE_INDEX
+from rt2.backbones.grounding import GROUND_TARGETS
 from rt2.decoding.parallel import ActionSlots, slot_input_ids
 
 ROBOT_PROMPT = "Q: what action should the robot take to {instruction}? A:"
@@ -63,9 +64,10 @@ class RobotSample:
     history: np.ndarray | None = None  # (K, H, W, 3) earlier frames, oldest first (RT-1 context)
     history_actions: np.ndarray | None = None  # (K, D) the actions taken at those frames
     state: np.ndarray | None = None  # (S,) proprioception, for models that read it
-    # (u, v) in [0, 1], u rightwards, v downwards: where the image shows the thing the
-    # instruction names (the object to move); the grounding loss's target, when known
-    where: tuple[float, float] | None = None
+    # (K, 4) per GROUND_TARGETS: where the image shows it (u, v in [0, 1], u rightwards, v
+    # downwards) and where it is on the table (x, y in half-extents); NaN rows unknown. The
+    # grounding loss's targets (see :func:`ground_targets`)
+    where: np.ndarray | None = None
 
 
 @dataclass(frozen=True)
@@ -80,10 +82,21 @@ class TextSample:
     prompt: str
     answer: str
     turns: tuple[tuple[str, str], ...] = ()
-    where: tuple[float, float] | None = None  # (u, v) of the thing the first prompt names
+    where: np.ndarray | None = None  # (K, 4) as RobotSample's: the first prompt's named thing
 
 
 Sample = RobotSample | TextSample
+
+
+def ground_targets(**known: tuple[float, float, float, float]) -> np.ndarray:
+    """(K, 4) grounding targets: ``known[name] = (u, v, x, y)`` for names in
+    :data:`GROUND_TARGETS`, NaN rows for the others."""
+    out = np.full((len(GROUND_TARGETS), 4), np.nan, dtype=np.float32)
+    for name, row in known.items():
+        if name not in GROUND_TARGETS:
+            raise ValueError(f"grounding target {name!r}: expected one of {GROUND_TARGETS}")
+        out[GROUND_TARGETS.index(name)] = row
+    return out
 
 
 @dataclass
@@ -99,7 +112,7 @@ class Batch:
     slot_targets: torch.Tensor | None = None
     # prompt-first batches: prompts left-padded to this width, answers right-padded after it
     prompt_len: int | None = None
-    # (B, 2) (u, v) image positions of the named things (grounding targets), NaN where unknown
+    # (B, K, 4) grounding targets (see RobotSample.where), NaN where unknown
     where: torch.Tensor | None = None
 
     def __len__(self) -> int:
@@ -291,7 +304,8 @@ class BatchBuilder:
         bins: np.ndarray | None,
     ) -> Batch:
         pixels, image_mask = self._images(samples)
-        where = [s.where if s.where is not None else (np.nan, np.nan) for s in samples]
+        unknown = ground_targets()
+        where = np.stack([unknown if s.where is None else s.where for s in samples])
         return Batch(
             pixels=pixels,
             image_mask=image_mask,
@@ -300,7 +314,7 @@ class BatchBuilder:
             labels=labels,
             is_robot=torch.tensor([isinstance(s, RobotSample) for s in samples]),
             action_bins=None if bins is None else torch.as_tensor(bins, dtype=torch.long),
-            where=torch.tensor(where, dtype=torch.float32),  # (B, 2)
+            where=torch.as_tensor(where, dtype=torch.float32),  # (B, K, 4)
         )
 
 

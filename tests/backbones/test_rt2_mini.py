@@ -7,7 +7,7 @@ from rt2.actions import ActionSpace
 from rt2.backbones import build_backbone
 from rt2.backbones.rt2_mini import RT2MiniConfig, sincos_2d
 from rt2.model import build_vla
-from rt2.samples import RobotSample, TextSample
+from rt2.samples import RobotSample, TextSample, ground_targets
 
 INSTRUCTION = "push the red star to the top left corner"
 
@@ -368,49 +368,105 @@ def test_film_image_tokens_read_the_prompt_and_never_the_answer(smollm2_cache):
 
 
 def test_grounding_loss_targets_the_cell_at_where_and_trains_the_image_side(smollm2_cache):
-    """``ground=True`` + ``grounding_weight``: cross-entropy over the 8 x 8 image cells on the one
-    at the sample's (u, v) (raster order, v downwards); rows without ``where`` add nothing; with
+    """``ground=True`` + ``grounding_weight``: per known target, cross-entropy over the 8 x 8
+    image cells on the one at its (u, v) (raster order, v downwards) plus 10 x the L1 error of
+    the table (x, y) regressed there; unknown targets and rows add nothing; with
     ``train_layers`` the image side learns from this loss alone (the LM reads detached tokens)."""
     with pytest.raises(ValueError, match="ground needs film=True"):
         RT2MiniConfig(ground=True)
     torch.manual_seed(0)
     bb = build_backbone(
         "rt2-mini", lora_rank=2, vision_stride=16, image_tokens=64, pos_embed=True,
-        prefix_lm=True, film=True, film_width=16, ground=True, train_layers=2,
+        prefix_lm=True, film=True, film_width=16, ground=True, ground_width=8, train_layers=2,
     )  # fmt: skip
     assert bb.detach_image_tokens
     vla = build_vla(bb, "language_table", num_bins=21, mapping="reserved").train()
     vla.grounding_weight = 1.0
     image = np.random.default_rng(0).integers(0, 256, (128, 128, 3), dtype=np.uint8)
     # (u, v) = (0.9, 0.1): column 7, row 0 -> cell 7; (0.1, 0.6): column 0, row 4 -> cell 32
+    star = ground_targets(block=(0.9, 0.1, 0.5, -0.5))
+    arm_and_cube = ground_targets(arm=(0.9, 0.1, 0.2, 0.3), block=(0.1, 0.6, -0.7, 0.1))
     batch = vla.collate(
         [
-            TextSample(image, "Q: point to the red star. A:", "Y E", where=(0.9, 0.1)),
-            TextSample(image, "Q: point to the blue cube. A:", "B b", where=(0.1, 0.6)),
+            TextSample(image, "Q: point to the red star. A:", "Y E", where=star),
+            TextSample(image, "Q: point to the blue cube. A:", "B b", where=arm_and_cube),
             TextSample(image, "Q: what colour is the star? A:", "red"),
         ]
     )
-    assert torch.isnan(batch.where[2]).all()
-    peak = torch.full((2, 64), -30.0)
-    peak[0, 7] = peak[1, 32] = 30.0
-    bb.grounding_logits = lambda tokens: peak.clone()  # type: ignore[method-assign]
-    _, acc = vla.grounding_loss(torch.zeros(3, 64, 8), batch.where)
-    assert acc == 1.0
-    bb.grounding_logits = lambda tokens: peak.flip(0)  # type: ignore[method-assign]
-    assert vla.grounding_loss(torch.zeros(3, 64, 8), batch.where)[1] == 0.0
-    del bb.grounding_logits  # the head again
+    assert batch.where.shape == (3, 3, 4) and torch.isnan(batch.where[2]).all()
+    # a head that is sure of cell 7 for every target of row 0, cell 32 for row 1, and reads
+    # (0.5, -0.5) everywhere: right cells and positions for the star, right cell of the cube
+    # with its position off by (1.2, 0.6) and the arm's cell wrong (it is at cell 7)
+    peak = torch.full((2, 3, 64), -30.0)
+    peak[0, :, 7] = peak[1, :, 32] = 30.0
+    xy = torch.tensor([0.5, -0.5]).expand(2, 3, 64, 2)
+    bb.grounding = lambda tokens: (peak.clone(), xy)  # type: ignore[method-assign]
+    loss, metrics = vla.grounding_loss(torch.zeros(3, 64, 8), batch.where)
+    assert metrics["ground_acc"] == pytest.approx(2 / 3)  # star, cube right; arm wrong
+    # L1 over the 3 known targets: star 0; arm |0.5-0.2|,|-0.5-0.3| = 0.3, 0.8; cube 1.2, 0.6
+    assert metrics["ground_l1"] == pytest.approx((0.3 + 0.8 + 1.2 + 0.6) / 6)
+    assert float(loss) == pytest.approx(60 / 3 + 10 * metrics["ground_l1"], rel=1e-4)
+    del bb.grounding  # the head again
 
     out = vla.loss(batch)
-    assert {"ground_loss", "ground_acc"} <= set(out.metrics)
+    assert {"ground_loss", "ground_acc", "ground_l1"} <= set(out.metrics)
     torch.testing.assert_close(
         out.loss.detach(), torch.tensor(out.metrics["loss"] + out.metrics["ground_loss"]),
         rtol=1e-4, atol=1e-4,
     )  # fmt: skip
     out.loss.backward()
-    assert bb.ground_head.weight.grad.abs().sum() > 0 and bb.film.weight.grad.abs().sum() > 0
+    head = bb.ground_head.net[0].weight
+    assert head.grad.abs().sum() > 0 and bb.film.weight.grad.abs().sum() > 0
     bb.zero_grad(set_to_none=True)
     vla.grounding_weight = 0.0  # the answers alone: no gradient reaches the image side
     vla.loss(batch).loss.backward()
     assert bb.projector[1].weight.grad is None and bb.film.weight.grad is None
     lora = [p for n, p in bb.named_parameters() if "lora_" in n and p.requires_grad]
     assert lora and all(p.grad is not None for p in lora)
+
+
+def test_grounding_head_writes_the_plan_the_lm_then_reads(smollm2_cache):
+    """``plan_source="head"``: acting with a plan takes the head's (arm, block, goal) reading
+    as the plan text and reads the action slots after it exactly as training lays them out."""
+    from rt2.data.plan import PlanFormat
+    from rt2.decoding.parallel import DecodingConfig
+
+    torch.manual_seed(0)
+    bb = build_backbone(
+        "rt2-mini", lora_rank=2, vision_stride=16, image_tokens=64, pos_embed=True,
+        prefix_lm=True, film=True, film_width=16, ground=True, ground_width=8,
+    )  # fmt: skip
+    vla = build_vla(bb, "language_table", num_bins=21, decoding=DecodingConfig("parallel", 2))
+    vla.eval().head_plan = PlanFormat(bins=32, code="letters")
+    rng = np.random.default_rng(0)
+    images = rng.integers(0, 256, (2, 128, 128, 3), dtype=np.uint8)
+    instructions = ["push the red star to the blue cube", "move the green circle left"]
+    # arm at cell 9 reading (0, 0); block at cell 40 reading (-1, 1); goal at 63: (0.5, -0.5)
+    logits = torch.full((2, 3, 64), -9.0)
+    logits[:, 0, 9] = logits[:, 1, 40] = logits[:, 2, 63] = 9.0
+    xy = torch.zeros(2, 3, 64, 2)
+    xy[:, 1, 40] = torch.tensor([-1.0, 1.0])
+    xy[:, 2, 63] = torch.tensor([0.5, -0.5])
+    xy[:, 2, 9] = torch.tensor([0.9, 0.9])  # what a wrong cell would read
+    bb.grounding = lambda tokens: (logits[: len(tokens)], xy[: len(tokens)])  # type: ignore[method-assign]
+    plan = "arm Q Q, block A f, goal Y I"
+    samples = [RobotSample(im, ins) for im, ins in zip(images, instructions, strict=True)]
+    assert vla.head_plans(vla.builder.prompts(samples)) == [plan, plan]
+    res = vla.act_batch(images, instructions, cot=True)
+    assert res.plans == [vla.prompt.plan_text(plan).strip()] * 2
+    # the slots' logits are teacher forcing's for the same plan
+    blank = np.zeros((2, 2))
+    batch = vla.collate(
+        [RobotSample(im, ins, blank, plan) for im, ins in zip(images, instructions, strict=True)]
+    )
+    with torch.no_grad():
+        out = vla.parallel_output(batch)
+        acted = vla._act_on_plans(samples, [plan, plan])  # (2, S, V)
+    S = vla.slots.num_slots
+    forced = out.answer_logits[-2 * S :].reshape(2, S, -1)
+    assert torch.allclose(acted, forced, atol=1e-4)
+    assert np.array_equal(res.chunks, vla.action_tokenizer.decode(
+        vla.slots.read(acted)[0].reshape(-1, 2)).reshape(2, 2, 2))  # fmt: skip
+    vla.head_plan = None
+    with pytest.raises(ValueError, match="head_plan"):
+        vla.head_plans(vla.builder.prompts(samples))

@@ -336,8 +336,13 @@ def test_pointing_items_say_where_the_named_thing_is_drawn() -> None:
         ws = scattered_scene(rng, texture_seed=i)
         image = render(ws, corpus._renderer)
         prompt, answer = pointing(ws, rng, corpus._grid)
-        u, v = corpus._where(ws, prompt, answer)
-        name = next(e.name for e, xy in ws.positions() if corpus._grid.point(xy) == answer)
+        where = corpus._where(ws, prompt, answer)  # (K, 4): the named thing as "block"
+        assert np.isnan(where[[0, 2]]).all()
+        u, v = where[1, :2]
+        name, xy = next(
+            (e.name, xy) for e, xy in ws.positions() if corpus._grid.point(xy) == answer
+        )
+        np.testing.assert_allclose(where[1, 2:], xy, atol=1e-6)  # its table position
         other = render(ws.without(name), corpus._renderer)
         x, y = int(u * 128), int(v * 128)
         near = (slice(y - 2, y + 3), slice(x - 2, x + 3))  # 5 x 5 px around it

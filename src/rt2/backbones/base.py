@@ -105,9 +105,10 @@ class VLMBackbone(nn.Module, ABC):
         :meth:`embed_images` reads as ``condition``; only backbones that ``reads_prompt``."""
         raise NotImplementedError(f"{type(self).__name__} does not read the prompt")
 
-    def grounding_logits(self, tokens: torch.Tensor) -> torch.Tensor:
-        """Image tokens (B, N, D) -> (B, N) scores of each cell as the thing the prompt names
-        (the grounding loss's head); only backbones built with one (rt2-mini ``ground``)."""
+    def grounding(self, tokens: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Image tokens (B, N, D) -> per grounding target (arm, named thing, goal) cell logits
+        (B, K, N) and table positions (B, K, N, 2); only backbones built with a grounding head
+        (rt2-mini ``ground``)."""
         raise NotImplementedError(f"{type(self).__name__} has no grounding head")
 
     def image_tokens(

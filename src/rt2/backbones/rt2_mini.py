@@ -25,6 +25,7 @@ from torch import nn
 
 from rt2.backbones.base import check_prompt_first
 from rt2.backbones.efficientnet_trunk import EfficientNetTrunk, FeatureCache
+from rt2.backbones.grounding import GroundingHead
 from rt2.backbones.hf_lm import HFDecoderBackbone, module_dtype
 from rt2.backbones.hf_tokenizer import HFTextTokenizer
 from rt2.backbones.lora import LoraOptions, apply_lora
@@ -55,9 +56,11 @@ class RT2MiniConfig:
     # the image tokens can mark the thing the prompt names; zero-initialized (starts as identity)
     film: bool = False
     film_width: int = 256  # the GRU's state
-    # a linear head scoring each image token as the thing the prompt names (needs ``film``: only
-    # FiLM'd tokens know the prompt); trained by the grounding loss (``train.grounding_weight``)
+    # a grounding head (rt2.backbones.grounding) on the FiLM'd image tokens: where the arm, the
+    # named thing and its goal are (needs ``film``: only FiLM'd tokens know the prompt); trained
+    # by the grounding loss (``model.grounding_weight``); can write the plan (``plan_source``)
     ground: bool = False
+    ground_width: int = 256  # the head's convolution channels
     prefix_lm: bool = False  # image + prompt attend both ways, the answer causally
     # [prompt][image][answer]: the prompt's KV cache serves every step of an episode
     prompt_first: bool = False
@@ -115,8 +118,11 @@ class RT2MiniConfig:
                 f"RT2MiniConfig.pos_init must be 'zeros' or 'sincos' and pos_norm > 0, got "
                 f"{self.pos_init!r} and {self.pos_norm}"
             )
-        if self.film_width < 1:
-            raise ValueError(f"RT2MiniConfig.film_width must be >= 1, got {self.film_width}")
+        if self.film_width < 1 or self.ground_width < 1:
+            raise ValueError(
+                f"RT2MiniConfig.film_width and ground_width must be >= 1, got "
+                f"{self.film_width}, {self.ground_width}"
+            )
         if self.ground and not self.film:
             raise ValueError(
                 "RT2MiniConfig.ground needs film=True (only FiLM'd tokens read the prompt)"
@@ -204,7 +210,7 @@ class RT2MiniBackbone(HFDecoderBackbone):
             self.film = nn.Linear(c.film_width, 2 * d)  # -> (scale, shift) per hidden channel
             nn.init.zeros_(self.film.weight)
             nn.init.zeros_(self.film.bias)
-        self.ground_head = nn.Linear(d, 1) if c.ground else None
+        self.ground_head = GroundingHead(d, c.grid, c.ground_width) if c.ground else None
         if lm_frozen:
             lm.requires_grad_(False)
         self.lm = apply_lora(lm, LoraOptions(c.lora_rank, c.lora_alpha, c.lora_targets))
@@ -345,11 +351,13 @@ class RT2MiniBackbone(HFDecoderBackbone):
             tokens = tokens + self.image_pos.to(tokens.dtype)
         return tokens.to(module_dtype(self.base_lm))
 
-    def grounding_logits(self, tokens: torch.Tensor) -> torch.Tensor:
-        """Image tokens (B, N, D) -> (B, N) scores of each cell as the named thing's."""
+    def grounding(self, tokens: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Image tokens (B, N, D) -> per grounding target: cell logits (B, K, N) and table
+        positions (B, K, N, 2) (:class:`rt2.backbones.grounding.GroundingHead`)."""
         if self.ground_head is None:
-            raise ValueError("rt2-mini: grounding_logits needs the option ground=True")
-        return self.ground_head(tokens.to(self.ground_head.weight.dtype)).squeeze(-1)
+            raise ValueError("rt2-mini: grounding needs the option ground=True")
+        logits, xy = self.ground_head(tokens.float())
+        return logits.float(), xy.float()
 
     # ---- language model -----------------------------------------------------------------
     def _decoder(self) -> nn.Module:

@@ -9,11 +9,12 @@ from pathlib import Path
 import numpy as np
 import pyarrow as pa
 
+from rt2.backbones.grounding import GROUND_TARGETS
 from rt2.data.format import ENV_STATE_KEY
 from rt2.data.plan import PlanFormat
 from rt2.data.reader import EpisodeDataset
 from rt2.envs.tabletop.render import table_to_image
-from rt2.samples import RobotSample
+from rt2.samples import RobotSample, ground_targets
 
 
 class RobotSource:
@@ -77,10 +78,7 @@ class RobotSource:
         plan = where = None
         if self.plan is not None and self.plan_states is not None:
             plan = self.plan.text(self.plan_states[i])
-            if "block" in self.plan.labels:  # the object the instruction names
-                k = 2 * self.plan.labels.index("block")
-                u, v = table_to_image(self.plan_states[i][k : k + 2])
-                where = (float(u), float(v))
+            where = self._where(self.plan_states[i])
         action = self.actions[i]  # (D,)
         if self.chunk > 1:
             rows = np.arange(i, i + self.chunk)  # (K,)
@@ -96,6 +94,18 @@ class RobotSource:
             state=None if self.states is None else self.states[i],  # (S,)
             where=where,
         )
+
+    def _where(self, state: np.ndarray) -> np.ndarray:
+        """The grounding targets (K, 4) of a (2L,) plan state: each plan label that is a
+        grounding target at its image (u, v) (the renderer's framing without camera jitter)
+        and table (x, y)."""
+        assert self.plan is not None
+        known = {}
+        for j, name in enumerate(self.plan.labels):
+            if name in GROUND_TARGETS:
+                xy = state[2 * j : 2 * j + 2]
+                known[name] = (*table_to_image(xy), *xy)
+        return ground_targets(**known)
 
     @property
     def num_episodes(self) -> int:

@@ -45,7 +45,7 @@ from rt2.envs.tabletop import instructions as ins
 from rt2.envs.tabletop.catalogue import CatalogueEntry, catalogue, get_object
 from rt2.envs.tabletop.render import Renderer
 from rt2.envs.tabletop.suites import load_suite
-from rt2.samples import TextSample
+from rt2.samples import TextSample, ground_targets
 
 __all__ = [
     "KINDS",
@@ -227,15 +227,16 @@ class WebCorpus:
             prompt, answer = GENERATORS[kind](ws, rng)
         return TextSample(image, prompt, answer)
 
-    def _where(self, ws: WebScene, prompt: str, answer: str) -> tuple[float, float] | None:
-        """(u, v) image position of the thing a pointing question names (None: not one), in
-        the picture just drawn (the renderer is still framed for ``ws``)."""
+    def _where(self, ws: WebScene, prompt: str, answer: str) -> np.ndarray | None:
+        """The grounding targets (K, 4) of a pointing question (None: not one): the thing it
+        names as the ``block`` target, at its (u, v) in the picture just drawn (the renderer
+        is still framed for ``ws``) and its (x, y) on the table."""
         if not is_pointing(prompt):
             return None
         half = np.array([ws.scene.environment.width, ws.scene.environment.height]) / 2
         xy = next(xy for _, xy in ws.positions() if self._grid.point(xy) == answer)
         u, v = self._renderer.world_to_pixel(xy * half) / self._renderer.size
-        return float(u), float(v)
+        return ground_targets(block=(u, v, *xy))
 
 
 def _closeup_entry(rng: np.random.Generator) -> CatalogueEntry:

@@ -29,6 +29,8 @@ class PolicyKind:
 def _vla_policy(model: Any, config: Any) -> Policy:
     from rt2.policies.vla import VLAPolicy
 
+    if config.model.plan_source == "head":  # the grounding head writes the plan
+        model.head_plan = config.data.plan_format()
     return VLAPolicy(model, cot=config.data.plan_bins > 0)  # trained to plan: let it plan
 
 

@@ -45,6 +45,10 @@ class ModelConfig:
     # shows the named thing: robot frames with plan states, web pointing); needs a backbone with
     # a grounding head (rt2-mini ``ground``)
     grounding_weight: float = 0.0
+    # who writes a grounded plan (``data.plan_bins``) when acting: "lm", token by token; "head",
+    # the grounding head's (arm, block, goal) positions, which the LM then reads (it is trained
+    # on the true plans either way)
+    plan_source: Literal["lm", "head"] = "lm"
 
     def __post_init__(self) -> None:
         if self.kind not in ("vla", "rt1"):
@@ -77,6 +81,11 @@ class ModelConfig:
                 f"model.grounding_weight: expected >= 0, and > 0 only with "
                 f"backbone_options.ground=true; got {self.grounding_weight} with "
                 f"ground={ground}"
+            )
+        if self.plan_source not in ("lm", "head") or (self.plan_source == "head" and not ground):
+            raise ValueError(
+                f"model.plan_source: expected 'lm' or 'head', and 'head' only with "
+                f"backbone_options.ground=true; got {self.plan_source!r} with ground={ground}"
             )
         from rt2.decoding.parallel import DecodingConfig
 
@@ -228,6 +237,8 @@ class TrainConfig:
                 raise ValueError(f"{name}: expected >= 1, got {getattr(self, name)}")
         if self.rollout_every < 0:
             raise ValueError(f"rollout_every: expected >= 0, got {self.rollout_every}")
+        if self.model.plan_source == "head" and not self.data.plan_bins:
+            raise ValueError("model.plan_source='head' writes a plan: set data.plan_bins > 0")
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)

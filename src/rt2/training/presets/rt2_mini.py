@@ -179,9 +179,10 @@ VLM_WEB = {"dialogue": 0.45, "caption": 0.1, "scene_vqa": 0.05, "object_vqa": 0.
 VLM_WEB |= {"pointing": 0.2, "facts": 0.075, "math": 0.0375, "translation": 0.0375}
 
 #: v2's image side: the instruction FiLMs the projector (as RT-1 conditions its EfficientNet)
-#: and a grounding head learns, from the grounding loss, to mark the image cell of the thing
-#: the prompt names, so the LM reads where it is instead of learning to find it (the VLM
-#: without it pointed at chance after 16,000 samples: notes/rt2-mini-v2.md section 6)
+#: and a grounding head (rt2.backbones.grounding) learns, from the grounding loss, where the
+#: arm, the thing the prompt names and its goal are, so the plan need not be learned by the LM
+#: (the VLM without it pointed at chance after 16,000 samples: notes/rt2-mini-v2.md section 6;
+#: the head alone places them within 2 plan cells far sooner: section 8)
 V2_IMAGE_SIDE: dict[str, object] = {"pos_init": "sincos", "film": True, "ground": True}
 V2_GROUNDING_WEIGHT = 1.0
 
@@ -248,7 +249,10 @@ def rt2_mini_v2() -> TrainConfig:
 
     The ``rt2-mini`` recipe (grounded plans, a chunk of 4 actions in one parallel pass, robot
     0.7 / web 0.3), started from the VLM stage's checkpoint, with only the LoRA of SmolLM2's last
-    ``V2_TRAIN_LAYERS`` layers learning (``backbone_options.train_layers``).
+    ``V2_TRAIN_LAYERS`` layers learning (``backbone_options.train_layers``). The image side
+    learns from the grounding loss (robot frames: arm, block and goal; web pointing: the named
+    thing); when acting, the grounding head writes the plan and the LM reads it
+    (``model.plan_source="head"``), as it read the true plans in training.
     Command: ``rt2 train --preset rt2-mini-v2 --data data/seen3k --out runs/rt2-mini-v2``
     (``model.init=DIR`` names another VLM checkpoint; ``--resume`` continues).
     Runtime: ``rt2 bench --presets rt2-mini,rt2-mini-v2`` measured 12.0 samples/s against
@@ -262,9 +266,10 @@ def rt2_mini_v2() -> TrainConfig:
         cfg,
         model=replace(
             cfg.model,
-            init="runs/rt2-mini-vlm",
+            init="rt2:rt2-mini-vlm-wip",  # the VLM stage (FiLM and the head start new)
             freeze=("slots.",),
             grounding_weight=V2_GROUNDING_WEIGHT,
+            plan_source="head",
         ),
         data=replace(cfg.data, plan_code=PLAN_CODE_V2),
     )

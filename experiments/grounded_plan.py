@@ -1,0 +1,134 @@
+"""Can rt2-mini's image side write the whole grounded plan (arm, block, goal) precisely enough
+to act on? A proxy of minutes: no LM pass per sample.
+
+    .venv/bin/python experiments/grounded_plan.py [--condition gru|lm] [--steps 2000]
+        [--batch 64] [--option ground_width=256]
+
+An MLP acting on the true plan succeeds 100% on `seen`, and still 97% / 82% with every position
+off by up to 2 / 3 plan cells (of 32; notes/tiny-vla.md). So the question for a policy that
+writes its plan from a grounding head is how often each of the three positions lands within 1-2
+plan cells. rt2-mini's grounding head (``ground``, rt2.backbones.grounding) reads the FiLM'd
+image tokens (8 x 8 cells of the frozen EfficientNet-Lite0 stride-16 map, features cached by
+experiments/pointing.py) and is trained by the VLA's own grounding loss (cell cross-entropy +
+10 x L1 of the table position); only the image side learns (projector, FiLM, head). FiLM's condition is a GRU over the
+instruction's word embeddings (``gru``, rt2-mini's ``film``) or the frozen SmolLM2's own reading
+of the instruction (``lm``: its mean hidden state at layer ``--lm-layer``, once per instruction).
+"""
+
+from __future__ import annotations
+
+import argparse
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+from pointing import GRID, data, trunk_features
+from torch import nn
+
+from rt2.backbones.grounding import GROUND_TARGETS as TARGETS
+from rt2.backbones.grounding import read_positions
+from rt2.model import build_vla
+
+
+class LMCondition(nn.Module):
+    """The frozen LM's mean hidden state over the instruction (cached per instruction) -> (B, W)."""
+
+    def __init__(self, bb, layer: int, width: int) -> None:
+        super().__init__()
+        self.bb, self.layer, self.cache = bb, layer, {}
+        self.proj = nn.Sequential(nn.Linear(bb.base_lm.config.hidden_size, width), nn.GELU())
+
+    @torch.no_grad()
+    def reading(self, text: str) -> torch.Tensor:
+        if text not in self.cache:
+            ids = torch.as_tensor([self.bb.tokenizer.encode(text)])
+            out = self.bb.base_lm.model(input_ids=ids, output_hidden_states=True)
+            self.cache[text] = out.hidden_states[self.layer][0].float().mean(0)  # (D,)
+        return self.cache[text]
+
+    def forward(self, texts: list[str]) -> torch.Tensor:
+        return self.proj(torch.stack([self.reading(t) for t in texts]))
+
+
+def gru_condition(bb, texts: list[str]) -> torch.Tensor:
+    tok = bb.tokenizer
+    ids = [tok.encode(t) for t in texts]
+    input_ids = torch.full((len(ids), max(map(len, ids))), tok.pad_id)
+    for r, row in enumerate(ids):
+        input_ids[r, : len(row)] = torch.as_tensor(row)
+    return bb.condition(input_ids, input_ids != tok.pad_id)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    ap.add_argument("--condition", choices=("gru", "lm"), default="gru")
+    ap.add_argument("--lm-layer", type=int, default=30)
+    ap.add_argument("--steps", type=int, default=600)
+    ap.add_argument("--batch", type=int, default=64)
+    ap.add_argument("--lr", type=float, default=1e-3)
+    ap.add_argument("--evals", type=int, default=6)
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--cache", type=Path, default=Path(tempfile.gettempdir()) / "rt2-pointing")
+    ap.add_argument("--option", action="append", default=[], help="backbone option k=v")
+    args = ap.parse_args()
+    torch.set_num_threads(args.threads)
+    torch.manual_seed(0)
+    opts = dict(
+        freeze_vision=True, freeze_lm=True, lora_rank=8, vision_stride=16, image_tokens=64,
+        pos_embed=True, pos_init="sincos", prefix_lm=True, film=True, ground=True,
+    )  # fmt: skip
+    for kv in args.option:
+        k, v = kv.split("=", 1)
+        opts[k] = int(v) if v.isdigit() else {"true": True, "false": False}.get(v.lower(), v)
+    vla = build_vla("rt2-mini", "language_table", num_bins=21, **opts)  # type: ignore[arg-type]
+    bb = vla.backbone
+    train = data(args.cache / "train3000", 3000, 200_000)
+    held = data(args.cache / "heldout40", 40, 900_000)
+    x_train = trunk_features(bb, train, args.cache / f"train{len(train)}-s16.pt")
+    x_held = trunk_features(bb, held, args.cache / f"held{len(held)}-s16.pt")
+    cond = LMCondition(bb, args.lm_layer, bb.config.film_width) if args.condition == "lm" else None
+    params = [*bb.projector.parameters(), *bb.film.parameters(), bb.image_pos]
+    params += [*bb.ground_head.parameters()]
+    params += [*(cond.proj.parameters() if cond else bb.film_text.parameters())]
+    opt = torch.optim.AdamW(params, lr=args.lr, weight_decay=0.01)
+
+    def tokens(src, x, idx):
+        texts = [src.instructions[src.episode_of[i]] for i in idx]
+        c = cond(texts) if cond is not None else gru_condition(bb, texts)
+        return bb.project(x[torch.as_tensor(idx)].float(), c)  # (B, N, D)
+
+    def where(src, idx):  # (B, K, 4) the grounding loss's targets, as the trainer's samples have
+        return torch.as_tensor(np.stack([src._where(src.plan_states[i]) for i in idx]))
+
+    def score(n=512):
+        idx = np.random.default_rng(1).choice(len(held), min(n, len(held)), replace=False)
+        with torch.no_grad():
+            pred = read_positions(*bb.grounding(tokens(held, x_held, idx))).numpy()  # (B, K, 2)
+        truth = np.stack([held.plan_states[i] for i in idx]).reshape(pred.shape)
+        err = np.abs(GRID._grid(pred) - GRID._grid(truth)).max(-1)  # (B, K) Chebyshev, cells
+        return {
+            t: (np.mean(err[:, k] <= 1), np.mean(err[:, k] <= 2)) for k, t in enumerate(TARGETS)
+        }
+
+    print(f"condition {args.condition}; {len(train)} frames; "
+          "held-out within 1 / 2 plan cells (of 32) per target")  # fmt: skip
+    rng, t0 = np.random.default_rng(0), time.perf_counter()
+    for step in range(1, args.steps + 1):
+        idx = rng.integers(0, len(train), args.batch)
+        with torch.autocast("cpu", dtype=torch.bfloat16):
+            loss, metrics = vla.grounding_loss(tokens(train, x_train, idx), where(train, idx))
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        if step % max(1, args.steps // args.evals) == 0:
+            s = score()
+            row = "  ".join(f"{t} {a:.0%}/{b:.0%}" for t, (a, b) in s.items())
+            print(f"{step * args.batch:>6} samples | loss {loss.item():.2f} l1 "
+                  f"{metrics['ground_l1']:.3f} | {row} | {time.perf_counter() - t0:.0f}s",
+                  flush=True)  # fmt: skip
+
+
+if __name__ == "__main__":
+    main()
