@@ -195,9 +195,16 @@ def test_policy_for_wraps_a_live_model_by_its_kind() -> None:
         def eval(self) -> Model:
             return self
 
-    config = SimpleNamespace(model=SimpleNamespace(kind="vla"), data=SimpleNamespace(plan_bins=3))
+    from rt2.data.plan import PlanFormat
+    from rt2.training.config import DataConfig
+
+    data = DataConfig(plan_bins=32, plan_code="letters")
+    config = SimpleNamespace(model=SimpleNamespace(kind="vla", plan_source="lm"), data=data)
     policy = policy_for(Model(), config)
     assert isinstance(policy, VLAPolicy) and policy.cot is True
+    assert not hasattr(policy.model, "head_plan")  # the LM writes its own plan
+    config.model.plan_source = "head"  # the grounding head writes it, on the data's plan grid
+    assert policy_for(Model(), config).model.head_plan == PlanFormat(bins=32, code="letters")
     config.model.kind = "mystery"
     with pytest.raises(ValueError, match=r"model\.kind='mystery' has no policy"):
         policy_for(Model(), config)

@@ -1,9 +1,16 @@
 import itertools
 import re
+from dataclasses import replace
 
 import pytest
 
-from rt2.training.config import DataConfig, OptimConfig, TrainConfig, apply_overrides
+from rt2.training.config import (
+    DataConfig,
+    ModelConfig,
+    OptimConfig,
+    TrainConfig,
+    apply_overrides,
+)
 from rt2.training.presets import PRESETS, describe_presets, get_preset
 from rt2.training.schedule import learning_rate
 
@@ -45,6 +52,21 @@ def test_config_validation():
         OptimConfig(batch_size=10, grad_accum=3)
     with pytest.raises(ValueError, match=r"data\.eval_samples"):
         DataConfig(eval_samples=-1)
+
+
+def test_grounding_options_need_a_grounding_head_and_a_plan():
+    """The grounding loss and a head-written plan need rt2-mini's ``ground``; the head writes a
+    plan only where the data has one."""
+    v2 = get_preset("rt2-mini-v2")
+    assert v2.model.plan_source == "head" and v2.model.backbone_options["ground"]
+    headless = {**v2.model.backbone_options, "ground": False}
+    for field, value in (("grounding_weight", 1.0), ("plan_source", "head")):
+        with pytest.raises(ValueError, match=rf"model\.{field}.*ground=False"):
+            ModelConfig(backbone="rt2-mini", backbone_options=headless, **{field: value})
+    with pytest.raises(ValueError, match=r"model\.plan_source: expected 'lm' or 'head'"):
+        replace(v2.model, plan_source="oracle")
+    with pytest.raises(ValueError, match=r"plan_source='head' writes a plan"):
+        apply_overrides(v2, ["data.plan_bins=0"])
 
 
 def test_schedule_warms_up_then_decays():
