@@ -5,7 +5,8 @@
 
 A variant is ``PRESET+LEVER``: ``digits`` / ``letters`` (the plan's cell code), ``noplan`` (no
 plan), ``layersN`` (``backbone_options.train_layers=N``), ``batchN`` (batch size), ``sincos`` /
-``film`` (rt2-mini's ``pos_init=sincos`` / ``film=true``; ``film`` implies ``sincos``). Each row is
+``film`` (rt2-mini's ``pos_init=sincos`` / ``film=true``; ``film`` implies ``sincos``),
+``noground`` (no FiLM, no grounding head: v2's image side before sessions 15-17). Each row is
 timed by :func:`rt2.bench.bench_preset_training` (the preset's batch and sample mix, bf16);
 ratios are to the first row's mean.
 """
@@ -38,6 +39,10 @@ def variant(name: str) -> TrainConfig:
         extra = {"pos_init": "sincos"} | ({"film": True} if lever == "film" else {})
         options = {**c.model.backbone_options, **extra}
         return replace(c, model=replace(c.model, backbone_options=options))
+    if lever == "noground":  # session 14's v2 image side: no FiLM, no grounding head
+        options = {**c.model.backbone_options, "film": False, "ground": False}
+        model = replace(c.model, backbone_options=options, grounding_weight=0.0, plan_source="lm")
+        return replace(c, model=model)
     if lever:
         raise ValueError(f"unknown lever {lever!r} in {name!r}")
     return c
