@@ -58,6 +58,23 @@ def test_letter_plans_round_trip_with_one_token_per_coordinate() -> None:
     assert len(smollm2_tokenizer.encode(" " + text)) == 21
 
 
+def test_relative_plans_write_offsets_and_round_trip_within_half_the_grid() -> None:
+    """``relative``: the block as its offset from the arm, the goal from the block, shifted by
+    half the grid; exact round trips while offsets stay within it, saturation past it."""
+    fmt = PlanFormat(bins=32, code="letters", relative=True)
+    absolute = PlanFormat(bins=32, code="letters")
+    rng = np.random.default_rng(2)
+    for state in rng.uniform(-0.45, 0.45, (50, 6)):  # every offset within 15 cells
+        back = fmt.parse(fmt.text(state))
+        np.testing.assert_allclose(back, absolute.parse(absolute.text(state)))
+    same = np.array([0.3, -0.2, 0.3, -0.2, 0.3, -0.2])  # all in one cell: zero offsets
+    assert fmt.text(same).endswith("block Q Q, goal Q Q")
+    # the goal 31 cells right of the block saturates at +15, the block left of the arm at -16
+    far = np.array([0.0, 0.0, -1.0, 0.0, 1.0, 0.0])
+    assert fmt.text(far) == "arm Q Q, block A Q, goal f Q"
+    assert DataConfig(plan_bins=32, plan_code="letters", plan_relative=True).plan_format() == fmt
+
+
 def test_collector_records_the_experts_plan_state(tiny_dataset) -> None:
     ds = EpisodeDataset(tiny_dataset)
     names = ds.features["observation.environment_state"]["names"]

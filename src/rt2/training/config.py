@@ -123,6 +123,8 @@ class DataConfig:
     # how plans and pointing answers write a cell: "digits" ("arm 16 16") or "letters" ("arm Q
     # Q": one token per coordinate, rt2.data.plan.LETTERS)
     plan_code: str = "digits"
+    # True: the block as its offset from the arm, the goal from the block (PlanFormat.relative)
+    plan_relative: bool = False
     # "tokens": robot prompts start with observation.state binned over its q01..q99 (pi0-FAST;
     # RT-1: one extra token of the current frame); "none": the model never sees the state
     state: str = "none"
@@ -169,7 +171,11 @@ class DataConfig:
 
         if not self.plan_bins:
             return None
-        return PlanFormat(bins=self.plan_bins, code=self.plan_code)  # type: ignore[arg-type]
+        return PlanFormat(
+            bins=self.plan_bins,
+            code=self.plan_code,  # type: ignore[arg-type]
+            relative=self.plan_relative,
+        )
 
 
 @dataclass(frozen=True)

@@ -252,7 +252,9 @@ def rt2_mini_v2() -> TrainConfig:
     ``V2_TRAIN_LAYERS`` layers learning (``backbone_options.train_layers``). The image side
     learns from the grounding loss (robot frames: arm, block and goal; web pointing: the named
     thing); when acting, the grounding head writes the plan and the LM reads it
-    (``model.plan_source="head"``), as it read the true plans in training.
+    (``model.plan_source="head"``), as it read the true plans in training. Plans are relative
+    (``data.plan_relative``: the block's cell offset from the arm, the goal's from the block),
+    so the push direction is in the tokens.
     Command: ``rt2 train --preset rt2-mini-v2 --data data/seen3k --out runs/rt2-mini-v2``
     (``model.init=DIR`` names another VLM checkpoint; ``--resume`` continues).
     Runtime: ``rt2 bench --presets rt2-mini,rt2-mini-v2`` measured 12.0 samples/s against
@@ -271,7 +273,7 @@ def rt2_mini_v2() -> TrainConfig:
             grounding_weight=V2_GROUNDING_WEIGHT,
             plan_source="head",
         ),
-        data=replace(cfg.data, plan_code=PLAN_CODE_V2),
+        data=replace(cfg.data, plan_code=PLAN_CODE_V2, plan_relative=True),
     )
 
 
