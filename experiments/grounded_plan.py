@@ -2,7 +2,7 @@
 to act on? A proxy of minutes: no LM pass per sample.
 
     .venv/bin/python experiments/grounded_plan.py [--condition gru|lm] [--steps 2000]
-        [--batch 64] [--option ground_width=256]
+        [--batch 64] [--option ground_width=256] [--init CKPT [--write]]
 
 An MLP acting on the true plan succeeds 100% on `seen`, and still 97% / 82% with every position
 off by up to 2 / 3 plan cells (of 32; notes/tiny-vla.md). So the question for a policy that
@@ -13,11 +13,17 @@ experiments/pointing.py) and is trained by the VLA's own grounding loss (cell cr
 10 x L1 of the table position); only the image side learns (projector, FiLM, head). FiLM's condition is a GRU over the
 instruction's word embeddings (``gru``, rt2-mini's ``film``) or the frozen SmolLM2's own reading
 of the instruction (``lm``: its mean hidden state at layer ``--lm-layer``, once per instruction).
+
+With ``--init CKPT`` the image side starts from a VLA checkpoint (its prompts as that VLA writes
+them), and ``--write`` stores the trained image side back into the checkpoint's weights (the
+rest unchanged), so a run resumed from it (``rt2 train ... --resume``) acts with a trained
+grounding head: a warm-up of minutes on cached features instead of thousands of VLA steps.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import tempfile
 import time
 from pathlib import Path
@@ -25,11 +31,20 @@ from pathlib import Path
 import numpy as np
 import torch
 from pointing import GRID, data, trunk_features
+from safetensors.torch import load_file, save_file
 from torch import nn
 
 from rt2.backbones.grounding import GROUND_TARGETS as TARGETS
 from rt2.backbones.grounding import read_positions
 from rt2.model import build_vla
+from rt2.samples import RobotSample
+from rt2.training.checkpoint import latest_checkpoint
+from rt2.training.factory import load_model
+
+#: what this script trains (and --write stores)
+IMAGE_SIDE = (
+    "backbone.projector.", "backbone.film", "backbone.image_pos", "backbone.ground_head.",
+)  # fmt: skip
 
 
 class LMCondition(nn.Module):
@@ -52,13 +67,14 @@ class LMCondition(nn.Module):
         return self.proj(torch.stack([self.reading(t) for t in texts]))
 
 
-def gru_condition(bb, texts: list[str]) -> torch.Tensor:
-    tok = bb.tokenizer
-    ids = [tok.encode(t) for t in texts]
+def gru_condition(vla, texts: list[str]) -> torch.Tensor:
+    """The FiLM GRU's reading of each instruction's robot prompt, as the VLA builds it."""
+    tok = vla.backbone.tokenizer
+    ids = [vla.builder.prompt_ids(RobotSample(None, t)) for t in texts]  # type: ignore[arg-type]
     input_ids = torch.full((len(ids), max(map(len, ids))), tok.pad_id)
     for r, row in enumerate(ids):
         input_ids[r, : len(row)] = torch.as_tensor(row)
-    return bb.condition(input_ids, input_ids != tok.pad_id)
+    return vla.backbone.condition(input_ids, input_ids != tok.pad_id)
 
 
 def main() -> None:
@@ -72,7 +88,11 @@ def main() -> None:
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--cache", type=Path, default=Path(tempfile.gettempdir()) / "rt2-pointing")
     ap.add_argument("--option", action="append", default=[], help="backbone option k=v")
+    ap.add_argument("--init", type=Path, help="start from this VLA checkpoint's image side")
+    ap.add_argument("--write", action="store_true", help="store the result back into --init")
     args = ap.parse_args()
+    if args.write and (args.init is None or args.condition != "gru"):
+        ap.error("--write needs --init and the VLA's own FiLM (--condition gru)")
     torch.set_num_threads(args.threads)
     torch.manual_seed(0)
     opts = dict(
@@ -82,7 +102,10 @@ def main() -> None:
     for kv in args.option:
         k, v = kv.split("=", 1)
         opts[k] = int(v) if v.isdigit() else {"true": True, "false": False}.get(v.lower(), v)
-    vla = build_vla("rt2-mini", "language_table", num_bins=21, **opts)  # type: ignore[arg-type]
+    if args.init is not None:
+        vla = load_model(args.init)
+    else:
+        vla = build_vla("rt2-mini", "language_table", num_bins=21, **opts)  # type: ignore[arg-type]
     bb = vla.backbone
     train = data(args.cache / "train3000", 3000, 200_000)
     held = data(args.cache / "heldout40", 40, 900_000)
@@ -92,11 +115,13 @@ def main() -> None:
     params = [*bb.projector.parameters(), *bb.film.parameters(), bb.image_pos]
     params += [*bb.ground_head.parameters()]
     params += [*(cond.proj.parameters() if cond else bb.film_text.parameters())]
+    for p in params:
+        p.requires_grad_(True)
     opt = torch.optim.AdamW(params, lr=args.lr, weight_decay=0.01)
 
     def tokens(src, x, idx):
         texts = [src.instructions[src.episode_of[i]] for i in idx]
-        c = cond(texts) if cond is not None else gru_condition(bb, texts)
+        c = cond(texts) if cond is not None else gru_condition(vla, texts)
         return bb.project(x[torch.as_tensor(idx)].float(), c)  # (B, N, D)
 
     def where(src, idx):  # (B, K, 4) the grounding loss's targets, as the trainer's samples have
@@ -128,6 +153,22 @@ def main() -> None:
             print(f"{step * args.batch:>6} samples | loss {loss.item():.2f} l1 "
                   f"{metrics['ground_l1']:.3f} | {row} | {time.perf_counter() - t0:.0f}s",
                   flush=True)  # fmt: skip
+    if args.write:
+        write_image_side(vla, args.init)
+
+
+def write_image_side(vla, ckpt: Path) -> None:
+    """Replace the image side's tensors in ``ckpt``'s weights file (atomically)."""
+    ckpt = latest_checkpoint(ckpt) if (ckpt / "checkpoints").is_dir() else ckpt
+    path = ckpt / "model.safetensors"
+    state = load_file(str(path))
+    own = {k: v.detach().to(state[k].dtype) for k, v in vla.state_dict().items() if k in state}
+    changed = [k for k in own if k.startswith(IMAGE_SIDE) and not torch.equal(own[k], state[k])]
+    state.update({k: own[k].contiguous() for k in changed})
+    tmp = path.with_suffix(".tmp")
+    save_file(state, str(tmp))
+    os.replace(tmp, path)
+    print(f"wrote {len(changed)} image-side tensors into {path}")
 
 
 if __name__ == "__main__":
