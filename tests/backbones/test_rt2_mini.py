@@ -467,6 +467,12 @@ def test_grounding_head_writes_the_plan_the_lm_then_reads(smollm2_cache):
     assert torch.allclose(acted, forced, atol=1e-4)
     assert np.array_equal(res.chunks, vla.action_tokenizer.decode(
         vla.slots.read(acted)[0].reshape(-1, 2)).reshape(2, 2, 2))  # fmt: skip
+    # as a loaded policy runs it: bf16 weights everywhere (the FiLM GRU and the head included)
+    del bb.grounding
+    bb.to_inference("bfloat16")
+    vla.precision = "bfloat16"
+    res = vla.act_batch(images, instructions, cot=True)
+    assert all(vla.head_plan.parse(p) is not None for p in res.plans)
     vla.head_plan = None
     with pytest.raises(ValueError, match="head_plan"):
         vla.head_plans(vla.builder.prompts(samples))

@@ -318,7 +318,8 @@ class RT2MiniBackbone(HFDecoderBackbone):
     def condition(self, input_ids: torch.Tensor, prompt_mask: torch.Tensor) -> torch.Tensor:
         """The prompt's tokens (``prompt_mask`` (B, T), in order) through the FiLM GRU over the
         frozen word embeddings -> its last state (B, film_width)."""
-        emb = self._embed_text(input_ids.clamp_min(0)).detach().float()  # (B, T, D)
+        gru_dtype = self.film_text.weight_ih_l0.dtype  # fp32 in training, bf16 after to_inference
+        emb = self._embed_text(input_ids.clamp_min(0)).detach().to(gru_dtype)  # (B, T, D)
         # move each row's prompt tokens to the front, keeping their order
         order = torch.argsort((~prompt_mask).to(torch.int8), dim=1, stable=True)  # (B, T)
         emb = emb.gather(1, order[..., None].expand(-1, -1, emb.shape[-1]))
@@ -356,7 +357,8 @@ class RT2MiniBackbone(HFDecoderBackbone):
         positions (B, K, N, 2) (:class:`rt2.backbones.grounding.GroundingHead`)."""
         if self.ground_head is None:
             raise ValueError("rt2-mini: grounding needs the option ground=True")
-        logits, xy = self.ground_head(tokens.float())
+        weight = self.ground_head.net[0].weight  # fp32 in training, bf16 after to_inference
+        logits, xy = self.ground_head(tokens.to(weight.dtype))
         return logits.float(), xy.float()
 
     # ---- language model -----------------------------------------------------------------
