@@ -12,7 +12,7 @@ from rt2.backbones.tiny import TinyConfig
 from rt2.baselines.rt1.config import RT1Config
 from rt2.cli import main
 from rt2.training.config import ModelConfig, TrainConfig, apply_overrides
-from rt2.training.config_report import differences, resolved_dict
+from rt2.training.config_report import changed_fields, differences, resolved_dict
 from rt2.training.presets import describe_presets, get_preset
 
 SHIPPED = sorted(Path(rt2.weights.__file__).parent.glob("*/config.json"))
@@ -119,6 +119,16 @@ def test_differences_from_the_defaults():
             assert default == TinyConfig.__dataclass_fields__[field].default != value
     resolved = resolved_dict(config)["model"]["backbone_options"]
     assert resolved == dataclasses.asdict(config.model.backbone_config())
+
+
+def test_changed_fields_name_what_a_resume_does_not_apply():
+    saved = get_preset("rt2-mini-v2")
+    given = apply_overrides(saved, ["rollout_every=250", "optim.lr=0.001"])
+    assert changed_fields(saved, saved) == []
+    assert changed_fields(given, saved) == [
+        "optim.lr: 0.0005 -> 0.001",
+        "rollout_every: 500 -> 250",
+    ]
 
 
 def test_train_show_prints_the_config_and_trains_nothing(capsys, tmp_path):

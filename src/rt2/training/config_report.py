@@ -63,6 +63,17 @@ def differences(config: TrainConfig) -> list[tuple[str, Any, Any]]:
     return rows
 
 
+def changed_fields(given: TrainConfig, saved: TrainConfig) -> list[str]:
+    """``"key: saved -> given"`` for each dotted field where two configs differ (what
+    ``--resume`` keeps from the saved run instead of the command line)."""
+    ours, theirs = _flatten(given.to_dict(), "", {}), _flatten(saved.to_dict(), "", {})
+    return [
+        f"{k}: {json.dumps(theirs.get(k))} -> {json.dumps(v)}"
+        for k, v in ours.items()
+        if theirs.get(k) != v
+    ]
+
+
 def show(config: TrainConfig) -> str:
     """The resolved config as JSON, then one ``key: default -> value`` line per difference."""
     lines = [json.dumps(resolved_dict(config), indent=2, default=list), ""]

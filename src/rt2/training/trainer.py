@@ -113,8 +113,12 @@ class Trainer:
             saved = TrainConfig.from_dict(read_json(resume_from, "config.json"))
             if isinstance(resume, bool) or config is None:  # --resume: the run as it was
                 if config is not None and config != saved:
+                    from rt2.training.config_report import changed_fields
+
+                    ignored = "; ".join(changed_fields(config, saved))
                     self.console.print(
-                        f"[yellow]--resume: continuing with the config saved in {resume_from}[/]"
+                        f"[yellow]--resume: continuing with the config saved in {resume_from}; "
+                        f"not applied (saved -> given): {ignored}[/]"
                     )
                 config = saved
             if data_dir is None and (fp := _read_optional(resume_from, "dataset.json")):
