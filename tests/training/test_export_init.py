@@ -95,3 +95,22 @@ def test_a_run_continues_from_an_export_at_its_step(tmp_path, trained, tiny_data
     assert min(steps) == 5  # steps 1-4 were the exported run's
     with pytest.raises(FileNotFoundError, match="no checkpoint there"):
         Trainer(config(), tmp_path / "x", tiny_dataset, resume=tmp_path / "nothing")
+
+
+def test_a_run_started_from_an_init_continues_where_that_init_is_gone(
+    tmp_path, trained, tiny_dataset
+):
+    """An export of a run that started from ``model.init=DIR`` resumes on a machine without
+    DIR: the resumed run is built from the export itself."""
+    import shutil
+
+    start = tmp_path / "start"
+    shutil.copytree(trained, start)
+    base = config(steps=8)
+    from_start = replace(base, model=replace(base.model, init=str(start)))
+    Trainer(replace(from_start, optim=replace(base.optim, steps=8, stop_at=6)), tmp_path / "run",
+            tiny_dataset).run(progress=False)  # fmt: skip
+    shipped = export_checkpoint(tmp_path / "run", tmp_path / "shipped")
+    shutil.rmtree(start)  # a fresh machine: the init directory is not there
+    result = Trainer(from_start, tmp_path / "on", tiny_dataset, resume=shipped).run(progress=False)
+    assert result.step == 8

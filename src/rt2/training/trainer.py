@@ -11,7 +11,7 @@ import contextlib
 import json
 import math
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -140,8 +140,13 @@ class Trainer:
             self.console.print("precision auto: fp32 (no native bf16 on this machine)")
         torch.manual_seed(config.seed)
         self.data = load_train_data(config, data_dir)
+        # a resumed run starts from its own checkpoint: the one its model.init named may not
+        # exist here (an export continued on another machine)
+        start = (
+            config.model if resume_from is None else replace(config.model, init=str(resume_from))
+        )
         model = build_model(
-            config.model,
+            start,
             self.data.stats,
             self.data.corpus,
             self.data.action_names,
