@@ -318,9 +318,10 @@ class VLA(nn.Module):
         t0 = time.perf_counter()
         with self.autocast():
             if cot and self.head_plan is not None:  # the grounding head writes the plan
-                written = self.head_plans(batch)
+                x = bb.image_tokens(batch.pixels, batch.input_ids, batch.attention_mask)
+                written = self.head_plans(batch, x)
                 t1 = time.perf_counter()
-                logits = self._act_on_plans(samples, written)  # (B, S, V)
+                logits = self._act_on_plans(samples, written, x)  # (B, S, V)
                 plans: list[str | None] = [self.prompt.plan_text(p).strip() for p in written]
                 timings = {"vision": t1 - t0, "prefill": time.perf_counter() - t1, "decode": 0.0}
             elif cot:
@@ -366,30 +367,41 @@ class VLA(nn.Module):
             batch.prompt_len,
         )
 
-    def head_plans(self, batch: Batch) -> list[str]:
+    def head_plans(self, batch: Batch, image_tokens: torch.Tensor | None = None) -> list[str]:
         """The grounding head's plan text for each prompt of ``batch``: the (arm, block, goal)
-        table positions it reads off the first camera's image tokens, on :attr:`head_plan`'s
-        grid."""
+        table positions it reads off the first camera's image tokens (``image_tokens`` (B, N, D)
+        when already computed for these prompts), on :attr:`head_plan`'s grid."""
         fmt, bb = self.head_plan, self.backbone
         if fmt is None:
             raise ValueError("head_plans needs head_plan (a PlanFormat) set")
-        x = bb.image_tokens(batch.pixels, batch.input_ids, batch.attention_mask)
+        x = image_tokens
+        if x is None:
+            x = bb.image_tokens(batch.pixels, batch.input_ids, batch.attention_mask)
         logits, xy = bb.grounding(x[:, : bb.num_image_tokens // bb.cameras])
         pos = read_positions(logits, xy).cpu().numpy()  # (B, K, 2)
         order = [GROUND_TARGETS.index(name) for name in fmt.labels]
         return [fmt.text(p[order].reshape(-1)) for p in pos]
 
-    def _act_on_plans(self, samples: Sequence[RobotSample], plans: Sequence[str]) -> torch.Tensor:
-        """Slot logits (B, S, V) after the given plans, in one pass laid out as in training."""
+    def _act_on_plans(
+        self,
+        samples: Sequence[RobotSample],
+        plans: Sequence[str],
+        image_tokens: torch.Tensor | None = None,
+    ) -> torch.Tensor:
+        """Slot logits (B, S, V) after the given plans, in one pass laid out as in training
+        (``image_tokens`` (B, N, D): the samples' own, when already computed; they read the
+        prompt, never the plan)."""
         assert self.slots is not None
         D, K = self.action_tokenizer.dim, self.slots.chunk
         blank = np.zeros((K, D) if K > 1 else (D,))
         batch = self.builder.collate(
             [replace(s, action=blank, plan=p) for s, p in zip(samples, plans, strict=True)]
         )
-        x = self.backbone.image_tokens(
-            batch.pixels, batch.input_ids, batch.attention_mask, batch.labels
-        )
+        x = image_tokens
+        if x is None:
+            x = self.backbone.image_tokens(
+                batch.pixels, batch.input_ids, batch.attention_mask, batch.labels
+            )
         h = self._forced_hidden(x, batch)  # (B, T, E)
         slots = h[batch.input_ids < 0].view(len(samples), self.slots.num_slots, -1)
         return self.backbone.logits_of(slots)

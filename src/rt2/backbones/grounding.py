@@ -43,7 +43,8 @@ class GroundingHead(nn.Module):
         B, N, D = tokens.shape
         if self.grid * self.grid != N:
             raise ValueError(f"GroundingHead: expected {self.grid**2} image tokens, got {N}")
-        x = tokens.transpose(1, 2).reshape(B, D, self.grid, self.grid)
+        dtype = self.net[0].weight.dtype  # fp32 in training, bf16 after to_inference
+        x = tokens.to(dtype).transpose(1, 2).reshape(B, D, self.grid, self.grid)
         x = torch.cat([x, self.coords.to(x.dtype).expand(B, -1, -1, -1)], dim=1)  # (B, D+2, g, g)
         out = self.net(x).reshape(B, self.targets, 3, N)  # (B, K, 3, N)
         return out[:, :, 0], torch.tanh(out[:, :, 1:]).transpose(2, 3)  # (B,K,N), (B,K,N,2)

@@ -357,8 +357,7 @@ class RT2MiniBackbone(HFDecoderBackbone):
         positions (B, K, N, 2) (:class:`rt2.backbones.grounding.GroundingHead`)."""
         if self.ground_head is None:
             raise ValueError("rt2-mini: grounding needs the option ground=True")
-        weight = self.ground_head.net[0].weight  # fp32 in training, bf16 after to_inference
-        logits, xy = self.ground_head(tokens.to(weight.dtype))
+        logits, xy = self.ground_head(tokens)
         return logits.float(), xy.float()
 
     # ---- language model -----------------------------------------------------------------

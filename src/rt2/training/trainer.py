@@ -33,7 +33,6 @@ from rt2.precision import inference_precision, training_precision
 from rt2.training.checkpoint import (
     describe_removed,
     latest_checkpoint,
-    load_weights,
     read_json,
     remove_stale_temporaries,
     save_checkpoint,
@@ -166,8 +165,7 @@ class Trainer:
             lr=config.optim.lr,
             betas=(0.9, 0.95),
         )
-        if resume_from is not None:
-            load_weights(model, resume_from)
+        if resume_from is not None:  # its weights came in as the model's init above
             self.start_step = self._resume_optimizer(resume_from, optimizer)
         self.model, self.optimizer = self.accelerator.prepare(model, optimizer)
         self.mixture = Mixture(self.data.train, config.data.weights, seed=config.seed)
