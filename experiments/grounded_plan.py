@@ -26,6 +26,7 @@ import argparse
 import os
 import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -67,6 +68,43 @@ class LMCondition(nn.Module):
         return self.proj(torch.stack([self.reading(t) for t in texts]))
 
 
+@dataclass(frozen=True)
+class Frames:
+    """Frames to ground: frozen trunk features, their instructions and true plans."""
+
+    x: torch.Tensor  # (N, C, g, g) float16
+    texts: list[str]
+    plans: np.ndarray  # (N, 6) arm, block, goal in table half-extents
+
+    def __len__(self) -> int:
+        return len(self.texts)
+
+
+def robot_frames(bb, src, path: Path) -> Frames:
+    """Every frame of a collected dataset (the noisy expert's states)."""
+    texts = [src.instructions[src.episode_of[i]] for i in range(len(src))]
+    return Frames(trunk_features(bb, src, path), texts, np.asarray(src.plan_states))
+
+
+def recorded_frames(bb, path: Path) -> Frames:
+    """Frames a policy reached (``plan_source.py --record``), or every frame of another
+    collected dataset (a directory); features cached beside them."""
+    if path.is_dir():
+        return robot_frames(bb, data(path, 0, 0), path.with_suffix(".s16.pt"))
+    rec = np.load(path)
+    cache = path.with_suffix(".s16.pt")
+    if cache.exists():
+        x = torch.load(cache)
+    else:
+        with torch.no_grad():
+            x = torch.cat(
+                [bb._features(bb.preprocess_images(rec["images"][i : i + 256])).half()
+                 for i in range(0, len(rec["images"]), 256)]
+            )  # fmt: skip
+        torch.save(x, cache)
+    return Frames(x, [str(t) for t in rec["instructions"]], rec["plans"].reshape(len(x), -1))
+
+
 def gru_condition(vla, texts: list[str]) -> torch.Tensor:
     """The FiLM GRU's reading of each instruction's robot prompt, as the VLA builds it."""
     tok = vla.backbone.tokenizer
@@ -90,6 +128,11 @@ def main() -> None:
     ap.add_argument("--option", action="append", default=[], help="backbone option k=v")
     ap.add_argument("--init", type=Path, help="start from this VLA checkpoint's image side")
     ap.add_argument("--write", action="store_true", help="store the result back into --init")
+    ap.add_argument(
+        "--extra", type=Path, help="on-policy frames (plan_source.py --record) to mix in"
+    )
+    ap.add_argument("--extra-share", type=float, default=0.5, help="their share of each batch")
+    ap.add_argument("--held-extra", type=Path, help="held-out on-policy frames to score on")
     args = ap.parse_args()
     if args.write and (args.init is None or args.condition != "gru"):
         ap.error("--write needs --init and the VLA's own FiLM (--condition gru)")
@@ -107,10 +150,12 @@ def main() -> None:
     else:
         vla = build_vla("rt2-mini", "language_table", num_bins=21, **opts)  # type: ignore[arg-type]
     bb = vla.backbone
-    train = data(args.cache / "train3000", 3000, 200_000)
-    held = data(args.cache / "heldout40", 40, 900_000)
-    x_train = trunk_features(bb, train, args.cache / f"train{len(train)}-s16.pt")
-    x_held = trunk_features(bb, held, args.cache / f"held{len(held)}-s16.pt")
+    train_src = data(args.cache / "train3000", 3000, 200_000)
+    held_src = data(args.cache / "heldout40", 40, 900_000)
+    train = robot_frames(bb, train_src, args.cache / f"train{len(train_src)}-s16.pt")
+    held = robot_frames(bb, held_src, args.cache / f"held{len(held_src)}-s16.pt")
+    extra = recorded_frames(bb, args.extra) if args.extra else None
+    held_extra = recorded_frames(bb, args.held_extra) if args.held_extra else None
     cond = LMCondition(bb, args.lm_layer, bb.config.film_width) if args.condition == "lm" else None
     params = [*bb.projector.parameters(), *bb.film.parameters(), bb.image_pos]
     params += [*bb.ground_head.parameters()]
@@ -119,39 +164,47 @@ def main() -> None:
         p.requires_grad_(True)
     opt = torch.optim.AdamW(params, lr=args.lr, weight_decay=0.01)
 
-    def tokens(src, x, idx):
-        texts = [src.instructions[src.episode_of[i]] for i in idx]
+    def tokens(f: Frames, idx):
+        texts = [f.texts[i] for i in idx]
         c = cond(texts) if cond is not None else gru_condition(vla, texts)
-        return bb.project(x[torch.as_tensor(idx)].float(), c)  # (B, N, D)
+        return bb.project(f.x[torch.as_tensor(idx)].float(), c)  # (B, N, D)
 
-    def where(src, idx):  # (B, K, 4) the grounding loss's targets, as the trainer's samples have
-        return torch.as_tensor(np.stack([src._where(src.plan_states[i]) for i in idx]))
+    def where(f: Frames, idx):  # (B, K, 4) the grounding loss's targets, as the trainer's are
+        return torch.as_tensor(np.stack([train_src._where(f.plans[i]) for i in idx]))
 
-    def score(n=512):
-        idx = np.random.default_rng(1).choice(len(held), min(n, len(held)), replace=False)
+    def score(f: Frames, n=512):
+        idx = np.random.default_rng(1).choice(len(f), min(n, len(f)), replace=False)
         with torch.no_grad():
-            pred = read_positions(*bb.grounding(tokens(held, x_held, idx))).numpy()  # (B, K, 2)
-        truth = np.stack([held.plan_states[i] for i in idx]).reshape(pred.shape)
-        err = np.abs(GRID._grid(pred) - GRID._grid(truth)).max(-1)  # (B, K) Chebyshev, cells
-        return {
-            t: (np.mean(err[:, k] <= 1), np.mean(err[:, k] <= 2)) for k, t in enumerate(TARGETS)
-        }
+            pred = read_positions(*bb.grounding(tokens(f, idx))).numpy()  # (B, K, 2)
+        truth = f.plans[idx].reshape(pred.shape)
+        cells = [np.stack([GRID.cells(p.reshape(-1)) for p in v]) for v in (pred, truth)]
+        err = np.abs(cells[0] - cells[1]).reshape(pred.shape).max(-1)  # (B, K) Chebyshev
+        return "  ".join(
+            f"{t} {np.mean(err[:, k] <= 1):.0%}/{np.mean(err[:, k] <= 2):.0%}"
+            for k, t in enumerate(TARGETS)
+        )
 
-    print(f"condition {args.condition}; {len(train)} frames; "
-          "held-out within 1 / 2 plan cells (of 32) per target")  # fmt: skip
+    print(f"condition {args.condition}; {len(train)} expert frames"
+          + (f" + {len(extra)} on-policy ({args.extra_share:.0%} of each batch)" if extra else "")
+          + "; held-out within 1 / 2 plan cells (of 32) per target")  # fmt: skip
     rng, t0 = np.random.default_rng(0), time.perf_counter()
+    n_extra = round(args.batch * args.extra_share) if extra else 0
     for step in range(1, args.steps + 1):
-        idx = rng.integers(0, len(train), args.batch)
+        parts = [(train, rng.integers(0, len(train), args.batch - n_extra))]
+        if n_extra:
+            parts.append((extra, rng.integers(0, len(extra), n_extra)))
         with torch.autocast("cpu", dtype=torch.bfloat16):
-            loss, metrics = vla.grounding_loss(tokens(train, x_train, idx), where(train, idx))
+            x = torch.cat([tokens(f, i) for f, i in parts])
+            loss, metrics = vla.grounding_loss(x, torch.cat([where(f, i) for f, i in parts]))
         opt.zero_grad()
         loss.backward()
         opt.step()
         if step % max(1, args.steps // args.evals) == 0:
-            s = score()
-            row = "  ".join(f"{t} {a:.0%}/{b:.0%}" for t, (a, b) in s.items())
+            rows = f"expert {score(held)}"
+            if held_extra is not None:
+                rows += f" | on-policy {score(held_extra)}"
             print(f"{step * args.batch:>6} samples | loss {loss.item():.2f} l1 "
-                  f"{metrics['ground_l1']:.3f} | {row} | {time.perf_counter() - t0:.0f}s",
+                  f"{metrics['ground_l1']:.3f} | {rows} | {time.perf_counter() - t0:.0f}s",
                   flush=True)  # fmt: skip
     if args.write:
         write_image_side(vla, args.init)

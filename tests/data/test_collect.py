@@ -31,6 +31,23 @@ def _collect(out: Path, episodes: int, **kw: Any) -> Any:
     )
 
 
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [
+        ({"detour": 1.2}, r"detour must be in \[0, 1\], got 1.2"),
+        ({"detour": 0.5, "env_id": "rt2/Kitchen-v0"}, "only the tabletop expert detours"),
+    ],
+)
+def test_detour_is_validated(tmp_path: Path, kwargs: dict[str, Any], match: str) -> None:
+    with pytest.raises(ValueError, match=match):
+        CollectConfig(out=tmp_path, episodes=1, **kwargs)
+
+
+def test_detour_reaches_the_tabletop_expert(tmp_path: Path) -> None:
+    expert = CollectConfig(out=tmp_path, episodes=1, noise=0.1, detour=0.25).make_expert(3)
+    assert (expert.noise, expert.detour) == (0.1, 0.25)
+
+
 def _all_actions(root: Path) -> list[np.ndarray]:
     ds = EpisodeDataset(root)
     return [ds.episode(i).actions for i in range(ds.num_episodes)]

@@ -51,3 +51,39 @@ def test_expert_95_percent_on_every_suite() -> None:
         infos, _ = run_episodes(suite, 100, "expert", seed=4, image_size=32)
         rate = success_table(infos)[("all", "all")][0]
         assert rate >= 0.95, f"{suite}: {rate}"
+
+
+def test_detour_heads_for_another_object_first_and_keeps_the_experts_labels() -> None:
+    env = TabletopEnv(image_size=32)
+    plain, detour = TabletopExpert(seed=5), TabletopExpert(seed=5, detour=1.0, detour_steps=4)
+    env.reset(seed=11)
+    detour.reset()
+    action = detour.act(env)
+    u = env.unwrapped
+    decoy = detour._decoy
+    assert decoy is not None and decoy != u.task.mover
+    to_decoy = u.positions()[decoy] - u.world.effector_pos()
+    assert float(np.dot(action[-2:], to_decoy)) > 0  # executed: toward the decoy
+    plain.reset()
+    np.testing.assert_allclose(detour.clean_action, plain.act(env))  # label: the expert's
+    success = _success(env, TabletopExpert(seed=5, detour=1.0), 11)
+    assert success, "a short detour leaves the expert time to finish the task"
+
+
+def test_detour_zero_keeps_the_experts_random_stream() -> None:
+    env = TabletopEnv(image_size=32)
+    runs = []
+    for expert in (
+        TabletopExpert(noise=0.3, seed=7),
+        TabletopExpert(noise=0.3, seed=7, detour=0.0),
+    ):
+        env.reset(seed=3)
+        expert.reset()
+        runs.append([expert.act(env) for _ in range(3)])
+    np.testing.assert_array_equal(runs[0], runs[1])
+
+
+@pytest.mark.parametrize("kwargs", [{"detour": 1.5}, {"detour": -0.1}, {"detour_steps": 0}])
+def test_detour_settings_are_validated(kwargs: dict) -> None:
+    with pytest.raises(ValueError, match="detour"):
+        TabletopExpert(**kwargs)

@@ -17,6 +17,12 @@ def configure(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--out", required=True, help="dataset directory (re-run to resume)")
     parser.add_argument("--noise", type=float, default=0.0, help="expert action noise in [0, 1]")
+    parser.add_argument(
+        "--detour",
+        type=float,
+        default=0.0,
+        help="share of episodes [0, 1] that first head for another object (labels stay the expert's)",
+    )
     parser.add_argument("--seed", type=int, default=0, help="episode k uses seed SEED + k")
     parser.add_argument("--image-size", type=int, default=128, help="square observation size (px)")
     parser.add_argument(
@@ -64,6 +70,7 @@ def run(args: argparse.Namespace) -> int:
         image_size=args.image_size,
         max_steps=args.max_steps,
         noise=args.noise,
+        detour=args.detour,
         seed=args.seed,
         only_successful=args.only_successful,
         terminate_action=args.terminate_action,

@@ -46,6 +46,8 @@ class CollectConfig:
     image_size: int = 128
     max_steps: int | None = None  # None: the env's default episode limit
     noise: float = 0.0
+    # share of episodes that first head for another object (tabletop expert; labels stay clean)
+    detour: float = 0.0
     seed: int = 0
     only_successful: bool = False
     terminate_action: bool = False
@@ -66,6 +68,12 @@ class CollectConfig:
             raise ValueError(f"CollectConfig.max_steps must be >= 1 or None, got {self.max_steps}")
         if not 0.0 <= self.noise <= 1.0:
             raise ValueError(f"CollectConfig.noise must be in [0, 1], got {self.noise}")
+        if not 0.0 <= self.detour <= 1.0:
+            raise ValueError(f"CollectConfig.detour must be in [0, 1], got {self.detour}")
+        if self.detour and self.env_id != "rt2/Tabletop-v0":
+            raise ValueError(
+                f"CollectConfig.detour: only the tabletop expert detours, not {self.env_id}"
+            )
         if self.image_format not in ("image", "video"):
             raise ValueError(
                 f"CollectConfig.image_format must be 'image' or 'video', got {self.image_format!r}"
@@ -98,7 +106,7 @@ class CollectConfig:
             return KitchenExpert(noise=self.noise, seed=seed)
         from rt2.envs import TabletopExpert
 
-        return TabletopExpert(noise=self.noise, seed=seed)
+        return TabletopExpert(noise=self.noise, seed=seed, detour=self.detour)
 
 
 @dataclass

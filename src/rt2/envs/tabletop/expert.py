@@ -2,7 +2,9 @@
 
 Strategy: pick the point the mover must reach; go behind the mover (w.r.t. that point), walking
 around it on the side free of other objects; then push along the line through its centre,
-re-aligning every step. Gaussian action noise (``noise`` x max delta) diversifies demonstrations.
+re-aligning every step. Gaussian action noise (``noise`` x max delta) diversifies demonstrations;
+``detour`` starts that share of episodes by heading for another object first (the states a
+policy reaches when it misreads the instruction), while labels stay the expert's.
 
 >>> expert = TabletopExpert(noise=0.0, seed=0)
 >>> expert.reset()
@@ -47,18 +49,30 @@ class TabletopExpert:
 
     plan_names = ("effector_x", "effector_y", "mover_x", "mover_y", "target_x", "target_y")
 
-    def __init__(self, noise: float = 0.0, seed: int | None = None) -> None:
-        if not (isinstance(noise, int | float) and 0 <= noise <= 1):
-            raise ValueError(f"noise: expected a number in [0, 1], got {noise!r}")
-        self.noise = float(noise)
+    def __init__(
+        self,
+        noise: float = 0.0,
+        seed: int | None = None,
+        detour: float = 0.0,
+        detour_steps: int = 10,
+    ) -> None:
+        for name, v in (("noise", noise), ("detour", detour)):
+            if not (isinstance(v, int | float) and 0 <= v <= 1):
+                raise ValueError(f"{name}: expected a number in [0, 1], got {v!r}")
+        if detour_steps < 1:
+            raise ValueError(f"detour_steps: expected >= 1, got {detour_steps}")
+        self.noise, self.detour, self.detour_steps = float(noise), float(detour), detour_steps
         self.rng = np.random.default_rng(seed)
         self._task: Task | None = None
         self._fixed_target: np.ndarray | None = None
+        self._decoy: str | None = None  # the object a detour heads for first
+        self._detour_left = 0
 
     def reset(self) -> None:
         """Forget the previous episode's plan."""
         self._task = None
         self._fixed_target = None
+        self._decoy, self._detour_left = None, 0
 
     # ---- policy ---------------------------------------------------------------------------
     def act(self, env: Any) -> np.ndarray:
@@ -67,8 +81,10 @@ class TabletopExpert:
         if u.task is not self._task:  # new episode: plan once
             self._task = u.task
             self._fixed_target = self._plan_far(u) if u.task.goal.kind == "far" else None
+            if self.detour > 0:  # drawn only when asked: detour=0 keeps old datasets' streams
+                self._start_detour(u)
         clean = np.clip(self._delta(u), -MAX_DELTA, MAX_DELTA)
-        delta = clean
+        delta = self._detour_delta(u) if self._detour_left > 0 else clean
         if self.noise > 0:
             delta = delta + self.rng.normal(0.0, self.noise * MAX_DELTA, size=2)
         delta = np.clip(delta, -MAX_DELTA, MAX_DELTA)
@@ -78,6 +94,22 @@ class TabletopExpert:
         plan = np.concatenate([u.world.effector_pos(), pos[u.task.mover], self._target(u, pos)])
         self.plan_state = (plan.reshape(3, 2) / u.world.half).reshape(-1).astype(np.float32)
         return self._format(u, delta)
+
+    def _start_detour(self, u: Any) -> None:
+        others = [n for n in u.world.names if n != u.task.mover]
+        if others and self.rng.random() < self.detour:
+            self._decoy = others[int(self.rng.integers(len(others)))]
+            self._detour_left = int(self.rng.integers(1, self.detour_steps + 1))
+
+    def _detour_delta(self, u: Any) -> np.ndarray:
+        """Head for the decoy object (stop on reaching it or after the drawn number of steps)."""
+        assert self._decoy is not None
+        self._detour_left -= 1
+        to = u.positions()[self._decoy] - u.world.effector_pos()
+        reach = get_object(self._decoy).radius + EFFECTOR_RADIUS + 0.01
+        if float(np.linalg.norm(to)) <= reach:
+            self._detour_left = 0
+        return self._limit(to, APPROACH_SPEED)
 
     @staticmethod
     def _format(u: Any, delta: np.ndarray) -> np.ndarray:
