@@ -1,16 +1,20 @@
-"""The main job, end to end on a laptop CPU: collect -> co-fine-tune -> evaluate -> report.
+"""The main job on a laptop CPU: the shipped VLA acting beside RT-1 and a random policy.
 
-1. collect expert demonstrations of the tabletop `seen` suite (LeRobot v3 dataset);
-2. co-fine-tune the shipped tiny VLA (``rt2:tiny-vla``, which writes a grounded plan before
-   each action) on them, mixed 50/50 with the synthetic web corpus;
-3. evaluate it closed loop on `seen` and the unseen suites, next to a random policy;
-4. write ``report.md`` / ``report.json`` (success with 95% CIs), a bar chart and GIFs.
+1. time one batched step of each policy on this machine and size the evaluation to the time
+   budget (the estimate printed is measured here, not carried over from another CPU);
+2. evaluate every policy closed loop on the paper's suites (same episodes for all), GIFs of
+   the VLA acting with the plan it wrote;
+3. write ``report.md`` / ``report.json`` (success with 95% CIs, estimated and actual time) and a
+   bar chart.
 
-Every stage resumes: re-running the same command continues an interrupted demo.
+``fine_tune`` first collects expert demonstrations and co-fine-tunes the shipped tiny VLA
+(``rt2:tiny-vla``) on them mixed 50/50 with web data (the pipeline a user runs on their own
+robot's data), and evaluates it beside the others. Every stage resumes when re-run.
 """
 
 from __future__ import annotations
 
+import math
 import time
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
@@ -26,33 +30,53 @@ from rt2.training.presets import DEMO_STEPS
 if TYPE_CHECKING:
     from rt2.evaluation.report import Group, Summary
 
+#: (spec, short label) evaluated by default; a name not shipped yet runs as its shipped
+#: milestone (``rt2.evaluation.reproduce.KNOWN``'s stand-ins), labelled as such.
+DEMO_POLICIES: tuple[tuple[str, str], ...] = (
+    ("rt2:rt2-mini", "RT-2 mini (VLA)"),
+    ("rt2:rt1", "RT-1"),
+    ("random", "random"),
+)
+FINE_TUNED = "tiny VLA (co-fine-tuned here)"
+CALIBRATION_STEPS = 3  # timed lockstep steps per policy (after one warm-up step)
+
 
 @dataclass(frozen=True)
 class DemoConfig:
     out: Path = Path("runs/demo")
-    episodes: int = 800  # expert demonstrations collected
-    noise: float = 0.2  # expert action noise while collecting (labels stay noise-free)
-    steps: int = DEMO_STEPS  # optimizer steps of 32 samples
-    eval_episodes: int = 100  # per suite and policy (100: Wilson intervals about +-7 points)
+    policies: tuple[tuple[str, str], ...] = DEMO_POLICIES
+    budget_minutes: float = 14.0  # evaluation time the episode count is sized to (worst case)
+    eval_episodes: int = 100  # at most, per suite and policy (100: Wilson intervals ~+-9 points)
+    min_episodes: int = 10  # at least, whatever the budget
     suites: tuple[str, ...] = PAPER_SUITES
-    max_steps: int = 40  # episode limit in evaluation (the expert needs ~14 steps)
-    videos: int = 2  # GIFs per suite of the trained policy
+    max_steps: int = 40  # episode limit in evaluation (the expert needs ~14)
+    videos: int = 2  # GIFs per suite of the VLA (the first policy)
     num_envs: int = 16
     seed: int = 0
+    fine_tune: bool = False  # also collect demonstrations and co-fine-tune rt2:tiny-vla
+    episodes: int = 800  # expert demonstrations collected (fine_tune)
+    noise: float = 0.2  # expert action noise while collecting (labels stay noise-free)
+    steps: int = DEMO_STEPS  # optimizer steps of 32 samples (fine_tune)
 
     def __post_init__(self) -> None:
-        for name in ("episodes", "steps", "eval_episodes", "max_steps", "num_envs"):
+        for name in ("episodes", "steps", "eval_episodes", "min_episodes", "max_steps", "num_envs"):
             if getattr(self, name) < 1:
                 raise ValueError(f"DemoConfig.{name}: expected >= 1, got {getattr(self, name)}")
+        if self.budget_minutes <= 0:
+            raise ValueError(f"DemoConfig.budget_minutes: expected > 0, got {self.budget_minutes}")
+        if not self.policies and not self.fine_tune:
+            raise ValueError("DemoConfig.policies: expected at least one policy (or fine_tune)")
 
 
 QUICK = {
     "episodes": 12,
     "steps": 6,
-    "eval_episodes": 4,
+    "eval_episodes": 2,
+    "min_episodes": 1,
     "max_steps": 10,
     "videos": 1,
-    "num_envs": 4,
+    "num_envs": 2,
+    "suites": ("seen",),
 }
 
 
@@ -63,50 +87,137 @@ def run_demo(config: DemoConfig, console: Console | None = None) -> dict[str, An
     out = Path(config.out)
     timings: dict[str, float] = {}
     console.rule("[bold]rt2 demo")
+    specs = resolve_policies(config.policies)
+    names = ", ".join(label for _, label in specs) or "none"
     console.print(
-        f"Start from the shipped tiny VLA (rt2:tiny-vla), collect {config.episodes} fresh demonstrations, "
-        f"co-fine-tune it on them for {config.steps} steps, then evaluate it and a random policy on "
-        f"{len(config.suites)} suites x {config.eval_episodes} episodes.\n"
-        "Expect about 11 minutes on 2 CPU cores (measured: 10.6 min); every stage shows progress and resumes if re-run."
+        f"Closed-loop evaluation of {names} on {len(config.suites)} suites "
+        f"(the same episodes for every policy), sized to about {config.budget_minutes:g} minutes "
+        "from each policy's speed measured on this machine. Re-run to resume."
     )
+    train = None
+    if config.fine_tune:
+        console.rule("collect expert demonstrations (tabletop `seen` suite)")
+        start = time.perf_counter()
+        data_dir = _collect(config, out / "data" / "seen", console)
+        timings["collect_s"] = time.perf_counter() - start
+        console.rule("co-fine-tune rt2:tiny-vla on the new demonstrations + web data (50/50)")
+        start = time.perf_counter()
+        train = _train(config, data_dir, out / "train", console)
+        timings["train_s"] = time.perf_counter() - start
+        specs.append((str(out / "train"), FINE_TUNED))
 
-    console.rule("1/3 collect expert demonstrations (tabletop `seen` suite)")
+    console.rule("measure each policy's speed here; size the evaluation")
     start = time.perf_counter()
-    data_dir = _collect(config, out / "data" / "seen", console)
-    timings["collect_s"] = time.perf_counter() - start
+    policies = {label: _load(spec, config) for spec, label in specs}
+    step_s = {label: step_seconds(p, config) for label, p in policies.items()}
+    n = episodes_for_budget(step_s, config)
+    estimate = estimate_seconds(step_s, n, config)
+    timings["calibrate_s"] = time.perf_counter() - start
+    _print_plan(step_s, n, estimate, config, console)
 
-    console.rule("2/3 co-fine-tune rt2:tiny-vla on the new demonstrations + web data (50/50)")
+    console.rule("closed-loop evaluation")
     start = time.perf_counter()
-    train = _train(config, data_dir, out / "train", console)
-    timings["train_s"] = time.perf_counter() - start
+    from rt2.evaluation.reproduce import slug
 
-    console.rule("3/3 closed-loop evaluation: trained VLA vs random policy")
-    start = time.perf_counter()
-    from rt2.policies import RandomPolicy, load_policy
-
-    vla_policy = load_policy(str(out / "train"))
     summaries = {
-        "tiny VLA (co-fine-tuned)": _evaluate(
-            config, vla_policy, out / "eval" / "vla", config.videos, console
-        ),
-        "random": _evaluate(
+        label: _evaluate(
             config,
-            RandomPolicy(vla_policy.action_space, seed=config.seed),
-            out / "eval" / "random",
-            0,
+            n,
+            policies[label],
+            out / "eval" / slug(spec),
+            config.videos if i == 0 else 0,
             console,
-        ),
+        )
+        for i, (spec, label) in enumerate(specs)
     }
     timings["eval_s"] = time.perf_counter() - start
+    timings["eval_estimate_s"] = estimate
     timings["total_s"] = time.perf_counter() - t0
     report = {
         "config": {k: str(v) if isinstance(v, Path) else v for k, v in vars(config).items()},
+        "policies_evaluated": {label: spec for spec, label in specs},
+        "videos": str(out / "eval" / slug(specs[0][0])) if specs else None,
+        "episodes_per_suite": n,
+        "seconds_per_env_step": step_s,
         "train": train,
         "policies": {name: s.suites for name, s in summaries.items()},
         "timings": timings,
     }
     _write(report, out, console)
     return report
+
+
+def resolve_policies(policies: tuple[tuple[str, str], ...]) -> list[tuple[str, str]]:
+    """Each (spec, label) as it will run: a shipped name not in the package yet becomes its
+    shipped stand-in, its label naming the milestone (e.g. ``step 1,000 of 6,000``)."""
+    from rt2.evaluation.reproduce import KNOWN
+    from rt2.weights import is_shipped
+
+    known = {m.spec: m for m in KNOWN}
+    out = []
+    for spec, label in policies:
+        info = known.get(spec)
+        if info is not None and info.stand_in and not is_shipped(spec):
+            stand = known.get(info.stand_in)
+            spec = info.stand_in
+            label = f"{label}: {stand.label if stand else spec}"
+        out.append((spec, label))
+    return out
+
+
+def step_seconds(policy: Any, config: DemoConfig) -> float:
+    """Wall seconds per environment step of ``policy`` on this machine: ``num_envs`` `seen`
+    episodes in lockstep (as the evaluation runs them), one warm-up step, then
+    :data:`CALIBRATION_STEPS` timed ones, env creation and resets included."""
+    from rt2.evaluation.chunking import ChunkExecutor
+    from rt2.evaluation.runner import EpisodeJob, EvalConfig, run_jobs
+
+    cfg = EvalConfig(("seen",), 1, num_envs=config.num_envs, max_steps=config.max_steps)
+    jobs = [EpisodeJob("seen", i, EVAL_SEED + 900_000 + i) for i in range(config.num_envs)]
+    acting = ChunkExecutor(policy, cfg.execution)  # as the evaluation plays action chunks
+    run_jobs(jobs, acting, cfg.make_env, config.num_envs, max_episode_steps=1)  # warm-up
+    start = time.perf_counter()
+    records = run_jobs(
+        jobs, acting, cfg.make_env, config.num_envs, max_episode_steps=CALIBRATION_STEPS
+    )
+    return (time.perf_counter() - start) / max(1, sum(r.steps for r in records))
+
+
+def estimate_seconds(step_s: dict[str, float], episodes: int, config: DemoConfig) -> float:
+    """Evaluation time if every episode ran to ``max_steps`` (an upper bound: successes end
+    sooner)."""
+    return len(config.suites) * episodes * config.max_steps * sum(step_s.values())
+
+
+def episodes_for_budget(step_s: dict[str, float], config: DemoConfig) -> int:
+    """The most episodes per suite (within ``min_episodes`` .. ``eval_episodes``) whose worst
+    case fits ``budget_minutes``."""
+    per_episode = estimate_seconds(step_s, 1, config)
+    fit = math.floor(config.budget_minutes * 60 / per_episode) if per_episode > 0 else 10**9
+    return max(config.min_episodes, min(config.eval_episodes, fit))
+
+
+def _print_plan(
+    step_s: dict[str, float], n: int, estimate: float, config: DemoConfig, console: Console
+) -> None:
+    table = Table(title=f"measured on this machine: {n} episodes per suite")
+    table.add_column("policy")
+    table.add_column("ms per env step", justify="right")
+    table.add_column("minutes (at most)", justify="right")
+    for label, s in step_s.items():
+        worst = len(config.suites) * n * config.max_steps * s
+        table.add_row(label, f"{s * 1000:.0f}", f"{worst / 60:.1f}")
+    console.print(table)
+    console.print(
+        f"Evaluation: about {estimate / 60:.1f} minutes at most ({n} episodes x "
+        f"{len(config.suites)} suites per policy, each at most {config.max_steps} steps)."
+    )
+
+
+def _load(spec: str, config: DemoConfig) -> Any:
+    from rt2.policies import load_policy
+
+    return load_policy(spec, seed=config.seed)
 
 
 def _collect(config: DemoConfig, root: Path, console: Console) -> Path:
@@ -164,13 +275,15 @@ def _train(config: DemoConfig, data_dir: Path, run_dir: Path, console: Console) 
     }
 
 
-def _evaluate(config: DemoConfig, policy: Any, out: Path, videos: int, console: Console) -> Summary:
+def _evaluate(
+    config: DemoConfig, episodes: int, policy: Any, out: Path, videos: int, console: Console
+) -> Summary:
     from rt2.evaluation.report import run_metadata, write_report
     from rt2.evaluation.runner import EvalConfig, run_evaluation
 
     eval_cfg = EvalConfig(
         suites=config.suites,
-        episodes=config.eval_episodes,
+        episodes=episodes,
         seed=EVAL_SEED + config.seed,  # disjoint from the collection seeds
         num_envs=config.num_envs,
         max_steps=config.max_steps,
@@ -184,7 +297,7 @@ def _evaluate(config: DemoConfig, policy: Any, out: Path, videos: int, console: 
         console=console,
     )
     with progress:
-        task = progress.add_task("eval", total=len(config.suites) * config.eval_episodes)
+        task = progress.add_task("eval", total=len(config.suites) * episodes)
         records = run_evaluation(
             eval_cfg, policy, on_episode=lambda _: progress.advance(task), video_dir=out
         )
@@ -209,21 +322,31 @@ def _write(report: dict[str, Any], out: Path, console: Console) -> None:
         table.add_column(n, justify="right")
     for row in rows:
         table.add_row(*row)
-    cfg, t = report["config"], report["timings"]
+    t, n_eps = report["timings"], report["episodes_per_suite"]
+    stages = ", ".join(
+        f"{k.removesuffix('_s')} {t[k]:.0f}s"
+        for k in ("collect_s", "train_s", "calibrate_s", "eval_s")
+        if k in t
+    )
+    which = [f"- **{label}**: `{spec}`" for label, spec in report["policies_evaluated"].items()]
     lines = [
         "# rt2 demo report",
         "",
-        f"The tiny VLA starts from `rt2:tiny-vla` (recipe: src/rt2/weights/tiny-vla/README.md) and is "
-        f"co-fine-tuned for {cfg['steps']} steps on {cfg['episodes']} new `seen` demonstrations + web "
-        f"data; both policies run {cfg['eval_episodes']} episodes per suite (success %, [95% Wilson interval]).",
+        f"Every policy ran the same {n_eps} episodes per suite (episode i: seed "
+        f"{EVAL_SEED + report['config']['seed']} + i), "
+        "closed loop; success %, [95% Wilson interval].",
+        "",
+        *which,
         "",
         *markdown_table(["suite", *names], rows),
-        f"Wall time: {t['total_s'] / 60:.1f} min (collect {t['collect_s']:.0f}s, train {t['train_s']:.0f}s, "
-        f"evaluate {t['eval_s']:.0f}s).",
+        f"Wall time: {t['total_s'] / 60:.1f} min ({stages}); the evaluation was estimated at "
+        f"{t['eval_estimate_s'] / 60:.1f} min at most from each policy's speed measured on this machine "
+        f"({', '.join(f'{k} {v * 1000:.0f} ms' for k, v in report['seconds_per_env_step'].items())} per env step).",
         "",
         "![success rates](success_rates.png)",
         "",
-        "Videos of the trained policy: `eval/vla/*.gif`. Per-family tables: `eval/vla/report.md`.",
+        f"Videos of the first policy acting: `{report['videos']}/*.gif`; per-family tables: "
+        "`eval/*/report.md`.",
     ]
     series = {n: [policies[n][s].success for s in suites] for n in names}
     plot_grouped(
@@ -237,4 +360,5 @@ def _write(report: dict[str, Any], out: Path, console: Console) -> None:
     console.print(
         f"wall time {t['total_s'] / 60:.1f} min; report: {out / 'report.md'}, plot: {out / 'success_rates.png'}"
     )
-    console.print(f"videos: {sorted(str(p) for p in (out / 'eval' / 'vla').glob('*.gif'))[:4]}")
+    if report["videos"]:
+        console.print(f"videos: {sorted(str(p) for p in Path(report['videos']).glob('*.gif'))[:4]}")

@@ -85,24 +85,29 @@ def test_bad_override_is_reported(tmp_path):
 
 
 @pytest.mark.slow
-def test_quick_demo_writes_a_report(tmp_path):
+def test_quick_demo_evaluates_the_shipped_policies_and_writes_a_report(tmp_path):
     report = run_demo(DemoConfig(out=tmp_path, **QUICK))
-    assert set(report["policies"]) == {"tiny VLA (co-fine-tuned)", "random"}
-    for rates in report["policies"].values():
-        assert set(rates) == {
-            "seen",
-            "unseen_objects",
-            "unseen_backgrounds",
-            "unseen_environments",
-            "emergent",
-        }
-        assert all(
-            g.success.n == QUICK["eval_episodes"] and 0 <= g.success.rate <= 1
-            for g in rates.values()
-        )
+    evaluated = report["policies_evaluated"]
+    assert list(evaluated.values()) == ["rt2:rt2-mini-v2-wip", "rt2:rt1-wip", "random"]
+    assert next(iter(evaluated)).startswith("RT-2 mini (VLA): ")  # the stand-in says what it is
+    assert report["episodes_per_suite"] == QUICK["eval_episodes"]
+    for label, rates in report["policies"].items():
+        assert set(rates) == {"seen"}, label
+        assert rates["seen"].success.n == QUICK["eval_episodes"]
+        assert report["seconds_per_env_step"][label] > 0
     for name in ("report.md", "report.json", "success_rates.png"):
         assert (tmp_path / name).is_file()
-    assert list((tmp_path / "eval" / "vla").glob("*.gif"))
+    assert list((tmp_path / "eval" / "rt2-rt2-mini-v2-wip").glob("*.gif"))  # the VLA acting
     md = (tmp_path / "report.md").read_text()
-    assert "| seen |" in md and "Wall time" in md
+    assert "| seen |" in md and "Wall time" in md and "estimated at" in md
     assert np.isfinite(report["timings"]["total_s"])
+
+
+@pytest.mark.slow
+def test_quick_demo_fine_tunes_the_tiny_vla_and_evaluates_it(tmp_path):
+    config = DemoConfig(out=tmp_path, policies=(("random", "random"),), fine_tune=True, **QUICK)
+    report = run_demo(config)
+    assert report["train"]["steps"] == QUICK["steps"]
+    assert set(report["policies"]) == {"random", "tiny VLA (co-fine-tuned here)"}
+    assert report["policies_evaluated"]["tiny VLA (co-fine-tuned here)"] == str(tmp_path / "train")
+    assert {"collect_s", "train_s", "eval_s"} <= set(report["timings"])

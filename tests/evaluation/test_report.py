@@ -182,17 +182,25 @@ def test_demo_report_tables_and_charts_success_per_suite(tmp_path: Path) -> None
 
     recs = [_rec(s, i, i < k) for k, s in ((3, "seen"), (1, "emergent")) for i in range(4)]
     report = {
-        "config": {"steps": 3, "episodes": 2, "eval_episodes": 4},
+        "config": {"seed": 0},
+        "policies_evaluated": {"vla": "rt2:tiny-vla", "random": "random"},
+        "episodes_per_suite": 4,
+        "seconds_per_env_step": {"vla": 0.05, "random": 0.001},
+        "videos": str(tmp_path / "eval" / "rt2-tiny-vla"),
         "policies": {
             "vla": summarize(recs).suites,
             "random": summarize(recs[:1] + recs[4:]).suites,
         },
-        "timings": {"total_s": 60.0, "collect_s": 1.0, "train_s": 2.0, "eval_s": 3.0},
+        "timings": {"total_s": 60.0, "calibrate_s": 1.0, "eval_s": 3.0, "eval_estimate_s": 120.0},
     }
     _write(report, tmp_path, Console(file=open(tmp_path / "console.txt", "w")))  # noqa: SIM115
     md = (tmp_path / "report.md").read_text()
     assert "| suite | vla | random |\n|---|---|---|\n| seen | 75 [30, 95] | 100 [21, 100] |" in md
-    assert "| emergent | 25 [5, 70] | 25 [5, 70] |\n\nWall time: 1.0 min" in md
+    assert (
+        "| emergent | 25 [5, 70] | 25 [5, 70] |\n\nWall time: 1.0 min (calibrate 1s, eval 3s)" in md
+    )
+    assert "estimated at 2.0 min at most" in md and "vla 50 ms, random 1 ms per env step" in md
+    assert "- **vla**: `rt2:tiny-vla`" in md
     data = json.loads((tmp_path / "report.json").read_text())
     assert data["policies"]["vla"]["seen"]["success_rate"] == 0.75
     assert (tmp_path / "success_rates.png").stat().st_size > 1000

@@ -110,7 +110,7 @@ def test_a_row_not_shipped_is_evaluated_through_its_shipped_stand_in(
     named as well gives one row, and a row whose stand-in is missing stays "not shipped yet"."""
     rows = rp.model_rows(["rt2:rt2-mini", "rt2:rt1", "rt2:rt1-wip"])
     assert [(r.spec, r.status, r.paper) for r, _ in rows] == [
-        ("rt2:rt2-mini-wip", "evaluated", "RT-2-PaLI-X-55B"),
+        ("rt2:rt2-mini-v2-wip", "evaluated", "RT-2-PaLI-X-55B"),
         ("rt2:rt1-wip", "evaluated", "RT-1"),
         ("blind-expert", "evaluated", None),  # every report has the concept-blind row
     ]

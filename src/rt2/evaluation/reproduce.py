@@ -71,7 +71,7 @@ KNOWN: tuple[ModelInfo, ...] = (
         "rt2:rt2-mini",
         "RT-2 mini, co-fine-tuned",
         paper="RT-2-PaLI-X-55B",
-        stand_in="rt2:rt2-mini-wip",
+        stand_in="rt2:rt2-mini-v2-wip",
     ),
     _rt2_mini(
         "rt2:rt2-mini-co", f"RT-2 mini, co-fine-tuned, {ABLATION_BUDGET}", ablation="co-fine-tuned"
@@ -90,7 +90,7 @@ KNOWN: tuple[ModelInfo, ...] = (
     ModelInfo("blind-expert", BLIND_LABEL, None, None, 0.02, 0),
     # milestones standing in for rows whose goal is not reached yet (model cards in weights/)
     _rt2_mini(
-        "rt2:rt2-mini-wip",
+        "rt2:rt2-mini-v2-wip",
         "RT-2 mini, co-fine-tuned (step 1,000 of 6,000; 11,200 robot samples)",
         paper="RT-2-PaLI-X-55B",
     ),

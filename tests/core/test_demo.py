@@ -1,0 +1,51 @@
+"""The demo sizes its evaluation to a time budget from speeds measured on the machine it runs on."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from rt2.demo import DemoConfig, episodes_for_budget, estimate_seconds, resolve_policies
+
+
+def test_the_estimate_is_the_worst_case_of_every_policy_on_every_suite() -> None:
+    cfg = DemoConfig(suites=("seen", "emergent"), max_steps=40)
+    # 2 suites x 10 episodes x 40 steps x (0.1 + 0.01) s
+    assert estimate_seconds({"vla": 0.1, "random": 0.01}, 10, cfg) == pytest.approx(88.0)
+
+
+@pytest.mark.parametrize(
+    ("minutes", "expected"),
+    [
+        (11.0, 75),  # 660 s / (2 x 40 x 0.11 s) = 75
+        (1000.0, 100),  # never more than eval_episodes
+        (0.1, 10),  # never fewer than min_episodes, whatever the budget
+    ],
+)
+def test_episodes_fit_the_budget_within_the_bounds(minutes: float, expected: int) -> None:
+    cfg = DemoConfig(suites=("seen", "emergent"), max_steps=40, budget_minutes=minutes)
+    n = episodes_for_budget({"vla": 0.1, "random": 0.01}, cfg)
+    assert n == expected
+    if 10 < n < 100:
+        assert estimate_seconds({"vla": 0.1, "random": 0.01}, n, cfg) <= minutes * 60
+
+
+def test_a_name_not_shipped_yet_runs_as_its_milestone_and_says_so() -> None:
+    resolved = resolve_policies((("rt2:rt2-mini", "RT-2 mini (VLA)"), ("random", "random")))
+    assert resolved[0][0] == "rt2:rt2-mini-v2-wip"
+    assert resolved[0][1].startswith("RT-2 mini (VLA): RT-2 mini, co-fine-tuned (step")
+    assert resolved[1] == ("random", "random")
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [
+        ({"budget_minutes": 0}, "budget_minutes: expected > 0"),
+        ({"min_episodes": 0}, "min_episodes: expected >= 1"),
+        ({"policies": ()}, "expected at least one policy"),
+    ],
+)
+def test_bad_settings_are_named(kwargs: dict, match: str) -> None:
+    with pytest.raises(ValueError, match=match):
+        DemoConfig(out=Path("x"), **kwargs)
