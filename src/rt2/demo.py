@@ -38,7 +38,8 @@ DEMO_POLICIES: tuple[tuple[str, str], ...] = (
     ("random", "random"),
 )
 FINE_TUNED = "tiny VLA (co-fine-tuned here)"
-CALIBRATION_STEPS = 3  # timed lockstep steps per policy (after one warm-up step)
+# timed lockstep steps per policy (after one warm-up step): one whole chunk of 4 actions
+CALIBRATION_STEPS = 4
 
 
 @dataclass(frozen=True)
@@ -88,11 +89,11 @@ def run_demo(config: DemoConfig, console: Console | None = None) -> dict[str, An
     timings: dict[str, float] = {}
     console.rule("[bold]rt2 demo")
     specs = resolve_policies(config.policies)
-    names = ", ".join(label for _, label in specs) or "none"
+    names = ", ".join(label for _, label, _ in specs) or "none"
     console.print(
         f"Closed-loop evaluation of {names} on {len(config.suites)} suites "
         f"(the same episodes for every policy), sized to about {config.budget_minutes:g} minutes "
-        "from each policy's speed measured on this machine. Re-run to resume."
+        "from each policy's speed measured on this machine."
     )
     train = None
     if config.fine_tune:
@@ -104,11 +105,11 @@ def run_demo(config: DemoConfig, console: Console | None = None) -> dict[str, An
         start = time.perf_counter()
         train = _train(config, data_dir, out / "train", console)
         timings["train_s"] = time.perf_counter() - start
-        specs.append((str(out / "train"), FINE_TUNED))
+        specs.append((str(out / "train"), FINE_TUNED, "rt2:tiny-vla co-fine-tuned in this demo"))
 
     console.rule("measure each policy's speed here; size the evaluation")
     start = time.perf_counter()
-    policies = {label: _load(spec, config) for spec, label in specs}
+    policies = {label: _load(spec, config) for spec, label, _ in specs}
     step_s = {label: step_seconds(p, config) for label, p in policies.items()}
     n = episodes_for_budget(step_s, config)
     estimate = estimate_seconds(step_s, n, config)
@@ -128,14 +129,16 @@ def run_demo(config: DemoConfig, console: Console | None = None) -> dict[str, An
             config.videos if i == 0 else 0,
             console,
         )
-        for i, (spec, label) in enumerate(specs)
+        for i, (spec, label, _) in enumerate(specs)
     }
     timings["eval_s"] = time.perf_counter() - start
     timings["eval_estimate_s"] = estimate
     timings["total_s"] = time.perf_counter() - t0
     report = {
         "config": {k: str(v) if isinstance(v, Path) else v for k, v in vars(config).items()},
-        "policies_evaluated": {label: spec for spec, label in specs},
+        "policies_evaluated": {
+            label: {"spec": spec, "about": about} for spec, label, about in specs
+        },
         "videos": str(out / "eval" / slug(specs[0][0])) if specs else None,
         "episodes_per_suite": n,
         "seconds_per_env_step": step_s,
@@ -147,9 +150,9 @@ def run_demo(config: DemoConfig, console: Console | None = None) -> dict[str, An
     return report
 
 
-def resolve_policies(policies: tuple[tuple[str, str], ...]) -> list[tuple[str, str]]:
-    """Each (spec, label) as it will run: a shipped name not in the package yet becomes its
-    shipped stand-in, its label naming the milestone (e.g. ``step 1,000 of 6,000``)."""
+def resolve_policies(policies: tuple[tuple[str, str], ...]) -> list[tuple[str, str, str]]:
+    """Each (spec, label) as it will run, with what it is: a shipped name not in the package
+    yet runs as its shipped stand-in, described as that milestone (e.g. ``step 1,000 of 6,000``)."""
     from rt2.evaluation.reproduce import KNOWN
     from rt2.weights import is_shipped
 
@@ -158,10 +161,8 @@ def resolve_policies(policies: tuple[tuple[str, str], ...]) -> list[tuple[str, s
     for spec, label in policies:
         info = known.get(spec)
         if info is not None and info.stand_in and not is_shipped(spec):
-            stand = known.get(info.stand_in)
-            spec = info.stand_in
-            label = f"{label}: {stand.label if stand else spec}"
-        out.append((spec, label))
+            spec, info = info.stand_in, known.get(info.stand_in)
+        out.append((spec, label, info.label if info else spec))
     return out
 
 
@@ -328,7 +329,10 @@ def _write(report: dict[str, Any], out: Path, console: Console) -> None:
         for k in ("collect_s", "train_s", "calibrate_s", "eval_s")
         if k in t
     )
-    which = [f"- **{label}**: `{spec}`" for label, spec in report["policies_evaluated"].items()]
+    which = [
+        f"- **{label}**: `{p['spec']}`, {p['about']}"
+        for label, p in report["policies_evaluated"].items()
+    ]
     lines = [
         "# rt2 demo report",
         "",

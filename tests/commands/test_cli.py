@@ -88,8 +88,12 @@ def test_bad_override_is_reported(tmp_path):
 def test_quick_demo_evaluates_the_shipped_policies_and_writes_a_report(tmp_path):
     report = run_demo(DemoConfig(out=tmp_path, **QUICK))
     evaluated = report["policies_evaluated"]
-    assert list(evaluated.values()) == ["rt2:rt2-mini-v2-wip", "rt2:rt1-wip", "random"]
-    assert next(iter(evaluated)).startswith("RT-2 mini (VLA): ")  # the stand-in says what it is
+    assert [p["spec"] for p in evaluated.values()] == [
+        "rt2:rt2-mini-v2-wip",
+        "rt2:rt1-wip",
+        "random",
+    ]
+    assert "step 1,000" in evaluated["RT-2 mini (VLA)"]["about"]  # the stand-in says what it is
     assert report["episodes_per_suite"] == QUICK["eval_episodes"]
     for label, rates in report["policies"].items():
         assert set(rates) == {"seen"}, label
@@ -109,5 +113,7 @@ def test_quick_demo_fine_tunes_the_tiny_vla_and_evaluates_it(tmp_path):
     report = run_demo(config)
     assert report["train"]["steps"] == QUICK["steps"]
     assert set(report["policies"]) == {"random", "tiny VLA (co-fine-tuned here)"}
-    assert report["policies_evaluated"]["tiny VLA (co-fine-tuned here)"] == str(tmp_path / "train")
+    assert report["policies_evaluated"]["tiny VLA (co-fine-tuned here)"]["spec"] == str(
+        tmp_path / "train"
+    )
     assert {"collect_s", "train_s", "eval_s"} <= set(report["timings"])

@@ -33,9 +33,10 @@ def test_episodes_fit_the_budget_within_the_bounds(minutes: float, expected: int
 
 def test_a_name_not_shipped_yet_runs_as_its_milestone_and_says_so() -> None:
     resolved = resolve_policies((("rt2:rt2-mini", "RT-2 mini (VLA)"), ("random", "random")))
-    assert resolved[0][0] == "rt2:rt2-mini-v2-wip"
-    assert resolved[0][1].startswith("RT-2 mini (VLA): RT-2 mini, co-fine-tuned (step")
-    assert resolved[1] == ("random", "random")
+    spec, label, about = resolved[0]
+    assert (spec, label) == ("rt2:rt2-mini-v2-wip", "RT-2 mini (VLA)")
+    assert about.startswith("RT-2 mini, co-fine-tuned (step")
+    assert resolved[1][:2] == ("random", "random")
 
 
 @pytest.mark.parametrize(

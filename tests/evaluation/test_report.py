@@ -183,7 +183,10 @@ def test_demo_report_tables_and_charts_success_per_suite(tmp_path: Path) -> None
     recs = [_rec(s, i, i < k) for k, s in ((3, "seen"), (1, "emergent")) for i in range(4)]
     report = {
         "config": {"seed": 0},
-        "policies_evaluated": {"vla": "rt2:tiny-vla", "random": "random"},
+        "policies_evaluated": {
+            "vla": {"spec": "rt2:tiny-vla", "about": "tiny VLA"},
+            "random": {"spec": "random", "about": "random policy"},
+        },
         "episodes_per_suite": 4,
         "seconds_per_env_step": {"vla": 0.05, "random": 0.001},
         "videos": str(tmp_path / "eval" / "rt2-tiny-vla"),
@@ -200,7 +203,7 @@ def test_demo_report_tables_and_charts_success_per_suite(tmp_path: Path) -> None
         "| emergent | 25 [5, 70] | 25 [5, 70] |\n\nWall time: 1.0 min (calibrate 1s, eval 3s)" in md
     )
     assert "estimated at 2.0 min at most" in md and "vla 50 ms, random 1 ms per env step" in md
-    assert "- **vla**: `rt2:tiny-vla`" in md
+    assert "- **vla**: `rt2:tiny-vla`, tiny VLA" in md
     data = json.loads((tmp_path / "report.json").read_text())
     assert data["policies"]["vla"]["seen"]["success_rate"] == 0.75
     assert (tmp_path / "success_rates.png").stat().st_size > 1000
