@@ -152,7 +152,7 @@ def run_demo(config: DemoConfig, console: Console | None = None) -> dict[str, An
 
 def resolve_policies(policies: tuple[tuple[str, str], ...]) -> list[tuple[str, str, str]]:
     """Each (spec, label) as it will run, with what it is: a shipped name not in the package
-    yet runs as its shipped stand-in, described as that milestone (e.g. ``step 1,000 of 6,000``)."""
+    yet runs as its shipped stand-in, described as that milestone (e.g. ``step 1,500 of 6,000``)."""
     from rt2.evaluation.reproduce import KNOWN
     from rt2.weights import is_shipped
 
