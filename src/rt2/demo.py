@@ -38,8 +38,7 @@ DEMO_POLICIES: tuple[tuple[str, str], ...] = (
     ("random", "random"),
 )
 FINE_TUNED = "tiny VLA (co-fine-tuned here)"
-# timed lockstep steps per policy (after one warm-up step): one whole chunk of 4 actions
-CALIBRATION_STEPS = 4
+CALIBRATION_CALLS = 2  # timed policy calls per policy, after one warm-up call
 
 
 @dataclass(frozen=True)
@@ -92,8 +91,9 @@ def run_demo(config: DemoConfig, console: Console | None = None) -> dict[str, An
     names = ", ".join(label for _, label, _ in specs) or "none"
     console.print(
         f"Closed-loop evaluation of {names} on {len(config.suites)} suites "
-        f"(the same episodes for every policy), sized to about {config.budget_minutes:g} minutes "
-        "from each policy's speed measured on this machine."
+        f"(the same episodes for every policy): at most {config.eval_episodes} per suite, fewer "
+        f"if each policy's speed measured on this machine says they would take more than "
+        f"{config.budget_minutes:g} minutes."
     )
     train = None
     if config.fine_tune:
@@ -167,21 +167,48 @@ def resolve_policies(policies: tuple[tuple[str, str], ...]) -> list[tuple[str, s
 
 
 def step_seconds(policy: Any, config: DemoConfig) -> float:
-    """Wall seconds per environment step of ``policy`` on this machine: ``num_envs`` `seen`
-    episodes in lockstep (as the evaluation runs them), one warm-up step, then
-    :data:`CALIBRATION_STEPS` timed ones, env creation and resets included."""
-    from rt2.evaluation.chunking import ChunkExecutor
-    from rt2.evaluation.runner import EpisodeJob, EvalConfig, run_jobs
+    """Wall seconds per environment step of ``policy`` on this machine, at worst: ``num_envs``
+    `seen` envs in lockstep, timed after a warm-up call. A policy that returns chunks of K
+    actions is, once episodes have ended at different steps, asked every step for the ~N/K envs
+    whose chunk ran out, so one call of that size per lockstep round is timed (``N`` for K=1)."""
+    from rt2.evaluation.runner import EvalConfig
 
     cfg = EvalConfig(("seen",), 1, num_envs=config.num_envs, max_steps=config.max_steps)
-    jobs = [EpisodeJob("seen", i, EVAL_SEED + 900_000 + i) for i in range(config.num_envs)]
-    acting = ChunkExecutor(policy, cfg.execution)  # as the evaluation plays action chunks
-    run_jobs(jobs, acting, cfg.make_env, config.num_envs, max_episode_steps=1)  # warm-up
-    start = time.perf_counter()
-    records = run_jobs(
-        jobs, acting, cfg.make_env, config.num_envs, max_episode_steps=CALIBRATION_STEPS
-    )
-    return (time.perf_counter() - start) / max(1, sum(r.steps for r in records))
+    envs = [cfg.make_env("seen") for _ in range(config.num_envs)]
+    try:
+        if hasattr(policy, "bind"):
+            policy.bind(envs)
+        policy.reset()
+        obs = []
+        for i, env in enumerate(envs):
+            seed = EVAL_SEED + 900_000 + i
+            obs.append({**env.reset(seed=seed)[0], "env_slot": i})
+            if hasattr(policy, "start_episode"):
+                policy.start_episode(i, seed)
+        actions = _act(policy, obs)  # warm-up: (N, D) or (N, K, D)
+        chunk = actions.shape[1] if actions.ndim == 3 else 1
+        batch = obs[: math.ceil(len(obs) / chunk)]
+        start = time.perf_counter()
+        for _ in range(CALIBRATION_CALLS):
+            _act(policy, batch)
+        per_round = (time.perf_counter() - start) / CALIBRATION_CALLS
+        first = actions[:, 0] if actions.ndim == 3 else actions
+        start = time.perf_counter()
+        for env, action in zip(envs, first, strict=True):
+            env.step(action)
+        return per_round / len(envs) + (time.perf_counter() - start) / len(envs)
+    finally:
+        for env in envs:
+            env.close()
+
+
+def _act(policy: Any, observations: list[dict[str, Any]]) -> Any:
+    import numpy as np
+
+    batched = getattr(policy, "infer_batch", None)
+    if batched is not None:
+        return np.asarray(batched(observations))
+    return np.stack([np.asarray(policy.infer(o)) for o in observations])
 
 
 def estimate_seconds(step_s: dict[str, float], episodes: int, config: DemoConfig) -> float:
