@@ -4,9 +4,17 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pytest
 
-from rt2.demo import DemoConfig, episodes_for_budget, estimate_seconds, resolve_policies
+from rt2.demo import (
+    CALIBRATION_CALLS,
+    DemoConfig,
+    episodes_for_budget,
+    estimate_seconds,
+    resolve_policies,
+    step_seconds,
+)
 
 
 def test_the_estimate_is_the_worst_case_of_every_policy_on_every_suite() -> None:
@@ -50,3 +58,25 @@ def test_a_name_not_shipped_yet_runs_as_its_milestone_and_says_so() -> None:
 def test_bad_settings_are_named(kwargs: dict, match: str) -> None:
     with pytest.raises(ValueError, match=match):
         DemoConfig(out=Path("x"), **kwargs)
+
+
+class _ChunkPolicy:
+    """Returns chunks of 4 zero actions; remembers each call's batch size."""
+
+    def __init__(self) -> None:
+        self.sizes: list[int] = []
+
+    def reset(self) -> None:
+        pass
+
+    def infer_batch(self, observations: list[dict]) -> np.ndarray:
+        self.sizes.append(len(observations))
+        return np.zeros((len(observations), 4, 2))
+
+
+def test_a_chunked_policy_is_timed_at_the_batch_it_meets_once_episodes_drift_apart() -> None:
+    policy = _ChunkPolicy()
+    seconds = step_seconds(policy, DemoConfig(num_envs=6, max_steps=10))
+    # the warm-up sees every env; then each timed call the ~6 / 4 envs whose chunk ran out
+    assert policy.sizes == [6] + [2] * CALIBRATION_CALLS
+    assert seconds > 0
