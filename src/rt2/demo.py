@@ -171,6 +171,7 @@ def step_seconds(policy: Any, config: DemoConfig) -> float:
     `seen` envs in lockstep, timed after a warm-up call. A policy that returns chunks of K
     actions is, once episodes have ended at different steps, asked every step for the ~N/K envs
     whose chunk ran out, so one call of that size per lockstep round is timed (``N`` for K=1)."""
+    from rt2.evaluation.chunking import query_chunks
     from rt2.evaluation.runner import EvalConfig
 
     cfg = EvalConfig(("seen",), 1, num_envs=config.num_envs, max_steps=config.max_steps)
@@ -185,30 +186,19 @@ def step_seconds(policy: Any, config: DemoConfig) -> float:
             obs.append({**env.reset(seed=seed)[0], "env_slot": i})
             if hasattr(policy, "start_episode"):
                 policy.start_episode(i, seed)
-        actions = _act(policy, obs)  # warm-up: (N, D) or (N, K, D)
-        chunk = actions.shape[1] if actions.ndim == 3 else 1
-        batch = obs[: math.ceil(len(obs) / chunk)]
+        chunks = query_chunks(policy, obs)  # warm-up: (N, K, D)
+        batch = obs[: math.ceil(len(obs) / chunks.shape[1])]
         start = time.perf_counter()
         for _ in range(CALIBRATION_CALLS):
-            _act(policy, batch)
+            query_chunks(policy, batch)
         per_round = (time.perf_counter() - start) / CALIBRATION_CALLS
-        first = actions[:, 0] if actions.ndim == 3 else actions
         start = time.perf_counter()
-        for env, action in zip(envs, first, strict=True):
+        for env, action in zip(envs, chunks[:, 0], strict=True):
             env.step(action)
         return per_round / len(envs) + (time.perf_counter() - start) / len(envs)
     finally:
         for env in envs:
             env.close()
-
-
-def _act(policy: Any, observations: list[dict[str, Any]]) -> Any:
-    import numpy as np
-
-    batched = getattr(policy, "infer_batch", None)
-    if batched is not None:
-        return np.asarray(batched(observations))
-    return np.stack([np.asarray(policy.infer(o)) for o in observations])
 
 
 def estimate_seconds(step_s: dict[str, float], episodes: int, config: DemoConfig) -> float:
@@ -233,7 +223,7 @@ def _print_plan(
     table.add_column("ms per env step", justify="right")
     table.add_column("minutes (at most)", justify="right")
     for label, s in step_s.items():
-        worst = len(config.suites) * n * config.max_steps * s
+        worst = estimate_seconds({label: s}, n, config)
         table.add_row(label, f"{s * 1000:.0f}", f"{worst / 60:.1f}")
     console.print(table)
     console.print(

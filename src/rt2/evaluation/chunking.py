@@ -101,18 +101,8 @@ class ChunkExecutor:
         return np.stack(out)  # (B, D)
 
     def _query(self, observations: list[dict[str, Any]]) -> np.ndarray:
-        """(n, K, D) chunks from the wrapped policy ((n, D) actions count as K = 1)."""
-        batched = getattr(self.policy, "infer_batch", None)
-        if batched is not None:
-            out = np.asarray(batched(observations), dtype=np.float64)
-        else:
-            out = np.stack([np.asarray(self.policy.infer(o), np.float64) for o in observations])
-        if out.ndim == 2:
-            out = out[:, None]
-        if out.ndim != 3 or out.shape[0] != len(observations):
-            raise ValueError(
-                f"policy returned actions of shape {out.shape} for {len(observations)} observations"
-            )
+        """(n, K, D) chunks from the wrapped policy, counted in :attr:`queries`."""
+        out = query_chunks(self.policy, observations)
         self.queries += len(observations)
         return out
 
@@ -121,3 +111,20 @@ class ChunkExecutor:
         preds = [c[st.t - t0] for t0, c in st.chunks if 0 <= st.t - t0 < len(c)]  # oldest first
         w = np.exp(-self.execution.decay * np.arange(len(preds)))
         return (w[:, None] * np.stack(preds)).sum(0) / w.sum()
+
+
+def query_chunks(policy: Policy, observations: Sequence[dict[str, Any]]) -> np.ndarray:
+    """(n, K, D) chunks from ``policy`` for n observations: one ``infer_batch`` call if it has
+    one; (n, D) actions count as K = 1."""
+    batched = getattr(policy, "infer_batch", None)
+    if batched is not None:
+        out = np.asarray(batched(list(observations)), dtype=np.float64)
+    else:
+        out = np.stack([np.asarray(policy.infer(o), np.float64) for o in observations])
+    if out.ndim == 2:
+        out = out[:, None]
+    if out.ndim != 3 or out.shape[0] != len(observations):
+        raise ValueError(
+            f"policy returned actions of shape {out.shape} for {len(observations)} observations"
+        )
+    return out
