@@ -15,6 +15,7 @@ CK=$RUN/checkpoints/step-$(printf %06d "$STEP")
 mkdir -p "$FRAMES"
 cp -r "$CK" "/tmp/$(basename "$CK")-before-head-round"
 $PY -u plan_source.py --policy "$CK" --episodes 300 --seed "$SEED" --sources head \
+    --execute-steps "${RT2_EXECUTE_STEPS:-4}" \
     --record "$FRAMES/r$STEP.npz" 2>&1 | grep -v -i warn | tail -2
 $PY - "$FRAMES" <<'PY'
 import glob, sys

@@ -29,6 +29,7 @@ import numpy as np
 import torch
 
 from rt2.backbones.grounding import GROUND_TARGETS, read_positions
+from rt2.evaluation.chunking import ChunkExecution
 from rt2.evaluation.rates import wilson_interval
 from rt2.evaluation.runner import EVAL_SEED, EvalConfig, run_evaluation
 from rt2.observations import camera_views
@@ -137,6 +138,10 @@ def main() -> None:
     ap.add_argument("--num-envs", type=int, default=10)
     ap.add_argument("--out", default=None, help="write the rows as JSON here")
     ap.add_argument("--seed", type=int, default=EVAL_SEED, help="episode i: seed + i")
+    ap.add_argument("--max-steps", type=int, default=None, help="episode limit (env default)")
+    ap.add_argument(
+        "--execute-steps", type=int, default=None, help="actions played per call (whole chunk)"
+    )
     ap.add_argument(
         "--record",
         default=None,
@@ -149,7 +154,12 @@ def main() -> None:
         policy = PlanSourcePolicy(base, source)
         policy.record = [] if args.record else None
         cfg = EvalConfig(
-            suites=("seen",), episodes=args.episodes, seed=args.seed, num_envs=args.num_envs
+            suites=("seen",),
+            episodes=args.episodes,
+            seed=args.seed,
+            num_envs=args.num_envs,
+            max_steps=args.max_steps,
+            execution=ChunkExecution(steps=args.execute_steps),
         )
         t0 = time.perf_counter()
         records = run_evaluation(cfg, policy)

@@ -169,9 +169,10 @@ def resolve_policies(policies: tuple[tuple[str, str], ...]) -> list[tuple[str, s
 def step_seconds(policy: Any, config: DemoConfig) -> float:
     """Wall seconds per environment step of ``policy`` on this machine, at worst: ``num_envs``
     `seen` envs in lockstep, timed after a warm-up call. A policy that returns chunks of K
-    actions is, once episodes have ended at different steps, asked every step for the ~N/K envs
-    whose chunk ran out, so one call of that size per lockstep round is timed (``N`` for K=1)."""
-    from rt2.evaluation.chunking import query_chunks
+    actions and plays P of them per call (:func:`~rt2.evaluation.chunking.played_steps`) is, once
+    episodes have ended at different steps, asked every step for the ~N/P envs whose actions ran
+    out, so one call of that size per lockstep round is timed (``N`` for P=1)."""
+    from rt2.evaluation.chunking import ChunkExecution, played_steps, query_chunks
     from rt2.evaluation.runner import EvalConfig
 
     cfg = EvalConfig(("seen",), 1, num_envs=config.num_envs, max_steps=config.max_steps)
@@ -187,7 +188,8 @@ def step_seconds(policy: Any, config: DemoConfig) -> float:
             if hasattr(policy, "start_episode"):
                 policy.start_episode(i, seed)
         chunks = query_chunks(policy, obs)  # warm-up: (N, K, D)
-        batch = obs[: math.ceil(len(obs) / chunks.shape[1])]
+        played = played_steps(policy, ChunkExecution(), chunks.shape[1])
+        batch = obs[: math.ceil(len(obs) / played)]
         start = time.perf_counter()
         for _ in range(CALIBRATION_CALLS):
             query_chunks(policy, batch)

@@ -46,6 +46,15 @@ def test_open_loop_with_fewer_steps_than_the_chunk():
     assert [float(ex.infer_batch(obs(0))[0, 0]) for _ in range(4)] == [0, 1, 10, 11]
 
 
+def test_open_loop_plays_the_policys_own_execute_steps_unless_told_otherwise():
+    policy = Counter(4)
+    policy.execute_steps = 1  # as a checkpoint's model.execute_steps sets it
+    ex = ChunkExecutor(policy)
+    assert [float(ex.infer_batch(obs(0))[0, 0]) for _ in range(3)] == [0, 10, 20]
+    ex = ChunkExecutor(policy, ChunkExecution("open_loop", steps=3))  # --execute-steps wins
+    assert [float(ex.infer_batch(obs(1))[0, 0]) for _ in range(4)] == [0, 1, 2, 10]
+
+
 def test_ensemble_averages_every_chunk_covering_the_step():
     ex = ChunkExecutor(Counter(3), ChunkExecution("ensemble", decay=0.5))
     a0 = ex.infer_batch(obs(0))[0, 0]  # only chunk 0 covers step 0

@@ -199,9 +199,11 @@ def test_policy_for_wraps_a_live_model_by_its_kind() -> None:
     from rt2.training.config import DataConfig
 
     data = DataConfig(plan_bins=32, plan_code="letters")
-    config = SimpleNamespace(model=SimpleNamespace(kind="vla", plan_source="lm"), data=data)
+    model = SimpleNamespace(kind="vla", plan_source="lm", execute_steps=1)
+    config = SimpleNamespace(model=model, data=data)
     policy = policy_for(Model(), config)
     assert isinstance(policy, VLAPolicy) and policy.cot is True
+    assert policy.execute_steps == 1  # played per call as the checkpoint's config says
     assert not hasattr(policy.model, "head_plan")  # the LM writes its own plan
     config.model.plan_source = "head"  # the grounding head writes it, on the data's plan grid
     assert policy_for(Model(), config).model.head_plan == PlanFormat(bins=32, code="letters")

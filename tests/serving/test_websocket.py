@@ -176,3 +176,13 @@ def test_token_auth(checkpoint) -> None:
         client = WebsocketClientPolicy(host="127.0.0.1", port=server.port, api_key="s3cret")
         assert client.infer(observation())["actions"].shape == (1, 2)
         client._ws.close()
+
+
+def test_metadata_names_the_actions_to_play_per_chunk_as_measured() -> None:
+    """A checkpoint's ``model.execute_steps`` reaches clients; a policy without one says nothing."""
+    from types import SimpleNamespace
+
+    from rt2.serving import policy_metadata
+
+    assert policy_metadata(SimpleNamespace(execute_steps=1))["execute_steps"] == 1
+    assert "execute_steps" not in policy_metadata(SimpleNamespace(execute_steps=None))

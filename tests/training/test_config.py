@@ -69,6 +69,14 @@ def test_grounding_options_need_a_grounding_head_and_a_plan():
         apply_overrides(v2, ["data.plan_bins=0"])
 
 
+def test_execute_steps_must_fit_the_chunk():
+    v2 = get_preset("rt2-mini-v2")
+    assert replace(v2.model, execute_steps=v2.model.chunk).execute_steps == v2.model.chunk
+    for bad in (0, v2.model.chunk + 1):
+        with pytest.raises(ValueError, match=r"model\.execute_steps: expected None or 1\.\.chunk"):
+            replace(v2.model, execute_steps=bad)
+
+
 def test_schedule_warms_up_then_decays():
     optim = OptimConfig(steps=100, lr=1.0, warmup_steps=10, min_lr_ratio=0.1)
     lrs = [learning_rate(s, optim) for s in range(100)]

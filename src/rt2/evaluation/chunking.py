@@ -2,7 +2,8 @@
 that returns one (B, D) action per step.
 
 * ``open_loop``: query the model once per ``steps`` control steps and play that many actions of
-  the chunk (OpenVLA-OFT, pi0); ``steps=K`` plays whole chunks.
+  the chunk (OpenVLA-OFT, pi0); ``steps=K`` plays whole chunks. ``steps=None``: the policy's own
+  ``execute_steps`` (a checkpoint's ``model.execute_steps``), else the whole chunk.
 * ``ensemble``: query every step and average, for the current step, every chunk that covers it,
   weighted ``exp(-decay * i)`` with ``i = 0`` the oldest (ACT's temporal ensembling, Zhao et al.
   2023): smoother, one model call per step.
@@ -90,7 +91,7 @@ class ChunkExecutor:
             for i, chunk in zip(need, chunks, strict=True):
                 st = states[i]
                 if self.execution.mode == "open_loop":
-                    st.queue = list(chunk[: self.execution.steps or len(chunk)])
+                    st.queue = list(chunk[: played_steps(self.policy, self.execution, len(chunk))])
                 else:
                     st.chunks = [(t0, c) for t0, c in st.chunks if st.t - t0 < len(c)]
                     st.chunks.append((st.t, chunk))
@@ -111,6 +112,12 @@ class ChunkExecutor:
         preds = [c[st.t - t0] for t0, c in st.chunks if 0 <= st.t - t0 < len(c)]  # oldest first
         w = np.exp(-self.execution.decay * np.arange(len(preds)))
         return (w[:, None] * np.stack(preds)).sum(0) / w.sum()
+
+
+def played_steps(policy: Policy, execution: ChunkExecution, k: int) -> int:
+    """Actions of a K-action chunk played per model call in open loop: ``execution.steps``, else
+    the policy's ``execute_steps``, else all K."""
+    return min(k, execution.steps or getattr(policy, "execute_steps", None) or k)
 
 
 def query_chunks(policy: Policy, observations: Sequence[dict[str, Any]]) -> np.ndarray:

@@ -31,7 +31,9 @@ def _vla_policy(model: Any, config: Any) -> Policy:
 
     if config.model.plan_source == "head":  # the grounding head writes the plan
         model.head_plan = config.data.plan_format()
-    return VLAPolicy(model, cot=config.data.plan_bins > 0)  # trained to plan: let it plan
+    return VLAPolicy(  # trained to plan: let it plan
+        model, cot=config.data.plan_bins > 0, execute_steps=config.model.execute_steps
+    )
 
 
 def _prepare_vla(model: Any, compile: bool) -> None:

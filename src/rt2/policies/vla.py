@@ -19,14 +19,20 @@ from rt2.observations import camera_views, require_keys
 class VLAPolicy:
     """Observation dicts (``image`` uint8 HWC, or ``images`` {camera name: image} for a model
     that sees several cameras; ``instruction``; ``state`` (S,) for a model that reads it) ->
-    continuous actions."""
+    continuous actions. ``execute_steps``: how many actions of each chunk to play per call, as
+    the model was measured (``model.execute_steps``; None: the whole chunk)."""
 
     def __init__(
-        self, model: VLA, sampling: SamplingConfig | None = None, cot: bool = False
+        self,
+        model: VLA,
+        sampling: SamplingConfig | None = None,
+        cot: bool = False,
+        execute_steps: int | None = None,
     ) -> None:
         self.model = model.eval()
         self.sampling = sampling
         self.cot = cot
+        self.execute_steps = execute_steps
         self.last_result = None  # the ActResult of the latest call, for inspection
 
     @property

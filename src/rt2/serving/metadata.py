@@ -38,6 +38,9 @@ def policy_metadata(policy: Any, model_name: str = "policy", **extra: Any) -> di
     state = getattr(model, "state_format", None)
     if state is not None:  # the state a request must carry
         meta.setdefault("state", {"names": list(state.names), "dim": state.size})
+    steps = getattr(policy, "execute_steps", None)
+    if steps:  # actions of each returned chunk to play before asking again, as measured
+        meta.setdefault("execute_steps", int(steps))
     meta.setdefault("action_horizon", 1)
     return meta
 

@@ -49,6 +49,9 @@ class ModelConfig:
     # the grounding head's (arm, block, goal) positions, which the LM then reads (it is trained
     # on the true plans either way)
     plan_source: Literal["lm", "head"] = "lm"
+    # actions of each chunk played per model call in closed loop (LeRobot's n_action_steps);
+    # None: the whole chunk. ``rt2 eval --execute-steps`` overrides it
+    execute_steps: int | None = None
 
     def __post_init__(self) -> None:
         if self.kind not in ("vla", "rt1"):
@@ -86,6 +89,11 @@ class ModelConfig:
             raise ValueError(
                 f"model.plan_source: expected 'lm' or 'head', and 'head' only with "
                 f"backbone_options.ground=true; got {self.plan_source!r} with ground={ground}"
+            )
+        if self.execute_steps is not None and not 1 <= self.execute_steps <= self.chunk:
+            raise ValueError(
+                f"model.execute_steps: expected None or 1..chunk ({self.chunk}), "
+                f"got {self.execute_steps}"
             )
         from rt2.decoding.parallel import DecodingConfig
 
