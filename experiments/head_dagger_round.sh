@@ -6,6 +6,8 @@
 # re-trains the head for 600 steps on the expert frames + every round's frames so far (50/50),
 # writes it into the checkpoint (a copy of the old one is kept in /tmp), then:
 #   rt2 train --preset rt2-mini-v2 --data data/seen3k --out RUN --resume
+# (RT2_EXECUTE_STEPS / RT2_MAX_STEPS: actions played per call, episode limit; rounds at steps
+# 1,000-2,000 ran 4 / 80, those from 2,500 on 1 / 40, as the policy is now evaluated)
 set -euo pipefail
 cd "$(dirname "$0")"
 STEP=$1 SEED=$2 RUN=${3:-../runs/rt2-mini-v2}
@@ -15,7 +17,7 @@ CK=$RUN/checkpoints/step-$(printf %06d "$STEP")
 mkdir -p "$FRAMES"
 cp -r "$CK" "/tmp/$(basename "$CK")-before-head-round"
 $PY -u plan_source.py --policy "$CK" --episodes 300 --seed "$SEED" --sources head \
-    --execute-steps "${RT2_EXECUTE_STEPS:-4}" \
+    --execute-steps "${RT2_EXECUTE_STEPS:-4}" --max-steps "${RT2_MAX_STEPS:-80}" \
     --record "$FRAMES/r$STEP.npz" 2>&1 | grep -v -i warn | tail -2
 $PY - "$FRAMES" <<'PY'
 import glob, sys

@@ -93,7 +93,7 @@ def test_quick_demo_evaluates_the_shipped_policies_and_writes_a_report(tmp_path)
         "rt2:rt1-wip",
         "random",
     ]
-    assert "step 1,500" in evaluated["RT-2 mini (VLA)"]["about"]  # the stand-in says what it is
+    assert "step 2,500" in evaluated["RT-2 mini (VLA)"]["about"]  # the stand-in says what it is
     assert report["episodes_per_suite"] == QUICK["eval_episodes"]
     for label, rates in report["policies"].items():
         assert set(rates) == {"seen"}, label

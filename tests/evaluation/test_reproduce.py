@@ -114,7 +114,7 @@ def test_a_row_not_shipped_is_evaluated_through_its_shipped_stand_in(
         ("rt2:rt1-wip", "evaluated", "RT-1"),
         ("blind-expert", "evaluated", None),  # every report has the concept-blind row
     ]
-    assert "step 1,500" in rows[0][0].label
+    assert "step 2,500" in rows[0][0].label
     future = rp.ModelInfo("rt2:future-vla", "a VLA", stand_in="rt2:future-vla-wip")
     monkeypatch.setattr(rp, "KNOWN", (*rp.KNOWN, future))
     [(row, _), _] = rp.model_rows(["rt2:future-vla"])

@@ -91,7 +91,7 @@ KNOWN: tuple[ModelInfo, ...] = (
     # milestones standing in for rows whose goal is not reached yet (model cards in weights/)
     _rt2_mini(
         "rt2:rt2-mini-v2-wip",
-        "RT-2 mini, co-fine-tuned (step 1,500 of 6,000; 16,800 robot samples)",
+        "RT-2 mini, co-fine-tuned (step 2,500 of 6,000; 28,000 robot samples)",
         paper="RT-2-PaLI-X-55B",
     ),
     ModelInfo("rt2:rt1-wip", "RT-1 (144,000 robot samples)", "RT-1", None, 1.0, 0),
