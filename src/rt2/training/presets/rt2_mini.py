@@ -260,10 +260,11 @@ def rt2_mini_v2() -> TrainConfig:
     Runtime: ``rt2 bench --presets rt2-mini,rt2-mini-v2`` measured 12.0 samples/s against
     ``rt2-mini``'s 4.6 (2.62x, Xeon with AMX, 2 cores): 6,000 steps of 16 in ~2.2 h; a slower
     machine of the same name ran it at 3.2-5.2 (session 17).
-    Expected: measured to step 1,500 (``rt2:rt2-mini-v2-wip``, 16,800 robot samples, its head
-    re-trained on frames the policy reached): held-out teacher-forced action-token accuracy 0.24
-    (chance 0.05), `seen` 43% over 100 episodes (30% at step 1,000, 22% at 750, random level at
-    500) (``src/rt2/weights/rt2-mini-v2-wip/README.md``, notes/rt2-mini-v2.md sections 8-9).
+    Expected: measured to step 2,500 (``rt2:rt2-mini-v2-wip``, 28,000 robot samples, its head
+    re-trained on frames the policy reached, one action per call): `seen` 54% [47, 60] over 200
+    episodes of 40 steps (``rt2:rt1-wip`` 42 [35, 48] on the same episodes), unseen average 30,
+    emergent 14; held-out teacher-forced action-token accuracy 0.24 (chance 0.05)
+    (``src/rt2/weights/rt2-mini-v2-wip/README.md``, notes/rt2-mini-v2.md sections 8-10).
     """
     cfg = _rt2_mini_vla(
         {"robot": 0.7, "web": 0.3}, steps=6000, train_layers=V2_TRAIN_LAYERS, **V2_IMAGE_SIDE
