@@ -172,7 +172,7 @@ def step_seconds(policy: Any, config: DemoConfig) -> float:
     actions and plays P of them per call (:func:`~rt2.evaluation.chunking.played_steps`) is, once
     episodes have ended at different steps, asked every step for the ~N/P envs whose actions ran
     out, so one call of that size per lockstep round is timed (``N`` for P=1)."""
-    from rt2.evaluation.chunking import ChunkExecution, played_steps, query_chunks
+    from rt2.evaluation.chunking import played_steps, query_chunks
     from rt2.evaluation.runner import EvalConfig
 
     cfg = EvalConfig(("seen",), 1, num_envs=config.num_envs, max_steps=config.max_steps)
@@ -188,7 +188,7 @@ def step_seconds(policy: Any, config: DemoConfig) -> float:
             if hasattr(policy, "start_episode"):
                 policy.start_episode(i, seed)
         chunks = query_chunks(policy, obs)  # warm-up: (N, K, D)
-        played = played_steps(policy, ChunkExecution(), chunks.shape[1])
+        played = played_steps(policy, cfg.execution, chunks.shape[1])  # as the evaluation plays
         batch = obs[: math.ceil(len(obs) / played)]
         start = time.perf_counter()
         for _ in range(CALIBRATION_CALLS):
